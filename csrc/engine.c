@@ -1,0 +1,747 @@
+/* engine: clients own a libcurl multi handle driven through its socket
+ * interface. libcurl's socket callback keeps an epoll set in step, so a
+ * host loop (Neovim's libuv, a plain poll, OpenResty's sleeps) only has to
+ * watch one descriptor and one timer, then call ljh_client_run. No thread,
+ * no call into Lua: finished transfers and stream bytes wait in C until
+ * Lua pulls them. Redirects are followed here, hop by hop, so every hop is
+ * checked (scheme, credentials, method) before it is sent. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POOL_MAX 32
+#define EVENTS_MAX 64
+
+struct ljh_transfer {
+    ljh_client *client;       /* NULL once the client is gone */
+    ljh_transfer *prev, *next;
+    CURL *easy;               /* while running */
+    struct curl_slist *slist; /* headers of the current hop */
+    ljh_response *resp;       /* once done, until taken */
+    ljh_plan plan;
+    ljh_collect col;
+    ljh_buf stream;           /* LJH_F_STREAM: bytes not yet taken */
+    ljh_buf taken;            /* what the last ljh_transfer_take returned */
+    ljh_progress progress;    /* frozen at the end */
+    int64_t started_ms;
+    int64_t hop_bytes;
+    int32_t id;
+    int done;
+    int queued;               /* in the client's ready list */
+    int sync;                 /* ljh_client_perform: nobody pulls it */
+    int paused;
+    int follow;               /* this hop's answer is a redirect to follow */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct ljh_client {
+    CURLM *multi;
+    CURLSH *share;
+    int epfd;
+    pid_t pid;
+    int64_t timer_deadline;   /* monotonic ms; -1 = no timer */
+    ljh_transfer *head;
+    CURL *pool[POOL_MAX];
+    int npool;
+    ljh_transfer **ready;
+    int nready, ready_cap;
+    int32_t next_id;
+    int running;
+    ljh_client_options opts;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+/* Once per process, never cleaned up: other code in the same editor or
+ * nginx worker may use libcurl too. */
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int32_t ljh_abi_version(void)
+{
+    return LJH_ABI_VERSION;
+}
+
+const char *ljh_version(void)
+{
+    return LJH_VERSION;
+}
+
+const char *ljh_curl_version(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+/* ---- libcurl callbacks: they only touch C memory ---- */
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    ljh_client *c = userp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, s, NULL); /* may already be closed */
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = s;
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev);
+    return 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    ljh_client *c = userp;
+    c->timer_deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return 0;
+}
+
+static void push_ready(ljh_transfer *t)
+{
+    ljh_client *c = t->client;
+    if (!c || t->queued || t->sync)
+        return;
+    if (c->nready == c->ready_cap) {
+        int cap = c->ready_cap ? c->ready_cap * 2 : 64;
+        ljh_transfer **p = realloc(c->ready, (size_t)cap * sizeof *p);
+        if (!p)
+            return; /* the host still finds it through ljh_transfer_done */
+        c->ready = p;
+        c->ready_cap = cap;
+    }
+    c->ready[c->nready++] = t;
+    t->queued = 1;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    ljh_transfer *t = userp;
+    size_t n = size * nmemb;
+    ljh_error err = ljh__collect_header(&t->col, data, n);
+    if (err) {
+        t->col.abort_error = err;
+        return 0;
+    }
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        t->follow = 0;
+    } else if (t->col.headers_done && !(t->plan.flags & LJH_F_NO_FOLLOW)) {
+        long status = 0;
+        size_t len;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        t->follow = (status == 301 || status == 302 || status == 303 || status == 307 ||
+                     status == 308) &&
+                    ljh__collect_find(&t->col, "location", &len) != NULL;
+    }
+    return n;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    ljh_transfer *t = userp;
+    size_t n = size * nmemb;
+    int64_t max = t->plan.max_body;
+    if (max > 0 && (int64_t)n > max - t->hop_bytes) {
+        t->col.abort_error = LJH_E_TOO_LARGE;
+        return 0;
+    }
+    if (t->follow) { /* a redirect's own body is of no use */
+        t->hop_bytes += (int64_t)n;
+        return n;
+    }
+    ljh_buf *b = (t->plan.flags & LJH_F_STREAM) ? &t->stream : &t->col.body;
+    if (b == &t->stream && b->len >= LJH_STREAM_HIGH_WATER) {
+        /* Lua is behind: stop reading until ljh_transfer_take. */
+        t->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (b->cap == 0 && b == &t->col.body) {
+        /* One allocation for bodies of known size. */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        if (cl > 0 && (max <= 0 || cl <= max))
+            ljh__buf_reserve(b, (size_t)cl);
+    }
+    if (ljh__buf_append(b, data, n) != 0) {
+        t->col.abort_error = LJH_E_OUT_OF_MEMORY;
+        return 0;
+    }
+    t->hop_bytes += (int64_t)n;
+    if (b == &t->stream)
+        push_ready(t);
+    return n;
+}
+
+/* ---- easy handles ---- */
+
+static CURL *easy_get(ljh_client *c)
+{
+    return c->npool ? c->pool[--c->npool] : curl_easy_init();
+}
+
+static void easy_put(ljh_client *c, CURL *e)
+{
+    if (!e)
+        return;
+    if (c && c->npool < POOL_MAX) {
+        curl_easy_reset(e); /* keeps libcurl's caches, drops our options */
+        c->pool[c->npool++] = e;
+    } else {
+        curl_easy_cleanup(e);
+    }
+}
+
+static CURLcode setup_hop(ljh_transfer *t)
+{
+    CURL *e = t->easy;
+    ljh_client *c = t->client;
+    struct curl_slist *list = ljh__plan_headers(&t->plan);
+    if (!list)
+        return CURLE_OUT_OF_MEMORY;
+    curl_slist_free_all(t->slist);
+    t->slist = list;
+    t->errbuf[0] = '\0';
+    t->follow = 0;
+    t->hop_bytes = 0;
+    CURLcode rc = ljh__plan_apply(&t->plan, e, now_ms() - t->started_ms);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    if (rc == CURLE_OK && c->share) {
+        rc = curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+        if (rc == CURLE_OK) /* "" turns the cookie engine on, reads no file */
+            rc = curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    }
+    return rc;
+}
+
+/* ---- finishing ---- */
+
+static void freeze_progress(ljh_transfer *t)
+{
+    if (!t->easy)
+        return;
+    curl_off_t v = 0;
+    ljh_progress *p = &t->progress;
+    if (curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &v) == CURLE_OK)
+        p->downloaded = v;
+    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &v) == CURLE_OK)
+        p->download_total = v > 0 ? v : 0;
+    if (curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &v) == CURLE_OK)
+        p->uploaded = v;
+    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &v) == CURLE_OK)
+        p->upload_total = v > 0 ? v : 0;
+}
+
+/* Blanks every copy of secret in msg (same length, so nothing moves). */
+static void mask(char *msg, const char *secret)
+{
+    size_t sl = secret ? strlen(secret) : 0;
+    char *p;
+    while (sl && (p = strstr(msg, secret)) != NULL)
+        memset(p, '*', sl);
+}
+
+/* Go prints the method as "Get", "Post": keep its shape. */
+static void go_method(const char *m, char *out, size_t cap)
+{
+    ljh__msg(out, cap, "%s", m ? m : "");
+    for (size_t i = 1; out[0] && out[i]; i++)
+        if (out[i] >= 'A' && out[i] <= 'Z')
+            out[i] = (char)(out[i] + 32);
+}
+
+static void error_message(ljh_transfer *t, ljh_error code, CURLcode rc, char *out, size_t cap)
+{
+    char url[1024];
+    char method[LJH_MAX_METHOD_LEN + 1];
+    ljh__safe_url(t->plan.url ? t->plan.url : "", url, sizeof url);
+    go_method(t->plan.method, method, sizeof method);
+    const char *why;
+    char buf[256];
+    switch (t->col.abort_error ? t->col.abort_error : LJH_OK) {
+    case LJH_E_TOO_LARGE:
+        if (t->hop_bytes > 0 || rc == CURLE_WRITE_ERROR)
+            ljh__msg(buf, sizeof buf, "response body is larger than max_body_size (%lld bytes)",
+                     (long long)t->plan.max_body);
+        else
+            ljh__msg(buf, sizeof buf, "response headers are too large (at most %d headers, %d bytes)",
+                     LJH_MAX_RESP_HEADERS, LJH_MAX_RESP_HEADER_BYTES);
+        why = buf;
+        break;
+    case LJH_E_PROTOCOL:
+        why = "too many informational (1xx) responses";
+        break;
+    case LJH_E_OUT_OF_MEMORY:
+        why = "out of memory";
+        break;
+    default:
+        if (code == LJH_E_TOO_LARGE && rc == CURLE_FILESIZE_EXCEEDED) {
+            ljh__msg(buf, sizeof buf,
+                     "response body is larger than max_body_size (%lld bytes)",
+                     (long long)t->plan.max_body);
+            why = buf;
+        } else {
+            why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+        }
+        break;
+    }
+    ljh__msg(out, cap, "%s \"%s\": %s", method, url, why);
+    mask(out, t->plan.pass);
+}
+
+static void finish(ljh_transfer *t, CURLcode rc)
+{
+    ljh_client *c = t->client;
+    freeze_progress(t);
+    if (rc == CURLE_OK && !t->col.abort_error) {
+        t->resp = ljh__response_pack(&t->col, t->easy);
+        if (!t->resp)
+            t->resp = ljh__response_new_error(LJH_E_OUT_OF_MEMORY, "out of memory");
+    } else {
+        ljh_error code = t->col.abort_error ? t->col.abort_error : ljh__error_from_curl(rc);
+        char msg[sizeof t->resp->errmsg];
+        error_message(t, code, rc, msg, sizeof msg);
+        t->resp = ljh__response_new_error(code, msg);
+    }
+    easy_put(c, t->easy);
+    t->easy = NULL;
+    curl_slist_free_all(t->slist);
+    t->slist = NULL;
+    ljh__collect_free(&t->col);
+    ljh__plan_free(&t->plan);
+    t->done = 1;
+    if (c)
+        c->running--;
+    push_ready(t);
+}
+
+static void fail(ljh_transfer *t, ljh_error code, const char *msg)
+{
+    if (t->easy && t->client)
+        curl_multi_remove_handle(t->client->multi, t->easy);
+    t->col.abort_error = LJH_OK;
+    freeze_progress(t);
+    easy_put(t->client, t->easy);
+    t->easy = NULL;
+    curl_slist_free_all(t->slist);
+    t->slist = NULL;
+    t->resp = ljh__response_new_error(code, msg);
+    ljh__collect_free(&t->col);
+    ljh__plan_free(&t->plan);
+    t->done = 1;
+    if (t->client)
+        t->client->running--;
+    push_ready(t);
+}
+
+/* The hop ended with a redirect to follow: check and start the next. */
+static void next_hop(ljh_transfer *t)
+{
+    ljh_client *c = t->client;
+    char msg[256];
+    char *loc = NULL;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc) {
+        finish(t, CURLE_OK); /* no usable Location: the 3xx is the answer */
+        return;
+    }
+    size_t hops = t->col.redir_refs.len / sizeof(ljh_hdr_ref);
+    if ((int)hops >= t->plan.max_redirects) {
+        char url[1024], method[LJH_MAX_METHOD_LEN + 1];
+        ljh__safe_url(t->plan.url, url, sizeof url);
+        go_method(t->plan.method, method, sizeof method);
+        ljh__msg(msg, sizeof msg, "%s \"%s\": stopped after %d redirects", method, url,
+                 t->plan.max_redirects);
+        fail(t, LJH_E_TOO_MANY_REDIRECTS, msg);
+        return;
+    }
+    char *where = strdup(loc);
+    char here[1024];
+    ljh__safe_url(t->plan.url, here, sizeof here);
+    ljh_error err = where ? ljh__collect_redirect(&t->col, here, (int)status) : LJH_E_OUT_OF_MEMORY;
+    if (!err)
+        err = ljh__plan_redirect(&t->plan, where, (int)status, msg, sizeof msg);
+    free(where);
+    curl_multi_remove_handle(c->multi, t->easy);
+    if (err) {
+        fail(t, err, err == LJH_E_OUT_OF_MEMORY ? "out of memory" : msg);
+        return;
+    }
+    ljh__collect_reset_hop(&t->col);
+    curl_easy_reset(t->easy);
+    if (setup_hop(t) != CURLE_OK || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
+        fail(t, LJH_E_INTERNAL, "could not start the redirected request");
+}
+
+static void collect_finished(ljh_client *c)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        ljh_transfer *t = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        if (!t || t->done)
+            continue;
+        CURLcode rc = m->data.result;
+        if (rc == CURLE_OK && t->follow) {
+            next_hop(t);
+            continue;
+        }
+        curl_multi_remove_handle(c->multi, t->easy);
+        finish(t, rc);
+    }
+}
+
+/* ---- clients ---- */
+
+static int client_init(ljh_client *c)
+{
+    c->pid = getpid();
+    c->timer_deadline = -1;
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    c->multi = curl_multi_init();
+    if (c->epfd < 0 || !c->multi)
+        return -1;
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    if (c->opts.max_connections > 0)
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->opts.max_connections);
+    if (c->opts.max_host_connections > 0)
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                          (long)c->opts.max_host_connections);
+    if (c->opts.cookie_jar) {
+        c->share = curl_share_init();
+        if (!c->share ||
+            curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* After fork() the child must not touch the parent's connections (a TLS
+ * close_notify would end the parent's session): abandon them, start anew. */
+static void check_fork(ljh_client *c)
+{
+    if (c->pid == getpid())
+        return;
+    for (ljh_transfer *t = c->head; t; t = t->next) {
+        if (t->done)
+            continue;
+        t->easy = NULL; /* owned by the abandoned multi */
+        fail(t, LJH_E_CLOSED, "the process forked while this request was running");
+    }
+    if (c->epfd >= 0)
+        close(c->epfd);
+    c->npool = 0;
+    c->multi = NULL;
+    c->share = NULL;
+    c->running = 0;
+    client_init(c);
+}
+
+ljh_client *ljh_client_new(const ljh_client_options *opts)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return NULL;
+    ljh_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->epfd = -1;
+    if (opts)
+        c->opts = *opts;
+    if (client_init(c) != 0) {
+        ljh_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void ljh_client_free(ljh_client *c)
+{
+    if (!c)
+        return;
+    if (c->pid == getpid()) {
+        for (ljh_transfer *t = c->head; t; t = t->next) {
+            if (!t->done)
+                fail(t, LJH_E_CLOSED, "the client was closed");
+        }
+    }
+    for (ljh_transfer *t = c->head, *next; t; t = next) {
+        next = t->next;
+        t->client = NULL;
+        t->prev = t->next = NULL;
+        t->queued = 0;
+    }
+    if (c->pid == getpid()) {
+        for (int i = 0; i < c->npool; i++)
+            curl_easy_cleanup(c->pool[i]);
+        if (c->multi)
+            curl_multi_cleanup(c->multi);
+        if (c->share)
+            curl_share_cleanup(c->share);
+    }
+    if (c->epfd >= 0)
+        close(c->epfd);
+    free(c->ready);
+    free(c);
+}
+
+static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
+{
+    ljh_transfer *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->client = c;
+    t->sync = sync;
+    t->started_ms = now_ms();
+    t->id = c->next_id = c->next_id == INT32_MAX ? 1 : c->next_id + 1;
+    t->next = c->head;
+    if (c->head)
+        c->head->prev = t;
+    c->head = t;
+    c->running++;
+    char msg[sizeof t->resp->errmsg];
+    msg[0] = '\0';
+    ljh_error err = ljh__plan_init(&t->plan, req, sync, msg, sizeof msg);
+    if (err) {
+        fail(t, err, msg);
+        return t;
+    }
+    /* A stream is consumed as it comes: no size limit unless asked. */
+    if ((t->plan.flags & LJH_F_STREAM) && req->max_body_size == 0)
+        t->plan.max_body = -1;
+    t->easy = easy_get(c);
+    if (!t->easy) {
+        fail(t, LJH_E_OUT_OF_MEMORY, "out of memory");
+        return t;
+    }
+    CURLcode rc = setup_hop(t);
+    if (rc != CURLE_OK) {
+        ljh_error code = ljh__error_from_curl(rc);
+        error_message(t, code, rc, msg, sizeof msg);
+        fail(t, code, msg);
+        return t;
+    }
+    if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
+        fail(t, LJH_E_INTERNAL, "could not start the request");
+    return t;
+}
+
+ljh_transfer *ljh_client_submit(ljh_client *c, const ljh_request *req)
+{
+    if (!c)
+        return NULL;
+    check_fork(c);
+    return submit(c, req, 0);
+}
+
+int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
+{
+    if (!c)
+        return 0;
+    check_fork(c);
+    if (c->running == 0)
+        return 0;
+    int64_t timeout = wait_ms < 0 ? 1000 : wait_ms;
+    if (c->timer_deadline >= 0) {
+        int64_t left = c->timer_deadline - now_ms();
+        if (left < timeout)
+            timeout = left < 0 ? 0 : left;
+    }
+    struct epoll_event evs[EVENTS_MAX];
+    int n = epoll_wait(c->epfd, evs, EVENTS_MAX, (int)timeout);
+    int still;
+    for (int i = 0; i < n; i++) {
+        int flags = 0;
+        if (evs[i].events & (EPOLLIN | EPOLLHUP))
+            flags |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT)
+            flags |= CURL_CSELECT_OUT;
+        if (evs[i].events & EPOLLERR)
+            flags |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(c->multi, evs[i].data.fd, flags, &still);
+    }
+    if (c->timer_deadline >= 0 && now_ms() >= c->timer_deadline) {
+        c->timer_deadline = -1;
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    }
+    collect_finished(c);
+    return c->running;
+}
+
+int32_t ljh_client_fd(const ljh_client *c)
+{
+    return c ? c->epfd : -1;
+}
+
+int32_t ljh_client_timeout(const ljh_client *c)
+{
+    if (!c || c->timer_deadline < 0)
+        return -1;
+    int64_t left = c->timer_deadline - now_ms();
+    return left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int32_t)left);
+}
+
+int32_t ljh_client_ready(ljh_client *c, int32_t *ids, int32_t max)
+{
+    if (!c || !ids || max <= 0)
+        return 0;
+    int n = c->nready < max ? c->nready : max;
+    for (int i = 0; i < n; i++) {
+        ids[i] = c->ready[i]->id;
+        c->ready[i]->queued = 0;
+    }
+    memmove(c->ready, c->ready + n, (size_t)(c->nready - n) * sizeof *c->ready);
+    c->nready -= n;
+    return n;
+}
+
+ljh_response *ljh_client_perform(ljh_client *c, const ljh_request *req)
+{
+    if (!c)
+        return NULL;
+    check_fork(c);
+    ljh_transfer *t = submit(c, req, 1);
+    if (!t)
+        return NULL;
+    while (!t->done)
+        ljh_client_run(c, 1000);
+    ljh_response *r = ljh_transfer_response(t);
+    ljh_transfer_free(t);
+    return r;
+}
+
+/* ---- transfers ---- */
+
+int32_t ljh_transfer_id(const ljh_transfer *t)
+{
+    return t ? t->id : 0;
+}
+
+int32_t ljh_transfer_done(const ljh_transfer *t)
+{
+    return t ? t->done : 1;
+}
+
+size_t ljh_transfer_take(ljh_transfer *t, const char **data)
+{
+    static const char none[] = "";
+    if (data)
+        *data = none;
+    if (!t)
+        return 0;
+    ljh_buf tmp = t->taken;
+    tmp.len = 0;
+    t->taken = t->stream;
+    t->stream = tmp;
+    if (t->stream.p)
+        t->stream.p[0] = '\0';
+    if (data && t->taken.p)
+        *data = t->taken.p;
+    if (t->paused && t->easy) {
+        t->paused = 0;
+        curl_easy_pause(t->easy, CURLPAUSE_CONT); /* may deliver into stream */
+    }
+    return t->taken.len;
+}
+
+void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!t)
+        return;
+    if (t->done || !t->easy) {
+        *out = t->progress;
+        return;
+    }
+    ljh_transfer *mut = (ljh_transfer *)t;
+    freeze_progress(mut);
+    *out = t->progress;
+}
+
+void ljh_transfer_cancel(ljh_transfer *t)
+{
+    if (!t || t->done)
+        return;
+    fail(t, LJH_E_CANCELLED, "cancelled");
+}
+
+ljh_response *ljh_transfer_response(ljh_transfer *t)
+{
+    if (!t || !t->done)
+        return NULL;
+    ljh_response *r = t->resp;
+    t->resp = NULL;
+    return r;
+}
+
+void ljh_transfer_free(ljh_transfer *t)
+{
+    if (!t)
+        return;
+    ljh_client *c = t->client;
+    if (c) {
+        t->sync = 1; /* nobody will pull it any more */
+        if (!t->done)
+            fail(t, LJH_E_CANCELLED, "cancelled");
+        if (t->queued) {
+            for (int i = 0; i < c->nready; i++) {
+                if (c->ready[i] == t) {
+                    memmove(c->ready + i, c->ready + i + 1,
+                            (size_t)(c->nready - i - 1) * sizeof *c->ready);
+                    c->nready--;
+                    break;
+                }
+            }
+        }
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            c->head = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+    }
+    ljh_response_free(t->resp);
+    ljh__buf_free(&t->stream);
+    ljh__buf_free(&t->taken);
+    free(t);
+}

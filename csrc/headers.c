@@ -1,0 +1,98 @@
+/* What may appear in header names, values and cookies, and Go's canonical
+ * header-name form. Pure functions over bytes: no allocation. */
+#include <string.h>
+
+#include "internal.h"
+
+/* RFC 9110 tchar. */
+static int is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int ljh__is_token(const char *s, size_t n)
+{
+    if (!s || n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+int ljh__is_header_value(const char *s, size_t n)
+{
+    if (!s)
+        return n == 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* RFC 6265 cookie-octet, optionally inside one pair of double quotes. */
+static int is_cookie_octet(unsigned char c)
+{
+    return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
+           (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
+}
+
+int ljh__is_cookie_value(const char *s, size_t n)
+{
+    if (!s)
+        return n == 0;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s++;
+        n -= 2;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!is_cookie_octet((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+void ljh__canonical_header(const char *in, size_t n, char *out)
+{
+    memcpy(out, in, n);
+    /* Go leaves names with bytes outside the token set as they are. */
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)in[i]))
+            return;
+    int upper = 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = out[i];
+        if (upper && c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        else if (!upper && c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        out[i] = c;
+        upper = c == '-';
+    }
+}
+
+int ljh__header_is(const char *name, size_t n, const char *lower)
+{
+    size_t m = strlen(lower);
+    if (n != m)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+int32_t ljh_canonical_header(const char *name, int32_t len, char *out)
+{
+    if (!name || !out || len <= 0)
+        return 0;
+    ljh__canonical_header(name, (size_t)len, out);
+    return len;
+}

@@ -1,0 +1,138 @@
+/* Internal declarations shared by the library's C files. Nothing here is
+ * exported: the ABI is cdef/ljhttp.h. Data flows request.c (validate,
+ * plan) -> engine.c (run transfers) -> response.c (pack the result). */
+#ifndef LJHTTP_INTERNAL_H
+#define LJHTTP_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ljhttp.h"
+
+#define LJH_VERSION "0.1.0"
+
+/* Limits on what callers send (refused with LJH_E_INVALID_ARGUMENT). */
+#define LJH_MAX_URL_LEN (1024 * 1024)
+#define LJH_MAX_METHOD_LEN 32
+#define LJH_MAX_REQ_HEADERS 1000
+#define LJH_MAX_REQ_HEADER_BYTES (256 * 1024)
+#define LJH_MAX_COOKIES 1000
+
+/* Limits on what servers send (LJH_E_TOO_LARGE / LJH_E_PROTOCOL). */
+#define LJH_MAX_RESP_HEADERS 1000
+#define LJH_MAX_RESP_HEADER_BYTES (256 * 1024)
+#define LJH_MAX_INFORMATIONAL 10000
+
+/* Defaults for options the caller leaves unset. */
+#define LJH_DEFAULT_MAX_BODY ((int64_t)256 * 1024 * 1024)
+#define LJH_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define LJH_DEFAULT_IDLE_TIMEOUT_MS 30000
+#define LJH_DEFAULT_MAX_REDIRECTS 10
+
+/* Stream mode: pause the transfer when this many bytes wait for Lua. */
+#define LJH_STREAM_HIGH_WATER (1024 * 1024)
+
+/* ---- growable byte buffer (buf.c) ---- */
+typedef struct ljh_buf {
+    char *p;     /* NUL-terminated when not NULL */
+    size_t len;
+    size_t cap;
+} ljh_buf;
+
+int ljh__buf_reserve(ljh_buf *b, size_t total);   /* 0 or -1 (OOM) */
+int ljh__buf_append(ljh_buf *b, const void *data, size_t n);
+void ljh__buf_free(ljh_buf *b);
+/* Hands the storage over to the caller (never NULL on success: an empty
+ * buffer gives a fresh "" allocation); the buffer is left empty. */
+char *ljh__buf_steal(ljh_buf *b);
+
+/* ---- messages (errors.c) ---- */
+/* snprintf into a fixed buffer, always NUL-terminated, never overruns. */
+void ljh__msg(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+ljh_error ljh__error_from_curl(CURLcode rc);
+
+/* ---- tokens and headers (headers.c) ---- */
+int ljh__is_token(const char *s, size_t n);
+/* Header value: no NUL, CR, LF or other control bytes except HTAB. */
+int ljh__is_header_value(const char *s, size_t n);
+int ljh__is_cookie_value(const char *s, size_t n);
+/* Writes Go's canonical form of a header name ("content-type" ->
+ * "Content-Type") into out (n bytes); names that are not tokens are
+ * copied unchanged, as Go does. */
+void ljh__canonical_header(const char *in, size_t n, char *out);
+int ljh__header_is(const char *name, size_t n, const char *lower);
+
+/* ---- durations (duration.c) ---- */
+#include "duration.h"
+
+/* ---- the validated request (request.c) ---- */
+typedef struct ljh_plan {
+    char *method;           /* upper-case token */
+    char *url;              /* the current hop's absolute URL */
+    char *origin;           /* scheme://host:port of the first hop */
+    const char *body;       /* owned_body, or the caller's (sync calls) */
+    char *owned_body;
+    size_t body_len;
+    int has_body;
+    char **hdr_lines;       /* "Name: value" / "Name;" lines, caller's */
+    unsigned char *hdr_sensitive;  /* 1: dropped on a cross-origin hop */
+    int n_hdr;
+    int has_content_type;
+    char *cookie;           /* "a=1; b=2" or NULL */
+    char *user;
+    char *pass;
+    int64_t timeout_ms;     /* 0 = none */
+    int64_t connect_timeout_ms;
+    int64_t idle_timeout_ms;
+    int64_t max_body;       /* < 0 = no limit */
+    int max_redirects;
+    uint32_t flags;
+    int cross_origin;       /* sticky: credentials never come back */
+} ljh_plan;
+
+/* Validates req and fills plan (all copies owned by plan unless
+ * borrow_body). On failure returns the error and writes errmsg. */
+ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body,
+                         char *errmsg, size_t errlen);
+void ljh__plan_free(ljh_plan *plan);
+/* The caller's headers for the current hop plus the fixed ones. */
+struct curl_slist *ljh__plan_headers(const ljh_plan *plan);
+/* Applies the plan's current hop to a (reset) easy handle. */
+CURLcode ljh__plan_apply(const ljh_plan *plan, CURL *easy, int64_t elapsed_ms);
+/* Moves the plan to the next hop of a redirect answered with status. */
+ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
+                             char *errmsg, size_t errlen);
+/* The URL without user info, for messages ("" when unparseable). */
+void ljh__safe_url(const char *url, char *out, size_t cap);
+
+/* ---- collecting and packing the response (response.c) ---- */
+typedef struct ljh_hdr_ref {
+    size_t name_off, name_len, value_off, value_len;
+} ljh_hdr_ref;
+
+typedef struct ljh_collect {
+    ljh_buf hdr_text;       /* name\0value\0... of the current response */
+    ljh_buf hdr_refs;       /* ljh_hdr_ref[] into hdr_text */
+    ljh_buf body;
+    ljh_buf redir_text;     /* hop URLs, NUL-separated */
+    ljh_buf redir_refs;     /* ljh_hdr_ref[]: name = url, value_off = status */
+    size_t n_informational;
+    int headers_done;       /* blank line seen for the current response */
+    ljh_error abort_error;  /* set by a callback that aborted the transfer */
+} ljh_collect;
+
+/* One header line from libcurl; returns 0 or the error that aborts. */
+ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len);
+void ljh__collect_reset_hop(ljh_collect *col);
+ljh_error ljh__collect_redirect(ljh_collect *col, const char *url, int status);
+void ljh__collect_free(ljh_collect *col);
+/* Finds the first value of a header in the current response. */
+const char *ljh__collect_find(const ljh_collect *col, const char *lower, size_t *len);
+
+ljh_response *ljh__response_new_error(ljh_error code, const char *msg);
+/* Packs a successful transfer: takes the collected storage. */
+ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
+
+#endif

@@ -1,0 +1,199 @@
+-- Generated from cdef/ljhttp.h by tools/gen-cdef.sh (make). Do not edit.
+return [==[
+/* ljhttp ABI: the one copy of every declaration shared by C and Lua.
+ * csrc/ljhttp.h includes this file and the build turns it into
+ * lua/ljhttp/cdef.lua for ffi.cdef, so keep it free of preprocessor lines.
+ *
+ * Ownership, once for the whole ABI:
+ * - Everything Lua passes in (ljh_request and what it points to) is only
+ *   read during the call; C copies what it keeps.
+ * - Every pointer inside an ljh_response is owned by that response and
+ *   stays valid until ljh_response_free.
+ * - ljh_client, ljh_transfer and ljh_response each have one NULL-safe free.
+ */
+
+enum {
+    LJH_ABI_VERSION = 1
+};
+
+/* Short stable error words: ljh_error_name() gives the text. */
+typedef enum ljh_error {
+    LJH_OK = 0,
+    LJH_E_INVALID_ARGUMENT = 1,
+    LJH_E_UNSUPPORTED_SCHEME = 2,
+    LJH_E_INVALID_URL = 3,
+    LJH_E_DNS = 4,
+    LJH_E_CONNECT = 5,
+    LJH_E_TLS = 6,
+    LJH_E_TIMEOUT = 7,
+    LJH_E_TOO_MANY_REDIRECTS = 8,
+    LJH_E_TOO_LARGE = 9,
+    LJH_E_PROTOCOL = 10,
+    LJH_E_NETWORK = 11,
+    LJH_E_CANCELLED = 12,
+    LJH_E_CLOSED = 13,
+    LJH_E_OUT_OF_MEMORY = 14,
+    LJH_E_INTERNAL = 15,
+    LJH_E_COUNT = 16
+} ljh_error;
+
+/* Request flags (ljh_request.flags). */
+enum {
+    LJH_F_NO_FOLLOW = 1,  /* return 3xx responses instead of following */
+    LJH_F_STREAM = 2,     /* body bytes are pulled with ljh_transfer_take */
+    LJH_F_INSECURE = 4    /* no TLS peer/host verification, this request only */
+};
+
+/* A name/value pair: request headers and cookies (borrowed from the
+ * caller), response headers and cookies (owned by the response).
+ * Lengths are bytes; names and values may not be NUL-terminated on input,
+ * are always NUL-terminated on output. */
+typedef struct ljh_kv {
+    const char *name;
+    const char *value;
+    int32_t name_len;
+    int32_t value_len;
+} ljh_kv;
+
+/* A duration given either as seconds or as a Go duration string
+ * ("1h30m", "300ms", "1.5s"). Ignored unless is_set. */
+typedef struct ljh_duration {
+    const char *str;     /* when not NULL: parse this (str_len bytes) */
+    double seconds;      /* otherwise: this many seconds, finite, >= 0 */
+    int32_t str_len;
+    int32_t is_set;
+} ljh_duration;
+
+/* What Lua fills for one request. Strings are pointer + length. */
+typedef struct ljh_request {
+    const char *method;      /* any HTTP token, case-insensitive */
+    const char *url;         /* absolute http:// or https:// URL */
+    const char *query;       /* NULL, or replaces the URL's query */
+    const char *body;        /* NULL = no body; else body_len bytes */
+    const ljh_kv *headers;   /* n_headers pairs, sent last, override */
+    const ljh_kv *cookies;   /* n_cookies pairs, sent as one Cookie: */
+    const char *user;        /* NULL = no basic auth */
+    const char *pass;        /* required when user is set */
+    size_t body_len;
+    ljh_duration timeout;          /* whole request; 0 = no total limit */
+    ljh_duration connect_timeout;  /* default 10 s */
+    ljh_duration idle_timeout;     /* no byte for this long: abort; default 30 s */
+    int64_t max_body_size;   /* bytes; 0 = default (256 MiB), < 0 = no limit */
+    int32_t method_len;
+    int32_t url_len;
+    int32_t query_len;
+    int32_t n_headers;
+    int32_t n_cookies;
+    int32_t user_len;
+    int32_t pass_len;
+    int32_t max_redirects;   /* < 0 = default (10) */
+    uint32_t flags;          /* LJH_F_* */
+} ljh_request;
+
+/* One redirect hop: the response status and the URL that answered it. */
+typedef struct ljh_redirect {
+    const char *url;
+    int32_t url_len;
+    int32_t status;
+} ljh_redirect;
+
+/* The result of one request. When error != LJH_OK only error and errmsg
+ * are meaningful (url may hold the URL that failed, without credentials). */
+typedef struct ljh_response {
+    const char *body;        /* body_len bytes, NUL-terminated, never NULL */
+    const char *url;         /* final URL after redirects, NUL-terminated */
+    const ljh_kv *headers;   /* final response only, wire order, repeats kept */
+    const ljh_kv *cookies;   /* from the final response's Set-Cookie lines */
+    const ljh_redirect *redirects;
+    size_t body_len;
+    double t_dns;            /* seconds from start, as libcurl measures */
+    double t_connect;
+    double t_tls;
+    double t_first_byte;
+    double t_total;
+    int32_t status;          /* HTTP status code; 0 on error */
+    int32_t error;           /* ljh_error */
+    int32_t url_len;
+    int32_t n_headers;
+    int32_t n_cookies;
+    int32_t n_redirects;
+    int32_t http_version;    /* 10, 11, 20, 30; 0 unknown */
+    char remote_ip[48];
+    char errmsg[256];        /* NUL-terminated; empty on success */
+} ljh_response;
+
+/* Client options (ljh_client_new). */
+typedef struct ljh_client_options {
+    int32_t cookie_jar;            /* 1 = in-memory cookie jar */
+    int32_t max_connections;       /* 0 = libcurl's default */
+    int32_t max_host_connections;  /* 0 = no cap */
+} ljh_client_options;
+
+/* Transfer progress in bytes; totals are 0 when unknown. */
+typedef struct ljh_progress {
+    int64_t downloaded;
+    int64_t download_total;
+    int64_t uploaded;
+    int64_t upload_total;
+} ljh_progress;
+
+typedef struct ljh_client ljh_client;
+typedef struct ljh_transfer ljh_transfer;
+
+/* Library facts. */
+int32_t ljh_abi_version(void);
+const char *ljh_version(void);
+const char *ljh_curl_version(void);
+/* Stable word for an ljh_error ("timeout"); "internal" when out of range. */
+const char *ljh_error_name(int32_t code);
+
+/* Clients own connections, the cookie jar and every transfer.
+ * ljh_client_new returns NULL only when out of memory. Freeing a client
+ * with transfers in flight ends them (LJH_E_CLOSED); their handles stay
+ * valid until ljh_transfer_free. */
+ljh_client *ljh_client_new(const ljh_client_options *opts);
+void ljh_client_free(ljh_client *c);
+
+/* Blocking request: validate, run to completion, return the response
+ * (check ->error). NULL only when out of memory. */
+ljh_response *ljh_client_perform(ljh_client *c, const ljh_request *req);
+
+/* Non-blocking requests. ljh_client_submit returns NULL only when out of
+ * memory; a request that fails validation comes back already done. */
+ljh_transfer *ljh_client_submit(ljh_client *c, const ljh_request *req);
+
+/* The engine. The host waits until ljh_client_fd is readable or
+ * ljh_client_timeout ms have passed, then calls ljh_client_run(c, 0);
+ * or it lets ljh_client_run wait up to wait_ms itself.
+ * ljh_client_run returns the number of unfinished transfers. */
+int32_t ljh_client_run(ljh_client *c, int32_t wait_ms);
+int32_t ljh_client_fd(const ljh_client *c);        /* -1 when none */
+int32_t ljh_client_timeout(const ljh_client *c);   /* ms; -1 = no timer */
+/* Ids of transfers that finished or got stream bytes since the last call;
+ * returns how many were written to ids (at most max). */
+int32_t ljh_client_ready(ljh_client *c, int32_t *ids, int32_t max);
+
+int32_t ljh_transfer_id(const ljh_transfer *t);
+int32_t ljh_transfer_done(const ljh_transfer *t);  /* 1 when finished */
+/* Stream bytes received since the last take; *data stays valid until the
+ * next call on this transfer or its client. Resumes a paused transfer. */
+size_t ljh_transfer_take(ljh_transfer *t, const char **data);
+void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out);
+/* Ends an unfinished transfer with LJH_E_CANCELLED; no-op when done. */
+void ljh_transfer_cancel(ljh_transfer *t);
+/* The finished transfer's response, handed to the caller; NULL when not
+ * finished or already taken. */
+ljh_response *ljh_transfer_response(ljh_transfer *t);
+void ljh_transfer_free(ljh_transfer *t);
+
+void ljh_response_free(ljh_response *r);
+
+/* Go's canonical header name ("content-type" -> "Content-Type") into out
+ * (len bytes); returns len. Names that are not tokens are copied as is. */
+int32_t ljh_canonical_header(const char *name, int32_t len, char *out);
+
+/* Helpers the Lua side shares with C, so both agree byte for byte. */
+/* Go duration or seconds -> milliseconds (rounded up, > 0 when not zero);
+ * returns 0 or LJH_E_INVALID_ARGUMENT with errmsg filled. */
+int32_t ljh_duration_ms(const ljh_duration *d, int64_t *ms, char *errmsg, int32_t errlen);
+]==]
