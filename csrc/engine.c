@@ -73,6 +73,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t ljh_now_ms(void)
+{
+    return now_ms();
+}
+
 int32_t ljh_abi_version(void)
 {
     return LJH_ABI_VERSION;

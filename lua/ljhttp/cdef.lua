@@ -192,6 +192,9 @@ void ljh_response_free(ljh_response *r);
  * (len bytes); returns len. Names that are not tokens are copied as is. */
 int32_t ljh_canonical_header(const char *name, int32_t len, char *out);
 
+/* Monotonic clock in milliseconds, for hosts that wait with deadlines. */
+int64_t ljh_now_ms(void);
+
 /* Helpers the Lua side shares with C, so both agree byte for byte. */
 /* Go duration or seconds -> milliseconds (rounded up, > 0 when not zero);
  * returns 0 or LJH_E_INVALID_ARGUMENT with errmsg filled. */

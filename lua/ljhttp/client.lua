@@ -1,0 +1,306 @@
+-- client: what users call. A client owns one C engine (connections,
+-- cookie jar, transfers) and its defaults; every request path goes
+-- encode -> C -> decode, sync or through the engine.
+local ffi = require("ffi")
+local loader = require("ljhttp.loader")
+local encode = require("ljhttp.encode")
+local decode = require("ljhttp.decode")
+local engine_mod = require("ljhttp.engine")
+
+local type, pairs, setmetatable = type, pairs, setmetatable
+local str_upper = string.upper
+local encode_request, encode_release = encode.request, encode.release
+local decode_take = decode.take
+
+local M = {}
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+local DEFAULT_CONCURRENCY = 16
+local MAX_BATCH = 100000
+
+-- Options only a client takes; everything else is a request default.
+local CLIENT_ONLY = { cookie_jar = true, max_connections = true, max_host_connections = true,
+    host = true }
+
+local live = setmetatable({}, { __mode = "k" }) -- clients, for ljhttp.run()
+M.live = live
+
+local function host_for(name)
+    if name == nil then
+        if rawget(_G, "vim") and (vim.uv or vim.loop) then
+            name = "nvim"
+        elseif rawget(_G, "ngx") and type(ngx) == "table" and ngx.sleep then
+            name = "openresty"
+        else
+            name = "luajit"
+        end
+    end
+    if type(name) == "table" then
+        return name
+    end
+    local ok, h = pcall(require, "ljhttp.hosts." .. tostring(name))
+    if not ok then
+        return nil, "unknown host \"" .. tostring(name) .. "\": " .. tostring(h)
+    end
+    return h
+end
+M.host_for = host_for
+
+local function bad(msg)
+    return nil, msg, "invalid_argument"
+end
+
+--- Creates a client. opts: cookie_jar, max_connections,
+--- max_host_connections, host, and any request option as a default.
+function M.new(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        return bad("client options must be a table")
+    end
+    opts = opts or {}
+    local C, lerr = loader.load()
+    if not C then
+        return nil, lerr, "internal"
+    end
+    decode.init(C)
+    local copts = ffi.new("ljh_client_options")
+    local jar = opts.cookie_jar
+    if jar ~= nil and jar ~= true and jar ~= false then
+        return bad("cookie_jar must be true or false")
+    end
+    copts.cookie_jar = jar and 1 or 0
+    for _, k in ipairs({ "max_connections", "max_host_connections" }) do
+        local v = opts[k]
+        if v ~= nil then
+            if type(v) ~= "number" or v < 1 or v > 100000 then
+                return bad(k .. " must be a number from 1 to 100000")
+            end
+            copts[k] = v
+        end
+    end
+    local host, herr = host_for(opts.host)
+    if not host then
+        return bad(herr)
+    end
+    local cptr = C.ljh_client_new(copts)
+    if cptr == nil then
+        return nil, "could not create a client (out of memory or libcurl failed to start)", "internal"
+    end
+    cptr = ffi.gc(cptr, C.ljh_client_free)
+    local defaults = {}
+    for k, v in pairs(opts) do
+        if not CLIENT_ONLY[k] then
+            defaults[k] = v
+        end
+    end
+    local self = setmetatable({
+        C = C,
+        cptr = cptr,
+        defaults = defaults,
+        engine = engine_mod.new(C, cptr, host),
+        host = host,
+    }, Client)
+    live[self] = true
+    return self
+end
+
+local function closed()
+    return nil, "the client is closed", "closed"
+end
+
+-- gluahttp's rule: a missing or non-string method or URL reports the
+-- empty scheme, as Go's client does.
+function Client:request(method, url, opts)
+    local cptr = self.cptr
+    if cptr == nil then
+        return closed()
+    end
+    if opts ~= nil and type(opts) == "table" and getmetatable(opts) ~= nil then
+        -- options with metamethods may raise: keep the no-raise promise
+        local ok, a, b, c = pcall(self._request, self, method, url, opts)
+        if not ok then
+            encode_release()
+            return bad("invalid options: " .. tostring(a))
+        end
+        return a, b, c
+    end
+    return self:_request(method, url, opts)
+end
+
+function Client:_request(method, url, opts)
+    local req, msg, code = encode_request(method, url, opts, self.defaults, 0)
+    if not req then
+        encode_release()
+        return nil, msg, code
+    end
+    local r = self.C.ljh_client_perform(self.cptr, req)
+    encode_release()
+    local res, err, ecode = decode_take(r, false)
+    if self.engine.n_pending > 0 then
+        -- other transfers may have finished while this one ran
+        self.engine.host.kick(self.engine)
+    end
+    return res, err, ecode
+end
+
+for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
+    local M_ = str_upper(m)
+    Client[m] = function(self, url, opts)
+        return self:request(M_, url, opts)
+    end
+end
+
+-- ---- non-blocking ----
+
+--- Starts a request; callback(response, err, code) runs exactly once.
+function Client:request_async(method, url, opts, callback)
+    if type(opts) == "function" and callback == nil then
+        opts, callback = nil, opts
+    end
+    if callback ~= nil and type(callback) ~= "function" then
+        error("ljhttp: callback must be a function", 2)
+    end
+    local on_chunk = type(opts) == "table" and opts.on_chunk or nil
+    if on_chunk ~= nil and type(on_chunk) ~= "function" then
+        error("ljhttp: on_chunk must be a function", 2)
+    end
+    local h = engine_mod.handle(callback, on_chunk, false)
+    local e = self.engine
+    h.engine = e
+    if self.cptr == nil then
+        h:_finish(closed())
+        return h
+    end
+    local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
+        on_chunk and encode.F_STREAM or 0)
+    if not ok then
+        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+    end
+    if not req then
+        encode_release()
+        h:_finish(nil, msg, code)
+        return h
+    end
+    e:submit(req, h)
+    encode_release()
+    return h
+end
+
+for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
+    local M_ = str_upper(m)
+    Client[m .. "_async"] = function(self, url, opts, callback)
+        return self:request_async(M_, url, opts, callback)
+    end
+end
+
+--- Drives this client's transfers until none is left (plain LuaJIT).
+function Client:run(timeout)
+    if self.cptr == nil then
+        return true
+    end
+    return self.host.run(self.engine, timeout)
+end
+
+-- ---- batches ----
+
+--- gluahttp's request_batch: returns responses, or responses, errors.
+function Client:request_batch(requests, bopts)
+    if type(requests) ~= "table" then
+        return bad("requests must be a table")
+    end
+    if self.cptr == nil then
+        return closed()
+    end
+    local conc = DEFAULT_CONCURRENCY
+    if bopts ~= nil then
+        if type(bopts) ~= "table" then
+            return bad("batch options must be a table")
+        end
+        if bopts.concurrency ~= nil then
+            conc = bopts.concurrency
+            if type(conc) ~= "number" or conc < 1 or conc > 10000 or conc % 1 ~= 0 then
+                return bad("concurrency must be a whole number from 1 to 10000")
+            end
+        end
+    end
+    local n = 0
+    for k in pairs(requests) do
+        if type(k) == "number" and k > n and k % 1 == 0 then
+            n = k
+        end
+    end
+    if n > MAX_BATCH then
+        return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
+    end
+    local responses, errors, n_err = {}, {}, 0
+    local e = self.engine
+    local active, i = 0, 1
+    local function settle(idx)
+        return function(res, err)
+            active = active - 1
+            if res then
+                responses[idx] = res
+            else
+                errors[idx] = err
+                n_err = n_err + 1
+            end
+        end
+    end
+    while true do
+        while i <= n and active < conc do
+            local item = requests[i]
+            if type(item) ~= "table" then
+                errors[i] = "Request must be a table"
+                n_err = n_err + 1
+            else
+                local ok, req, msg = pcall(encode_request, item[1], item[2], item[3], self.defaults, 0)
+                if not ok then
+                    req, msg = nil, "invalid options: " .. tostring(req)
+                end
+                if not req then
+                    errors[i] = msg
+                    n_err = n_err + 1
+                else
+                    active = active + 1
+                    e:submit(req, engine_mod.handle(settle(i), nil, true))
+                end
+                encode_release()
+            end
+            i = i + 1
+        end
+        if active == 0 then
+            break
+        end
+        e:pump(1000)
+    end
+    if n_err > 0 then
+        return responses, errors
+    end
+    return responses
+end
+
+-- ---- lifetime ----
+
+--- Ends every transfer (their callbacks get "closed") and frees the
+--- client's connections; later calls return nil, msg, "closed".
+function Client:close()
+    local cptr = self.cptr
+    if cptr == nil then
+        return true
+    end
+    self.cptr = nil
+    local e = self.engine
+    e.cptr = nil
+    self.C.ljh_client_free(ffi.gc(cptr, nil))
+    for _, h in pairs(e.pending) do
+        h:_ready()
+    end
+    if e.host.flush then
+        e.host.flush(e)
+    end
+    live[self] = nil
+    return true
+end
+
+return M

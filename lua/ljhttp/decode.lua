@@ -1,0 +1,120 @@
+-- decode: one ljh_response -> the documented http.response table.
+--
+-- Every field is copied once with ffi.string; the caller frees the C
+-- object right after. This is the hot path of every request, written so
+-- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
+local ffi = require("ffi")
+
+local ffi_str = ffi.string
+local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
+
+local M = {}
+
+local C -- set by M.init
+local canon_buf_len = 256
+local canon_buf = ffi.new("char[?]", canon_buf_len)
+
+-- headers["content-type"] finds "Content-Type": misses are looked up
+-- again under Go's canonical form, computed by the same C code that named
+-- the keys.
+local headers_mt = {
+    __index = function(t, k)
+        if type(k) ~= "string" or #k == 0 then
+            return nil
+        end
+        local n = #k
+        if n > canon_buf_len then
+            canon_buf_len = n
+            canon_buf = ffi.new("char[?]", n)
+        end
+        C.ljh_canonical_header(k, n, canon_buf)
+        local ck = ffi_str(canon_buf, n)
+        if ck == k then
+            return nil
+        end
+        return rawget(t, ck)
+    end,
+}
+M.headers_mt = headers_mt
+
+-- Methods live in the metatable so pairs(response) shows only data.
+local response_methods = {}
+M.response_mt = { __index = response_methods }
+M.response_methods = response_methods
+
+function M.init(lib)
+    C = lib
+end
+
+local function error_word(code)
+    return ffi_str(C.ljh_error_name(code))
+end
+M.error_word = error_word
+
+-- Returns the response table, or nil, message, code.
+function M.response(r, streamed)
+    local err = r.error
+    if err ~= 0 then
+        return nil, ffi_str(r.errmsg), error_word(err)
+    end
+    local nh = r.n_headers
+    local headers = setmetatable({}, headers_mt)
+    local list = {}
+    local hs = r.headers
+    for i = 0, nh - 1 do
+        local h = hs[i]
+        local name = ffi_str(h.name, h.name_len)
+        local value = ffi_str(h.value, h.value_len)
+        list[i + 1] = { name, value }
+        if rawget(headers, name) == nil then
+            headers[name] = value
+        end
+    end
+    local cookies = {}
+    local cs = r.cookies
+    for i = 0, r.n_cookies - 1 do
+        local c = cs[i]
+        cookies[ffi_str(c.name, c.name_len)] = ffi_str(c.value, c.value_len)
+    end
+    local redirects = {}
+    local rs = r.redirects
+    for i = 0, r.n_redirects - 1 do
+        local h = rs[i]
+        redirects[i + 1] = { status_code = h.status, url = ffi_str(h.url, h.url_len) }
+    end
+    local body_size = tonumber(r.body_len)
+    local body = streamed and "" or ffi_str(r.body, body_size)
+    local v = r.http_version
+    return setmetatable({
+        body = body,
+        body_size = body_size,
+        status_code = r.status,
+        url = ffi_str(r.url, r.url_len),
+        headers = headers,
+        header_list = list,
+        cookies = cookies,
+        redirects = redirects,
+        http_version = v == 11 and "1.1" or v == 20 and "2" or v == 10 and "1.0" or v == 30 and "3" or nil,
+        remote_ip = ffi_str(r.remote_ip),
+        timings = {
+            dns = r.t_dns,
+            connect = r.t_connect,
+            tls = r.t_tls,
+            first_byte = r.t_first_byte,
+            total = r.t_total,
+        },
+    }, M.response_mt)
+end
+
+-- Decodes and frees at once: ffi.gc is only the safety net.
+function M.take(r, streamed)
+    if r == nil then
+        return nil, "out of memory", "out_of_memory"
+    end
+    r = ffi.gc(r, C.ljh_response_free)
+    local res, msg, code = M.response(r, streamed)
+    C.ljh_response_free(ffi.gc(r, nil))
+    return res, msg, code
+end
+
+return M

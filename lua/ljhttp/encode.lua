@@ -1,0 +1,311 @@
+-- encode: Lua option tables -> one ljh_request struct.
+--
+-- Lua checks only types here; every byte-level rule (CR/LF/NUL, tokens,
+-- schemes, durations) is checked in C, once. The struct and its arrays
+-- are scratch memory reused by every call: C copies what it keeps before
+-- the call returns, and `anchors` keeps derived strings alive until then.
+local ffi = require("ffi")
+
+local type, tostring, pairs, next = type, tostring, pairs, next
+local str_lower = string.lower
+local C_NULL = nil
+
+local M = {}
+
+local req = ffi.new("ljh_request")
+local kv_type = ffi.typeof("ljh_kv[?]")
+local hdr_cap, ck_cap = 32, 16
+local hdr_kv = kv_type(hdr_cap)
+local ck_kv = kv_type(ck_cap)
+local anchors = {}
+local n_anchors = 0
+
+local F_NO_FOLLOW, F_STREAM, F_INSECURE = 1, 2, 4
+
+local function anchor(s)
+    n_anchors = n_anchors + 1
+    anchors[n_anchors] = s
+    return s
+end
+
+-- Drops the anchors once C has copied what it needs.
+function M.release()
+    for i = 1, n_anchors do
+        anchors[i] = nil
+    end
+    n_anchors = 0
+end
+
+local function bad(msg)
+    return nil, msg, "invalid_argument"
+end
+
+-- number or string -> text, anything else -> nil
+local function text(v)
+    local t = type(v)
+    if t == "string" then
+        return v
+    elseif t == "number" then
+        return anchor(tostring(v))
+    end
+    return nil
+end
+
+local function set_duration(d, v, name)
+    if v == nil then
+        d.is_set = 0
+        return true
+    end
+    d.is_set = 1
+    if type(v) == "number" then
+        d.str = C_NULL
+        d.str_len = 0
+        d.seconds = v
+        return true
+    elseif type(v) == "string" then
+        d.str = v
+        d.str_len = #v
+        return true
+    end
+    return nil, "invalid duration: " .. name .. " must be a number of seconds or a string such as \"1.5s\""
+end
+
+local function grow_headers(n)
+    if n > hdr_cap then
+        while hdr_cap < n do
+            hdr_cap = hdr_cap * 2
+        end
+        hdr_kv = kv_type(hdr_cap)
+    end
+end
+
+local function put_header(i, name, value)
+    grow_headers(i + 1)
+    local kv = hdr_kv[i]
+    kv.name = name
+    kv.name_len = #name
+    kv.value = value
+    kv.value_len = #value
+    return i + 1
+end
+
+-- Caller headers (table name -> value) from options then client defaults;
+-- a name given per request hides the default of the same name.
+local function add_headers(n, headers, defaults)
+    if headers ~= nil then
+        if type(headers) ~= "table" then
+            return bad("headers must be a table of name = value")
+        end
+        for k, v in pairs(headers) do
+            local val = text(v)
+            if type(k) ~= "string" or val == nil then
+                return bad("headers must map names (strings) to values (strings or numbers)")
+            end
+            n = put_header(n, k, val)
+        end
+    end
+    if defaults ~= nil and defaults ~= headers then
+        local seen
+        if headers ~= nil and next(headers) ~= nil then
+            seen = {}
+            for k in pairs(headers) do
+                seen[str_lower(k)] = true
+            end
+        end
+        for k, v in pairs(defaults) do
+            local val = text(v)
+            if type(k) ~= "string" or val == nil then
+                return bad("client headers must map names (strings) to values (strings or numbers)")
+            end
+            if not (seen and seen[str_lower(k)]) then
+                n = put_header(n, k, val)
+            end
+        end
+    end
+    return n
+end
+
+local function has_header(headers, lname)
+    if type(headers) ~= "table" then
+        return false
+    end
+    for k in pairs(headers) do
+        if type(k) == "string" and str_lower(k) == lname then
+            return true
+        end
+    end
+    return false
+end
+
+local function add_cookies(cookies)
+    if cookies == nil then
+        return 0
+    end
+    if type(cookies) ~= "table" then
+        return bad("cookies must be a table of name = value")
+    end
+    local n = 0
+    for k, v in pairs(cookies) do
+        local val = text(v)
+        if type(k) ~= "string" or val == nil then
+            return bad("cookies must map names (strings) to values (strings or numbers)")
+        end
+        if n >= ck_cap then
+            ck_cap = ck_cap * 2
+            local nk = kv_type(ck_cap)
+            ffi.copy(nk, ck_kv, n * ffi.sizeof("ljh_kv"))
+            ck_kv = nk
+        end
+        local kv = ck_kv[n]
+        kv.name, kv.name_len, kv.value, kv.value_len = k, #k, val, #val
+        n = n + 1
+    end
+    return n
+end
+
+-- Option lookup: per-request value, else the client's default.
+local function pick(o, d, k)
+    local v
+    if o ~= nil then
+        v = o[k]
+    end
+    if v == nil and d ~= nil then
+        v = d[k]
+    end
+    return v
+end
+M.pick = pick
+
+-- Fills the scratch request from method, url, options and client
+-- defaults. Returns the struct, or nil, message, code. The caller must
+-- call M.release() after the C call.
+function M.request(method, url, o, d, extra_flags)
+    if o ~= nil and type(o) ~= "table" then
+        return bad("options must be a table")
+    end
+    if type(method) ~= "string" then
+        if method == nil then
+            return nil, "unsupported protocol scheme \"\"", "unsupported_scheme"
+        end
+        return bad("method must be a string")
+    end
+    if url ~= nil and type(url) ~= "string" then
+        return bad("url must be a string")
+    end
+    local r = req
+    r.method, r.method_len = method, #method
+    if url == nil then
+        r.url, r.url_len = C_NULL, 0
+    else
+        r.url, r.url_len = url, #url
+    end
+
+    local query = pick(o, d, "query")
+    if query == nil then
+        r.query, r.query_len = C_NULL, 0
+    elseif type(query) == "string" then
+        r.query, r.query_len = query, #query
+    else
+        return bad("query must be a string")
+    end
+
+    local body = pick(o, d, "body")
+    local form = pick(o, d, "form")
+    local headers = o ~= nil and o.headers or nil
+    local dheaders = d ~= nil and d.headers or nil
+    local n = 0
+    if body == nil and form ~= nil then
+        if type(form) ~= "string" then
+            return bad("form must be a string")
+        end
+        body = form
+        if not has_header(headers, "content-type") and not has_header(dheaders, "content-type") then
+            n = put_header(n, "Content-Type", "application/x-www-form-urlencoded")
+        end
+    end
+    if body == nil then
+        r.body, r.body_len = C_NULL, 0
+    else
+        local b = text(body)
+        if b == nil then
+            return bad("body must be a string")
+        end
+        r.body, r.body_len = b, #b
+    end
+
+    local err, msg, code
+    n, msg, code = add_headers(n, headers, dheaders)
+    if n == nil then
+        return nil, msg, code
+    end
+    r.headers, r.n_headers = hdr_kv, n
+
+    local cookies = pick(o, d, "cookies")
+    local nc
+    nc, msg, code = add_cookies(cookies)
+    if nc == nil then
+        return nil, msg, code
+    end
+    r.cookies, r.n_cookies = ck_kv, nc
+
+    local auth = pick(o, d, "auth")
+    if auth == nil then
+        r.user, r.user_len, r.pass, r.pass_len = C_NULL, 0, C_NULL, 0
+    else
+        if type(auth) ~= "table" then
+            return bad("auth must be a table {user = ..., pass = ...}")
+        end
+        local user, pass = auth.user, auth.pass
+        if type(user) ~= "string" or type(pass) ~= "string" then
+            return bad("auth needs both user and pass as strings")
+        end
+        r.user, r.user_len, r.pass, r.pass_len = user, #user, pass, #pass
+    end
+
+    err, msg = set_duration(r.timeout, pick(o, d, "timeout"), "timeout")
+    if not err then
+        return bad(msg)
+    end
+    err, msg = set_duration(r.connect_timeout, pick(o, d, "connect_timeout"), "connect_timeout")
+    if not err then
+        return bad(msg)
+    end
+    err, msg = set_duration(r.idle_timeout, pick(o, d, "idle_timeout"), "idle_timeout")
+    if not err then
+        return bad(msg)
+    end
+
+    local max_body = pick(o, d, "max_body_size")
+    if max_body == nil then
+        r.max_body_size = 0 -- C's default
+    elseif max_body == false then
+        r.max_body_size = -1
+    elseif type(max_body) == "number" and max_body >= 1 and max_body < 2 ^ 53 then
+        r.max_body_size = max_body
+    else
+        return bad("max_body_size must be a number of bytes >= 1, or false for no limit")
+    end
+
+    local max_redirects = pick(o, d, "max_redirects")
+    if max_redirects == nil then
+        r.max_redirects = -1
+    elseif type(max_redirects) == "number" and max_redirects >= 0 and max_redirects <= 1000 then
+        r.max_redirects = max_redirects
+    else
+        return bad("max_redirects must be a number from 0 to 1000")
+    end
+
+    local flags = extra_flags or 0
+    if pick(o, d, "follow_redirects") == false then
+        flags = flags + F_NO_FOLLOW
+    end
+    if pick(o, d, "insecure") == true then
+        flags = flags + F_INSECURE
+    end
+    r.flags = flags
+    return r
+end
+
+M.F_STREAM = F_STREAM
+
+return M

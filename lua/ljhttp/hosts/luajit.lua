@@ -1,0 +1,70 @@
+-- Plain LuaJIT host: nothing runs in the background, so waiting is what
+-- drives the engine (handle:wait(), client:run(), ljhttp.run()). User
+-- callbacks run from those calls, after the engine has settled.
+local M = { name = "luajit" }
+
+local unpack = unpack or table.unpack
+local C_now -- set on first use
+
+function M.kick(engine)
+    -- nothing to arm: the next wait or run drives the transfer
+end
+
+function M.call(engine, fn, ...)
+    local q = engine.calls
+    q[#q + 1] = { fn, select("#", ...), ... }
+end
+
+-- Runs queued user callbacks in order. An error in one propagates to the
+-- caller of wait/run; the rest stay queued for the next turn.
+function M.flush(engine)
+    local q = engine.calls
+    while q[1] do
+        local c = table.remove(q, 1)
+        c[1](unpack(c, 3, c[2] + 2))
+    end
+end
+
+local function now(engine)
+    C_now = C_now or engine.C
+    return tonumber(C_now.ljh_now_ms())
+end
+
+function M.wait(engine, handle, timeout)
+    local deadline = timeout and now(engine) + timeout * 1000
+    while not handle.finished do
+        local wait = 1000
+        if deadline then
+            local left = deadline - now(engine)
+            if left <= 0 then
+                break
+            end
+            wait = left < wait and math.ceil(left) or wait
+        end
+        engine:pump(wait)
+        M.flush(engine)
+    end
+    M.flush(engine)
+end
+
+-- Until no transfer is left (or timeout seconds passed); returns true
+-- when everything finished.
+function M.run(engine, timeout)
+    local deadline = timeout and now(engine) + timeout * 1000
+    while engine.n_pending > 0 do
+        local wait = 1000
+        if deadline then
+            local left = deadline - now(engine)
+            if left <= 0 then
+                break
+            end
+            wait = left < wait and math.ceil(left) or wait
+        end
+        engine:pump(wait)
+        M.flush(engine)
+    end
+    M.flush(engine)
+    return engine.n_pending == 0
+end
+
+return M
