@@ -48,7 +48,7 @@ tests/c/layout_check.h: cdef/ljhttp.h tests/lua/gen_layout.lua $(CDEF_LUA)
 	$(LUAJIT) tests/lua/gen_layout.lua > $@.tmp && mv $@.tmp $@
 
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh test
 
 test: deps
 	$(MAKE) all
@@ -62,7 +62,8 @@ test-c: build/test_c
 test-lua: all
 	$(LUAJIT) tests/lua/run.lua
 
-demo: deps
+demo:
+	@sh tools/deps.sh build
 	$(MAKE) all
 	sh examples/demo.sh
 
