@@ -39,8 +39,25 @@ typedef enum ljh_error {
 enum {
     LJH_F_NO_FOLLOW = 1,  /* return 3xx responses instead of following */
     LJH_F_STREAM = 2,     /* body bytes are pulled with ljh_transfer_take */
-    LJH_F_INSECURE = 4    /* no TLS peer/host verification, this request only */
+    LJH_F_INSECURE = 4,   /* no TLS peer/host verification, this request only */
+    LJH_F_DECOMPRESS = 8, /* ask for and decode gzip, deflate, br, zstd */
+    LJH_F_VERBOSE = 16,   /* keep libcurl's trace in ljh_response.trace */
+    LJH_F_NO_PROXY = 32   /* ignore proxy environment variables */
 };
+
+/* HTTP versions (ljh_request.http_version). */
+enum {
+    LJH_HTTP_DEFAULT = 0,  /* HTTP/2 when TLS negotiates it, else 1.1 */
+    LJH_HTTP_1_1 = 11,
+    LJH_HTTP_2 = 20,
+    LJH_HTTP_2_PRIOR_KNOWLEDGE = 21
+};
+
+/* A borrowed byte string; ptr NULL = not set. */
+typedef struct ljh_str {
+    const char *ptr;
+    size_t len;
+} ljh_str;
 
 /* A name/value pair: request headers and cookies (borrowed from the
  * caller), response headers and cookies (owned by the response).
@@ -61,6 +78,16 @@ typedef struct ljh_duration {
     int32_t str_len;
     int32_t is_set;
 } ljh_duration;
+
+/* One multipart/form-data part: in-memory data, or a file streamed from
+ * disk when file is set. */
+typedef struct ljh_part {
+    ljh_str name;
+    ljh_str data;
+    ljh_str file;
+    ljh_str filename;       /* NULL = the file's base name (file parts) */
+    ljh_str content_type;   /* NULL = libcurl's guess (file) / none (data) */
+} ljh_part;
 
 /* What Lua fills for one request. Strings are pointer + length. */
 typedef struct ljh_request {
@@ -86,6 +113,27 @@ typedef struct ljh_request {
     int32_t pass_len;
     int32_t max_redirects;   /* < 0 = default (10) */
     uint32_t flags;          /* LJH_F_* */
+    /* bodies */
+    ljh_str output;          /* write the body to this file, atomically */
+    ljh_str body_file;       /* upload this file's bytes */
+    const ljh_part *parts;   /* multipart/form-data body: n_parts parts */
+    int32_t n_parts;
+    int32_t retries;         /* extra attempts for idempotent requests */
+    /* transport: NULL strings and 0 numbers mean libcurl's defaults */
+    ljh_str proxy;           /* http://, https://, socks5://, socks5h:// */
+    ljh_str proxy_user;
+    ljh_str proxy_pass;
+    ljh_str no_proxy;        /* comma-separated hosts */
+    ljh_str ca_file;
+    ljh_str ca_path;
+    ljh_str client_cert;
+    ljh_str client_key;
+    ljh_str key_password;
+    ljh_str pinned_public_key;
+    ljh_str unix_socket;
+    ljh_duration retry_delay;  /* default 1 s, doubled per attempt */
+    int32_t http_version;    /* LJH_HTTP_* */
+    int32_t tls_min_version; /* 0 = default, 12 = TLS 1.2, 13 = TLS 1.3 */
 } ljh_request;
 
 /* One redirect hop: the response status and the URL that answered it. */
@@ -116,13 +164,19 @@ typedef struct ljh_response {
     int32_t n_cookies;
     int32_t n_redirects;
     int32_t http_version;    /* 10, 11, 20, 30; 0 unknown */
+    int32_t retries;         /* attempts made beyond the first */
+    const char *trace;       /* LJH_F_VERBOSE: libcurl's trace, capped */
+    size_t trace_len;
     char remote_ip[48];
     char errmsg[256];        /* NUL-terminated; empty on success */
 } ljh_response;
 
 /* Client options (ljh_client_new). */
 typedef struct ljh_client_options {
-    int32_t cookie_jar;            /* 1 = in-memory cookie jar */
+    ljh_str cookie_file;           /* Netscape cookie file: loaded now, saved
+                                      by ljh_client_save_cookies */
+    int32_t cookie_jar;            /* 1 = cookie jar (in memory unless
+                                      cookie_file is set) */
     int32_t max_connections;       /* 0 = libcurl's default */
     int32_t max_host_connections;  /* 0 = no cap */
 } ljh_client_options;
@@ -151,6 +205,10 @@ const char *ljh_error_name(int32_t code);
  * valid until ljh_transfer_free. */
 ljh_client *ljh_client_new(const ljh_client_options *opts);
 void ljh_client_free(ljh_client *c);
+
+/* Writes the cookie jar to cookie_file atomically (temporary file, then
+ * rename). Returns 0, or an ljh_error with errmsg filled. */
+int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen);
 
 /* Blocking request: validate, run to completion, return the response
  * (check ->error). NULL only when out of memory. */

@@ -6,7 +6,9 @@
  * Lua pulls them. Redirects are followed here, hop by hop, so every hop is
  * checked (scheme, credentials, method) before it is sent. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -37,6 +39,8 @@ struct ljh_transfer {
     int sync;                 /* ljh_client_perform: nobody pulls it */
     int paused;
     int follow;               /* this hop's answer is a redirect to follow */
+    int attempts;             /* retries started so far */
+    int64_t retry_at;         /* monotonic ms of the next attempt; 0 = none */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -53,6 +57,8 @@ struct ljh_client {
     int nready, ready_cap;
     int32_t next_id;
     int running;
+    int retry_waiting;        /* transfers sleeping before a retry */
+    char *cookie_file;
     ljh_client_options opts;
 };
 
@@ -196,6 +202,42 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* libcurl's trace for verbose = true: text, and headers both ways with
+ * credentials masked; never the body. Capped at LJH_MAX_TRACE. */
+static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userp)
+{
+    (void)easy;
+    ljh_transfer *t = userp;
+    ljh_buf *b = &t->col.trace;
+    const char *prefix;
+    switch (type) {
+    case CURLINFO_TEXT: prefix = "* "; break;
+    case CURLINFO_HEADER_IN: prefix = "< "; break;
+    case CURLINFO_HEADER_OUT: prefix = "> "; break;
+    default: return 0;
+    }
+    while (size && b->len < LJH_MAX_TRACE) {
+        const char *nl = memchr(data, '\n', size);
+        size_t n = nl ? (size_t)(nl - data) + 1 : size;
+        size_t keep = n;
+        static const char *const secret[] = {"authorization:", "proxy-authorization:", "cookie:"};
+        for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++) {
+            size_t sl = strlen(secret[i]);
+            if (type == CURLINFO_HEADER_OUT && n > sl && strncasecmp(data, secret[i], sl) == 0)
+                keep = sl;
+        }
+        if (b->len + n + 8 > LJH_MAX_TRACE)
+            break;
+        ljh__buf_append(b, prefix, 2);
+        ljh__buf_append(b, data, keep);
+        if (keep != n)
+            ljh__buf_append(b, " ***\n", 5);
+        data += n;
+        size -= n;
+    }
+    return 0;
+}
+
 /* ---- easy handles ---- */
 
 static CURL *easy_get(ljh_client *c)
@@ -242,6 +284,13 @@ static CURLcode setup_hop(ljh_transfer *t)
         rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    if (rc == CURLE_OK && (t->plan.flags & LJH_F_VERBOSE)) {
+        rc = curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_cb);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    }
     if (rc == CURLE_OK && c->share) {
         rc = curl_easy_setopt(e, CURLOPT_SHARE, c->share);
         if (rc == CURLE_OK) /* "" turns the cookie engine on, reads no file */
@@ -323,11 +372,65 @@ static void error_message(ljh_transfer *t, ljh_error code, CURLcode rc, char *ou
     }
     ljh__msg(out, cap, "%s \"%s\": %s", method, url, why);
     mask(out, t->plan.pass);
+    mask(out, t->plan.transport.proxy_pass);
+}
+
+static int idempotent(const char *m)
+{
+    static const char *const ok[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(m, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Retry only what cannot have reached the application twice with a
+ * different outcome: idempotent methods, after a refused connection, a
+ * timeout before any response byte, or a 429/503 answer. */
+static int64_t retry_delay(ljh_transfer *t, CURLcode rc)
+{
+    const ljh_plan *p = &t->plan;
+    if (t->attempts >= p->transport.retries || !idempotent(p->method) || t->col.abort_error)
+        return -1;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    int retryable = rc == CURLE_COULDNT_CONNECT ||
+                    (rc == CURLE_OPERATION_TIMEDOUT && status == 0 && t->hop_bytes == 0) ||
+                    (rc == CURLE_OK && (status == 429 || status == 503));
+    if (!retryable)
+        return -1;
+    int64_t delay = p->transport.retry_delay_ms;
+    for (int i = 0; i < t->attempts && delay < 60000; i++)
+        delay *= 2;
+    size_t len;
+    const char *ra = rc == CURLE_OK ? ljh__collect_find(&t->col, "retry-after", &len) : NULL;
+    if (ra) {
+        /* Only the seconds form; an HTTP date falls back to our delay. */
+        int64_t secs = 0;
+        size_t i = 0;
+        for (; i < len && i < 6 && ra[i] >= '0' && ra[i] <= '9'; i++)
+            secs = secs * 10 + (ra[i] - '0');
+        if (i == len && len > 0)
+            delay = secs * 1000 > 60000 ? 60000 : secs * 1000;
+    }
+    if (p->timeout_ms > 0 && now_ms() - t->started_ms + delay >= p->timeout_ms)
+        return -1;
+    return delay;
 }
 
 static void finish(ljh_transfer *t, CURLcode rc)
 {
     ljh_client *c = t->client;
+    int64_t delay = c ? retry_delay(t, rc) : -1;
+    if (delay >= 0) {
+        t->attempts++;
+        t->retry_at = now_ms() + delay;
+        if (t->retry_at == 0)
+            t->retry_at = 1;
+        c->retry_waiting++;
+        ljh__collect_reset_hop(&t->col);
+        return;
+    }
     freeze_progress(t);
     if (rc == CURLE_OK && !t->col.abort_error) {
         t->resp = ljh__response_pack(&t->col, t->easy);
@@ -339,6 +442,7 @@ static void finish(ljh_transfer *t, CURLcode rc)
         error_message(t, code, rc, msg, sizeof msg);
         t->resp = ljh__response_new_error(code, msg);
     }
+    ljh__response_finish(t->resp, &t->col, t->attempts);
     easy_put(c, t->easy);
     t->easy = NULL;
     curl_slist_free_all(t->slist);
@@ -353,6 +457,9 @@ static void finish(ljh_transfer *t, CURLcode rc)
 
 static void fail(ljh_transfer *t, ljh_error code, const char *msg)
 {
+    if (t->retry_at && t->client)
+        t->client->retry_waiting--;
+    t->retry_at = 0;
     if (t->easy && t->client)
         curl_multi_remove_handle(t->client->multi, t->easy);
     t->col.abort_error = LJH_OK;
@@ -362,6 +469,7 @@ static void fail(ljh_transfer *t, ljh_error code, const char *msg)
     curl_slist_free_all(t->slist);
     t->slist = NULL;
     t->resp = ljh__response_new_error(code, msg);
+    ljh__response_finish(t->resp, &t->col, t->attempts);
     ljh__collect_free(&t->col);
     ljh__plan_free(&t->plan);
     t->done = 1;
@@ -450,13 +558,79 @@ static int client_init(ljh_client *c)
     if (c->opts.max_host_connections > 0)
         curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                           (long)c->opts.max_host_connections);
-    if (c->opts.cookie_jar) {
+    if (c->opts.cookie_jar || c->cookie_file) {
         c->share = curl_share_init();
         if (!c->share ||
             curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK)
             return -1;
     }
+    if (c->cookie_file) {
+        /* Load the jar now into the share; a missing file is an empty jar. */
+        CURL *e = curl_easy_init();
+        if (!e)
+            return -1;
+        curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+        curl_easy_setopt(e, CURLOPT_COOKIEFILE, c->cookie_file);
+        curl_easy_setopt(e, CURLOPT_COOKIELIST, "RELOAD");
+        curl_easy_cleanup(e);
+    }
     return 0;
+}
+
+int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
+{
+    size_t cap = errlen > 0 ? (size_t)errlen : 0;
+    if (!c || !c->cookie_file) {
+        ljh__msg(errmsg, cap, "this client has no cookie file");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    CURL *e = curl_easy_init();
+    struct curl_slist *list = NULL;
+    if (!e)
+        return LJH_E_OUT_OF_MEMORY;
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    curl_easy_getinfo(e, CURLINFO_COOKIELIST, &list);
+    /* Written beside the jar and renamed over it: a crash mid-write leaves
+     * the old jar whole. */
+    size_t n = strlen(c->cookie_file) + 16;
+    char *tmp = malloc(n);
+    int fd = -1;
+    ljh_error err = LJH_OK;
+    if (!tmp) {
+        err = LJH_E_OUT_OF_MEMORY;
+        goto out;
+    }
+    snprintf(tmp, n, "%s.tmp.XXXXXX", c->cookie_file);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        ljh__msg(errmsg, cap, "cannot write the cookie jar beside %s: %s", c->cookie_file,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+        tmp = NULL;
+        err = LJH_E_INTERNAL;
+        goto out;
+    }
+    fd = -1;
+    int bad = fputs("# Netscape HTTP Cookie File\n# Written by ljhttp.\n\n", f) < 0;
+    for (struct curl_slist *l = list; l && !bad; l = l->next)
+        bad = fputs(l->data, f) < 0 || fputc('\n', f) < 0;
+    bad = fflush(f) != 0 || fsync(fileno(f)) != 0 || bad;
+    bad = fclose(f) != 0 || bad;
+    if (bad || rename(tmp, c->cookie_file) != 0) {
+        ljh__msg(errmsg, cap, "cannot write the cookie jar %s: %s", c->cookie_file,
+                 strerror(errno));
+        unlink(tmp);
+        err = LJH_E_INTERNAL;
+    }
+out:
+    free(tmp);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(e);
+    return err;
 }
 
 /* After fork() the child must not touch the parent's connections (a TLS
@@ -489,8 +663,20 @@ ljh_client *ljh_client_new(const ljh_client_options *opts)
     if (!c)
         return NULL;
     c->epfd = -1;
-    if (opts)
+    if (opts) {
         c->opts = *opts;
+        c->opts.cookie_file.ptr = NULL; /* borrowed: copied below */
+        if (opts->cookie_file.ptr) {
+            const char *p = opts->cookie_file.ptr;
+            size_t n = opts->cookie_file.len;
+            if (n == 0 || n > 4096 || memchr(p, '\0', n) || !(c->cookie_file = malloc(n + 1))) {
+                ljh_client_free(c);
+                return NULL;
+            }
+            memcpy(c->cookie_file, p, n);
+            c->cookie_file[n] = '\0';
+        }
+    }
     if (client_init(c) != 0) {
         ljh_client_free(c);
         return NULL;
@@ -525,6 +711,7 @@ void ljh_client_free(ljh_client *c)
     if (c->epfd >= 0)
         close(c->epfd);
     free(c->ready);
+    free(c->cookie_file);
     free(c);
 }
 
@@ -577,6 +764,27 @@ ljh_transfer *ljh_client_submit(ljh_client *c, const ljh_request *req)
     return submit(c, req, 0);
 }
 
+/* Starts the retries whose delay is over; returns ms to the next one. */
+static int64_t start_retries(ljh_client *c)
+{
+    int64_t next = -1, now = now_ms();
+    for (ljh_transfer *t = c->head; t && c->retry_waiting; t = t->next) {
+        if (!t->retry_at || t->done)
+            continue;
+        if (t->retry_at > now) {
+            if (next < 0 || t->retry_at - now < next)
+                next = t->retry_at - now;
+            continue;
+        }
+        t->retry_at = 0;
+        c->retry_waiting--;
+        curl_easy_reset(t->easy);
+        if (setup_hop(t) != CURLE_OK || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
+            fail(t, LJH_E_INTERNAL, "could not start the retry");
+    }
+    return next;
+}
+
 int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
 {
     if (!c)
@@ -585,6 +793,11 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
     if (c->running == 0)
         return 0;
     int64_t timeout = wait_ms < 0 ? 1000 : wait_ms;
+    if (c->retry_waiting) {
+        int64_t next = start_retries(c);
+        if (next >= 0 && next < timeout)
+            timeout = next;
+    }
     if (c->timer_deadline >= 0) {
         int64_t left = c->timer_deadline - now_ms();
         if (left < timeout)
@@ -618,9 +831,15 @@ int32_t ljh_client_fd(const ljh_client *c)
 
 int32_t ljh_client_timeout(const ljh_client *c)
 {
-    if (!c || c->timer_deadline < 0)
+    if (!c)
         return -1;
-    int64_t left = c->timer_deadline - now_ms();
+    int64_t deadline = c->timer_deadline;
+    for (ljh_transfer *t = c->head; t && c->retry_waiting; t = t->next)
+        if (t->retry_at && !t->done && (deadline < 0 || t->retry_at < deadline))
+            deadline = t->retry_at;
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - now_ms();
     return left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int32_t)left);
 }
 

@@ -67,6 +67,9 @@ int ljh__header_is(const char *name, size_t n, const char *lower);
 /* ---- durations (duration.c) ---- */
 #include "duration.h"
 
+#include "bodies.h"
+#include "transport.h"
+
 /* ---- the validated request (request.c) ---- */
 typedef struct ljh_plan {
     char *method;           /* upper-case token */
@@ -90,6 +93,8 @@ typedef struct ljh_plan {
     int max_redirects;
     uint32_t flags;
     int cross_origin;       /* sticky: credentials never come back */
+    ljh_transport transport;
+    ljh_bodies bodies;
 } ljh_plan;
 
 /* Validates req and fills plan (all copies owned by plan unless
@@ -100,7 +105,7 @@ void ljh__plan_free(ljh_plan *plan);
 /* The caller's headers for the current hop plus the fixed ones. */
 struct curl_slist *ljh__plan_headers(const ljh_plan *plan);
 /* Applies the plan's current hop to a (reset) easy handle. */
-CURLcode ljh__plan_apply(const ljh_plan *plan, CURL *easy, int64_t elapsed_ms);
+CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms);
 /* Moves the plan to the next hop of a redirect answered with status. */
 ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
                              char *errmsg, size_t errlen);
@@ -118,6 +123,7 @@ typedef struct ljh_collect {
     ljh_buf body;
     ljh_buf redir_text;     /* hop URLs, NUL-separated */
     ljh_buf redir_refs;     /* ljh_hdr_ref[]: name = url, value_off = status */
+    ljh_buf trace;          /* LJH_F_VERBOSE */
     size_t n_informational;
     int headers_done;       /* blank line seen for the current response */
     ljh_error abort_error;  /* set by a callback that aborted the transfer */
@@ -128,10 +134,15 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len);
 void ljh__collect_reset_hop(ljh_collect *col);
 ljh_error ljh__collect_redirect(ljh_collect *col, const char *url, int status);
 void ljh__collect_free(ljh_collect *col);
+/* libcurl's trace (LJH_F_VERBOSE), capped, credentials masked. */
+#define LJH_MAX_TRACE (256 * 1024)
+
 /* Finds the first value of a header in the current response. */
 const char *ljh__collect_find(const ljh_collect *col, const char *lower, size_t *len);
 
 ljh_response *ljh__response_new_error(ljh_error code, const char *msg);
+/* Hands the collected trace (if any) and the attempt count to r. */
+void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries);
 /* Packs a successful transfer: takes the collected storage. */
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
 

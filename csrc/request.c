@@ -438,7 +438,9 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
         (err = add_headers(plan, req, errmsg, errlen)) ||
         (err = add_cookies(plan, req, errmsg, errlen)) ||
         (err = add_auth(plan, req, errmsg, errlen)) ||
-        (err = add_durations(plan, req, errmsg, errlen)))
+        (err = add_durations(plan, req, errmsg, errlen)) ||
+        (err = ljh__transport_init(&plan->transport, req, errmsg, errlen)) ||
+        (err = ljh__bodies_init(&plan->bodies, req, errmsg, errlen)))
         return err;
     if (req->body) {
         plan->has_body = 1;
@@ -473,6 +475,8 @@ void ljh__plan_free(ljh_plan *plan)
         memset(plan->pass, 0, strlen(plan->pass));
     free(plan->user);
     free(plan->pass);
+    ljh__transport_free(&plan->transport);
+    ljh__bodies_free(&plan->bodies);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -507,7 +511,7 @@ oom:
     return NULL;
 }
 
-CURLcode ljh__plan_apply(const ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
+CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
 {
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                          \
@@ -558,7 +562,9 @@ CURLcode ljh__plan_apply(const ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
 #undef SET
-    return rc;
+    if ((rc = ljh__transport_apply(&plan->transport, plan->flags, easy)) != CURLE_OK)
+        return rc;
+    return ljh__bodies_apply(&plan->bodies, easy);
 }
 
 ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,

@@ -18,6 +18,7 @@ typedef struct response_full {
     ljh_kv *cookies;
     char *redir_text;
     ljh_redirect *redirects;
+    char *trace;
 } response_full;
 
 static const char empty[] = "";
@@ -35,6 +36,7 @@ void ljh_response_free(ljh_response *r)
     free(f->cookies);
     free(f->redir_text);
     free(f->redirects);
+    free(f->trace);
     free(f);
 }
 
@@ -165,8 +167,25 @@ ljh_error ljh__collect_redirect(ljh_collect *col, const char *url, int status)
     return LJH_OK;
 }
 
+void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries)
+{
+    if (!r)
+        return;
+    response_full *f = (response_full *)r;
+    r->retries = retries;
+    if (col->trace.len && !f->trace) {
+        size_t n = col->trace.len;
+        f->trace = ljh__buf_steal(&col->trace);
+        if (f->trace) {
+            r->trace = f->trace;
+            r->trace_len = n;
+        }
+    }
+}
+
 void ljh__collect_free(ljh_collect *col)
 {
+    ljh__buf_free(&col->trace);
     ljh__buf_free(&col->hdr_text);
     ljh__buf_free(&col->hdr_refs);
     ljh__buf_free(&col->body);

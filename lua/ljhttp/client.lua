@@ -66,10 +66,16 @@ function M.new(opts)
     decode.init(C)
     local copts = ffi.new("ljh_client_options")
     local jar = opts.cookie_jar
-    if jar ~= nil and jar ~= true and jar ~= false then
-        return bad("cookie_jar must be true or false")
+    if jar ~= nil and type(jar) ~= "boolean" and type(jar) ~= "string" then
+        return bad("cookie_jar must be true, false or a file path")
     end
     copts.cookie_jar = jar and 1 or 0
+    if type(jar) == "string" then
+        if jar == "" or jar:find("%z") then
+            return bad("cookie_jar path must be a non-empty string without NUL")
+        end
+        copts.cookie_file.ptr, copts.cookie_file.len = jar, #jar
+    end
     for _, k in ipairs({ "max_connections", "max_host_connections" }) do
         local v = opts[k]
         if v ~= nil then
@@ -100,6 +106,7 @@ function M.new(opts)
         defaults = defaults,
         engine = engine_mod.new(C, cptr, host),
         host = host,
+        cookie_file = type(jar) == "string" and jar or nil,
     }, Client)
     live[self] = true
     return self
@@ -128,7 +135,14 @@ function Client:request(method, url, opts)
     return self:_request(method, url, opts)
 end
 
-function Client:_request(method, url, opts)
+-- A host may run blocking requests its own way (hosts/openresty.lua
+-- yields instead of stalling the worker); its perform hook comes back
+-- here with blocking = true for the plain C call.
+function Client:_request(method, url, opts, blocking)
+    local perform = not blocking and self.host.perform
+    if perform then
+        return perform(self, method, url, opts)
+    end
     local req, msg, code = encode_request(method, url, opts, self.defaults, 0)
     if not req then
         encode_release()
@@ -282,12 +296,35 @@ end
 
 -- ---- lifetime ----
 
---- Ends every transfer (their callbacks get "closed") and frees the
---- client's connections; later calls return nil, msg, "closed".
+--- Writes the cookie jar to its file (cookie_jar = "path") atomically.
+--- Returns true, or nil, message, code.
+function Client:save_cookies()
+    if self.cptr == nil then
+        return closed()
+    end
+    if not self.cookie_file then
+        return bad("this client has no cookie file (cookie_jar = \"path\")")
+    end
+    local buf = ffi.new("char[256]")
+    local rc = self.C.ljh_client_save_cookies(self.cptr, buf, 256)
+    if rc ~= 0 then
+        return nil, ffi.string(buf), decode.error_word(rc)
+    end
+    return true
+end
+
+--- Ends every transfer (their callbacks get "closed"), saves the cookie
+--- file if there is one, and frees the client's connections; later calls
+--- return nil, msg, "closed". Returns true, or nil, message, code when
+--- the cookie file could not be written (the client is closed anyway).
 function Client:close()
     local cptr = self.cptr
     if cptr == nil then
         return true
+    end
+    local saved, serr, scode = true, nil, nil
+    if self.cookie_file then
+        saved, serr, scode = self:save_cookies()
     end
     self.cptr = nil
     local e = self.engine
@@ -300,6 +337,9 @@ function Client:close()
         e.host.flush(e)
     end
     live[self] = nil
+    if not saved then
+        return nil, serr, scode
+    end
     return true
 end
 

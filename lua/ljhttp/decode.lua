@@ -96,6 +96,8 @@ function M.response(r, streamed)
         redirects = redirects,
         http_version = v == 11 and "1.1" or v == 20 and "2" or v == 10 and "1.0" or v == 30 and "3" or nil,
         remote_ip = ffi_str(r.remote_ip),
+        retries = r.retries,
+        trace = r.trace_len > 0 and ffi_str(r.trace, r.trace_len) or nil,
         timings = {
             dns = r.t_dns,
             connect = r.t_connect,

@@ -21,6 +21,15 @@ local anchors = {}
 local n_anchors = 0
 
 local F_NO_FOLLOW, F_STREAM, F_INSECURE = 1, 2, 4
+local F_DECOMPRESS, F_VERBOSE, F_NO_PROXY = 8, 16, 32
+local REQ_SIZE = ffi.sizeof(req)
+
+local HTTP_VERSIONS = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21 }
+local TLS_VERSIONS = { ["1.2"] = 12, ["1.3"] = 13 }
+
+-- Options that are plain strings copied into an ljh_str field.
+local STR_OPTIONS = { "ca_file", "ca_path", "client_cert", "client_key", "pinned_public_key",
+    "unix_socket", "no_proxy", "output", "body_file" }
 
 local function anchor(s)
     n_anchors = n_anchors + 1
@@ -193,6 +202,8 @@ function M.request(method, url, o, d, extra_flags)
         return bad("url must be a string")
     end
     local r = req
+    -- every field starts at zero: no pointer survives from the last call
+    ffi.fill(r, REQ_SIZE)
     r.method, r.method_len = method, #method
     if url == nil then
         r.url, r.url_len = C_NULL, 0
@@ -295,7 +306,76 @@ function M.request(method, url, o, d, extra_flags)
         return bad("max_redirects must be a number from 0 to 1000")
     end
 
+    for i = 1, #STR_OPTIONS do
+        local k = STR_OPTIONS[i]
+        local v = pick(o, d, k)
+        if v ~= nil then
+            if type(v) ~= "string" then
+                return bad(k .. " must be a string")
+            end
+            local f = r[k]
+            f.ptr, f.len = v, #v
+        end
+    end
+
     local flags = extra_flags or 0
+    local proxy = pick(o, d, "proxy")
+    if proxy == false then
+        flags = flags + F_NO_PROXY
+    elseif proxy ~= nil then
+        if type(proxy) ~= "string" then
+            return bad("proxy must be a URL string, or false")
+        end
+        r.proxy.ptr, r.proxy.len = proxy, #proxy
+    end
+    local pauth = pick(o, d, "proxy_auth")
+    if pauth ~= nil then
+        if type(pauth) ~= "table" or type(pauth.user) ~= "string" or type(pauth.pass) ~= "string" then
+            return bad("proxy_auth must be a table {user = ..., pass = ...}")
+        end
+        r.proxy_user.ptr, r.proxy_user.len = pauth.user, #pauth.user
+        r.proxy_pass.ptr, r.proxy_pass.len = pauth.pass, #pauth.pass
+    end
+    local key = pick(o, d, "client_key_password")
+    if key ~= nil then
+        if type(key) ~= "string" then
+            return bad("client_key_password must be a string")
+        end
+        r.key_password.ptr, r.key_password.len = key, #key
+    end
+    local hv = pick(o, d, "http_version")
+    if hv ~= nil then
+        local v = HTTP_VERSIONS[hv]
+        if not v then
+            return bad("http_version must be \"1.1\", \"2\" or \"2-prior-knowledge\"")
+        end
+        r.http_version = v
+    end
+    local tv = pick(o, d, "tls_min_version")
+    if tv ~= nil then
+        local v = TLS_VERSIONS[tv]
+        if not v then
+            return bad("tls_min_version must be \"1.2\" or \"1.3\"")
+        end
+        r.tls_min_version = v
+    end
+    local retries = pick(o, d, "retries")
+    if retries ~= nil then
+        if type(retries) ~= "number" or retries < 0 or retries > 10 or retries % 1 ~= 0 then
+            return bad("retries must be a whole number from 0 to 10")
+        end
+        r.retries = retries
+    end
+    err, msg = set_duration(r.retry_delay, pick(o, d, "retry_delay"), "retry_delay")
+    if not err then
+        return bad(msg)
+    end
+    if pick(o, d, "decompress") == true then
+        flags = flags + F_DECOMPRESS
+    end
+    if pick(o, d, "verbose") == true then
+        flags = flags + F_VERBOSE
+    end
     if pick(o, d, "follow_redirects") == false then
         flags = flags + F_NO_FOLLOW
     end

@@ -1,0 +1,174 @@
+/* transport: validate and apply the connection-shaping options. Every
+ * string is checked for bytes that would truncate or inject (NUL, CR, LF)
+ * and copied, since libcurl may read it on any later hop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static ljh_error copy_str(const ljh_str *in, const char *what, char **out, char *errmsg,
+                          size_t errlen)
+{
+    *out = NULL;
+    if (!in->ptr)
+        return LJH_OK;
+    if (in->len > 64 * 1024) {
+        ljh__msg(errmsg, errlen, "%s is too long", what);
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < in->len; i++) {
+        unsigned char c = (unsigned char)in->ptr[i];
+        if (c < 0x20 || c == 0x7f) {
+            ljh__msg(errmsg, errlen, "%s must not contain control characters (CR, LF, NUL...)",
+                     what);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+    }
+    *out = malloc(in->len + 1);
+    if (!*out)
+        return LJH_E_OUT_OF_MEMORY;
+    memcpy(*out, in->ptr, in->len);
+    (*out)[in->len] = '\0';
+    return LJH_OK;
+}
+
+static int proxy_scheme_ok(const char *p)
+{
+    static const char *const ok[] = {"http://", "https://", "socks4://", "socks4a://",
+                                     "socks5://", "socks5h://"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        size_t n = strlen(ok[i]);
+        if (strncasecmp(p, ok[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *errmsg,
+                              size_t errlen)
+{
+    memset(tr, 0, sizeof *tr);
+    struct {
+        const ljh_str *in;
+        const char *what;
+        char **out;
+    } strs[] = {
+        {&req->proxy, "proxy", &tr->proxy},
+        {&req->proxy_user, "proxy_auth user", &tr->proxy_user},
+        {&req->proxy_pass, "proxy_auth pass", &tr->proxy_pass},
+        {&req->no_proxy, "no_proxy", &tr->no_proxy},
+        {&req->ca_file, "ca_file", &tr->ca_file},
+        {&req->ca_path, "ca_path", &tr->ca_path},
+        {&req->client_cert, "client_cert", &tr->client_cert},
+        {&req->client_key, "client_key", &tr->client_key},
+        {&req->key_password, "client_key password", &tr->key_password},
+        {&req->pinned_public_key, "pinned_public_key", &tr->pinned},
+        {&req->unix_socket, "unix_socket", &tr->unix_socket},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        ljh_error err = copy_str(strs[i].in, strs[i].what, strs[i].out, errmsg, errlen);
+        if (err)
+            return err;
+    }
+    if (tr->proxy && tr->proxy[0] && !proxy_scheme_ok(tr->proxy)) {
+        ljh__msg(errmsg, errlen,
+                 "unsupported proxy scheme: use http://, https://, socks4://, socks4a://, "
+                 "socks5:// or socks5h://");
+        return LJH_E_UNSUPPORTED_SCHEME;
+    }
+    if (!tr->proxy_user != !tr->proxy_pass) {
+        ljh__msg(errmsg, errlen, "proxy_auth needs both user and pass");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    switch (req->http_version) {
+    case LJH_HTTP_DEFAULT:
+    case LJH_HTTP_1_1:
+    case LJH_HTTP_2:
+    case LJH_HTTP_2_PRIOR_KNOWLEDGE:
+        tr->http_version = req->http_version;
+        break;
+    default:
+        ljh__msg(errmsg, errlen, "http_version must be \"1.1\", \"2\" or \"2-prior-knowledge\"");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    if (req->tls_min_version != 0 && req->tls_min_version != 12 && req->tls_min_version != 13) {
+        ljh__msg(errmsg, errlen, "tls_min_version must be \"1.2\" or \"1.3\"");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    tr->tls_min = req->tls_min_version;
+    if (req->retries < 0 || req->retries > 10) {
+        ljh__msg(errmsg, errlen, "retries must be a number from 0 to 10");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    tr->retries = req->retries;
+    int32_t rc = ljh_duration_ms(&req->retry_delay, &tr->retry_delay_ms, errmsg, (int32_t)errlen);
+    if (rc != LJH_OK)
+        return (ljh_error)rc;
+    if (!req->retry_delay.is_set)
+        tr->retry_delay_ms = 1000;
+    return LJH_OK;
+}
+
+CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                       \
+    do {                                                    \
+        if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) \
+            return rc;                                      \
+    } while (0)
+#define SET_STR(opt, s)  \
+    do {                 \
+        if (s)           \
+            SET(opt, s); \
+    } while (0)
+    if (tr->proxy)
+        SET(CURLOPT_PROXY, tr->proxy);
+    else if (flags & LJH_F_NO_PROXY)
+        SET(CURLOPT_PROXY, ""); /* "" also ignores http_proxy & co. */
+    SET_STR(CURLOPT_PROXYUSERNAME, tr->proxy_user);
+    SET_STR(CURLOPT_PROXYPASSWORD, tr->proxy_pass);
+    SET_STR(CURLOPT_NOPROXY, tr->no_proxy);
+    SET_STR(CURLOPT_CAINFO, tr->ca_file);
+    SET_STR(CURLOPT_CAPATH, tr->ca_path);
+    SET_STR(CURLOPT_SSLCERT, tr->client_cert);
+    SET_STR(CURLOPT_SSLKEY, tr->client_key);
+    SET_STR(CURLOPT_KEYPASSWD, tr->key_password);
+    SET_STR(CURLOPT_PINNEDPUBLICKEY, tr->pinned);
+    SET_STR(CURLOPT_UNIX_SOCKET_PATH, tr->unix_socket);
+    if (tr->tls_min == 12)
+        SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    else if (tr->tls_min == 13)
+        SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    switch (tr->http_version) {
+    case LJH_HTTP_1_1:
+        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        break;
+    case LJH_HTTP_2:
+        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        break;
+    case LJH_HTTP_2_PRIOR_KNOWLEDGE:
+        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        break;
+    default:
+        break;
+    }
+    if (flags & LJH_F_DECOMPRESS)
+        SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding this libcurl has */
+#undef SET_STR
+#undef SET
+    return rc;
+}
+
+void ljh__transport_free(ljh_transport *tr)
+{
+    char **all[] = {&tr->proxy,       &tr->proxy_user, &tr->proxy_pass,   &tr->no_proxy,
+                    &tr->ca_file,     &tr->ca_path,    &tr->client_cert,  &tr->client_key,
+                    &tr->key_password, &tr->pinned,    &tr->unix_socket};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (*all[i] && (all[i] == &tr->proxy_pass || all[i] == &tr->key_password))
+            memset(*all[i], 0, strlen(*all[i]));
+        free(*all[i]);
+        *all[i] = NULL;
+    }
+}

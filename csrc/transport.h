@@ -1,0 +1,34 @@
+/* transport: proxies, TLS, HTTP version, compression, Unix sockets and
+ * retries: the options that shape the connection rather than the body. */
+#ifndef LJHTTP_TRANSPORT_H
+#define LJHTTP_TRANSPORT_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "ljhttp.h"
+
+typedef struct ljh_transport {
+    char *proxy;
+    char *proxy_user;
+    char *proxy_pass;
+    char *no_proxy;
+    char *ca_file;
+    char *ca_path;
+    char *client_cert;
+    char *client_key;
+    char *key_password;
+    char *pinned;
+    char *unix_socket;
+    int64_t retry_delay_ms;
+    int retries;
+    int http_version;
+    int tls_min;
+} ljh_transport;
+
+ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *errmsg,
+                              size_t errlen);
+CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *easy);
+void ljh__transport_free(ljh_transport *tr);
+
+#endif
