@@ -22,7 +22,13 @@ CDEF_LUA := lua/ljhttp/cdef.lua
 
 C_TESTS := $(wildcard tests/c/test_*.c)
 
-.PHONY: all deps test test-c test-lua demo bench bench-smoke clean
+VERSION := 0.1.0
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+LUADIR  ?= $(PREFIX)/share/lua/5.1
+DATADIR ?= $(PREFIX)/share/ljhttp
+
+.PHONY: all deps test test-c test-lua test-install demo bench bench-smoke clean install uninstall
 
 all: $(LIB) $(CDEF_LUA)
 
@@ -54,6 +60,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-c
 	$(MAKE) test-lua
+	$(MAKE) test-install
 	$(MAKE) bench-smoke
 
 test-c: build/test_c
@@ -72,6 +79,27 @@ bench: all
 
 bench-smoke: all
 	$(MAKE) -C bench bench-smoke
+
+# The library with its soname, the Lua modules under share/lua/5.1 (the
+# loader finds <prefix>/lib from there), and the ABI declarations.
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LUADIR)/ljhttp/hosts $(DESTDIR)$(DATADIR)/cdef $(DESTDIR)$(DATADIR)/csrc
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libljhttp.so.$(VERSION)
+	ln -sf libljhttp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libljhttp.so
+	install -m 644 lua/ljhttp.lua $(DESTDIR)$(LUADIR)/ljhttp.lua
+	install -m 644 lua/ljhttp/*.lua $(DESTDIR)$(LUADIR)/ljhttp/
+	install -m 644 lua/ljhttp/hosts/*.lua $(DESTDIR)$(LUADIR)/ljhttp/hosts/
+	install -m 644 cdef/ljhttp.h $(DESTDIR)$(DATADIR)/cdef/ljhttp.h
+	install -m 644 csrc/ljhttp.h $(DESTDIR)$(DATADIR)/csrc/ljhttp.h
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libljhttp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libljhttp.so
+	rm -f $(DESTDIR)$(LUADIR)/ljhttp.lua
+	rm -rf $(DESTDIR)$(LUADIR)/ljhttp $(DESTDIR)$(DATADIR)
+
+test-install: all
+	sh tests/install/run.sh
 
 clean:
 	rm -rf build tests/c/layout_check.h
