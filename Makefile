@@ -13,10 +13,12 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 LIB_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 
+# B is the build directory: `make asan` builds a sanitized copy in build/asan.
+B       ?= build
 SONAME  := libljhttp.so.0
-LIB     := build/libljhttp.so
+LIB     := $(B)/libljhttp.so
 SRCS    := $(wildcard csrc/*.c)
-OBJS    := $(patsubst csrc/%.c,build/obj/%.o,$(SRCS))
+OBJS    := $(patsubst csrc/%.c,$(B)/obj/%.o,$(SRCS))
 HDRS    := $(wildcard csrc/*.h) cdef/ljhttp.h
 CDEF_LUA := lua/ljhttp/cdef.lua
 
@@ -28,11 +30,11 @@ LIBDIR  ?= $(PREFIX)/lib
 LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
-.PHONY: all deps test test-c test-lua test-install demo bench bench-smoke clean install uninstall
+.PHONY: all deps test test-c test-lua test-install demo bench bench-smoke clean install uninstall asan valgrind
 
 all: $(LIB) $(CDEF_LUA)
 
-build/obj/%.o: csrc/%.c $(HDRS) | build/obj
+$(B)/obj/%.o: csrc/%.c $(HDRS) | $(B)/obj
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 $(LIB): $(OBJS)
@@ -42,11 +44,11 @@ $(LIB): $(OBJS)
 $(CDEF_LUA): cdef/ljhttp.h tools/gen-cdef.sh
 	sh tools/gen-cdef.sh cdef/ljhttp.h > $@.tmp && mv $@.tmp $@
 
-build/obj:
+$(B)/obj:
 	mkdir -p $@
 
 # Criterion tests link the objects directly so internals can be tested.
-build/test_c: $(C_TESTS) $(OBJS) tests/c/layout_check.h
+$(B)/test_c: $(C_TESTS) $(OBJS) tests/c/layout_check.h
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Wno-missing-prototypes -Icsrc -Itests/c $(PKG_CFLAGS) $(CFLAGS) \
 	    -o $@ $(C_TESTS) $(OBJS) $(PKG_LIBS) -lcriterion -lpthread -lm
 
@@ -63,8 +65,8 @@ test: deps
 	$(MAKE) test-install
 	$(MAKE) bench-smoke
 
-test-c: build/test_c
-	./build/test_c --jobs=2
+test-c: $(B)/test_c
+	./$(B)/test_c --jobs=2
 
 test-lua: all
 	$(LUAJIT) tests/lua/run.lua
@@ -100,6 +102,26 @@ uninstall:
 
 test-install: all
 	sh tests/install/run.sh
+
+# AddressSanitizer + UndefinedBehaviorSanitizer: the library and the C
+# tests built in build/asan, then the Lua suite run by luajit with the
+# ASan runtime preloaded and LeakSanitizer on (suppressions: tests/asan.supp).
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_RT    = $(shell $(CC) -print-file-name=libasan.so)
+asan: all
+	$(MAKE) B=build/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build/asan/libljhttp.so build/asan/test_c
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./build/asan/test_c --jobs=2
+	LJHTTP_LIBRARY=$(CURDIR)/build/asan/libljhttp.so LD_PRELOAD=$(ASAN_RT) \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/asan.supp:print_suppressions=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(LUAJIT) tests/lua/run.lua
+
+# The Lua suite under valgrind's memcheck (slow: minutes).
+valgrind: all
+	LJHTTP_VALGRIND=1 valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp \
+	    --trace-children=no $(LUAJIT) tests/lua/run.lua
 
 clean:
 	rm -rf build tests/c/layout_check.h

@@ -1,0 +1,65 @@
+-- ljhttp client: the library's public API, as an application would use it.
+--   VARIANT "client" (default): local c = http.new({}); c:get(url)
+--   VARIANT "get": the module function http.get(url)
+-- CONC > 1: one http.request_batch(list, {concurrency = CONC}) call with
+-- N items {"GET", url}.
+-- Extra argument after the common ones: VARIANT.
+local dir = arg[0]:gsub("[^/]*$", "")
+if dir == "" then dir = "./" end
+local root = dir .. "../"
+package.path = root .. "lua/?.lua;" .. root .. "lua/?/init.lua;" .. dir .. "?.lua;" .. package.path
+local B = require("bench_common")
+local ok_req, http = pcall(require, "ljhttp")
+if not ok_req then B.fail("require('ljhttp') failed: " .. tostring(http)) end
+
+local kind, n, conc, base, manifest = B.args()
+local variant = arg[6] or "client"
+local list = B.load_manifest(manifest, kind, base)
+
+local function check_response(r, err, e, i)
+  if not r then B.fail(("request %d %s: %s"):format(i, e.url, tostring(err))) end
+  if r.status_code ~= 200 then
+    B.fail(("request %d %s: status %s"):format(i, e.url, tostring(r.status_code)))
+  end
+  if r.body_size ~= nil and r.body_size ~= e.size then
+    B.fail(("request %d %s: body_size %s, expected %d"):format(i, e.url, tostring(r.body_size), e.size))
+  end
+  B.check(e, r.body, i)
+  return #r.body
+end
+
+local bytes = 0
+local c0, t0
+if conc > 1 then
+  local reqs = {}
+  for i = 0, n - 1 do reqs[i + 1] = { "GET", list[i % #list + 1].url } end
+  c0, t0 = B.cpu(), B.now()
+  local res, errs = http.request_batch(reqs, { concurrency = conc })
+  if errs then
+    local first
+    for k, v in pairs(errs) do first = ("[%s] %s"):format(tostring(k), tostring(v)); break end
+    B.fail("request_batch reported errors, first: " .. tostring(first))
+  end
+  if type(res) ~= "table" then B.fail("request_batch returned " .. tostring(res)) end
+  for i = 0, n - 1 do
+    bytes = bytes + check_response(res[i + 1], "missing response", list[i % #list + 1], i)
+  end
+elseif variant == "get" then
+  c0, t0 = B.cpu(), B.now()
+  for i = 0, n - 1 do
+    local e = list[i % #list + 1]
+    local r, err = http.get(e.url)
+    bytes = bytes + check_response(r, err, e, i)
+  end
+else
+  local c = http.new({})
+  c0, t0 = B.cpu(), B.now()
+  for i = 0, n - 1 do
+    local e = list[i % #list + 1]
+    local r, err = c:get(e.url)
+    bytes = bytes + check_response(r, err, e, i)
+  end
+end
+local t1, c1 = B.now(), B.cpu()
+local api = conc > 1 and "http.request_batch" or (variant == "get" and "http.get" or "c:get")
+B.report(n, conc, t1 - t0, c1 - c0, { bytes = bytes, api = api })
