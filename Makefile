@@ -30,7 +30,7 @@ LIBDIR  ?= $(PREFIX)/lib
 LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
-.PHONY: all deps test test-c test-lua test-install demo bench bench-smoke clean install uninstall asan valgrind
+.PHONY: all deps test test-c test-lua test-install test-hosts demo bench bench-smoke clean install uninstall asan valgrind
 
 all: $(LIB) $(CDEF_LUA)
 
@@ -62,6 +62,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-c
 	$(MAKE) test-lua
+	$(MAKE) test-hosts
 	$(MAKE) test-install
 	$(MAKE) bench-smoke
 
@@ -102,6 +103,12 @@ uninstall:
 
 test-install: all
 	sh tests/install/run.sh
+
+# The engine driven by each host: plain LuaJIT, headless Neovim, nginx.
+test-hosts: all
+	bash tests/luajit/run.sh
+	bash tests/nvim/run.sh
+	bash tests/openresty/run.sh
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: the library and the C
 # tests built in build/asan, then the Lua suite run by luajit with the

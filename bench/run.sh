@@ -85,7 +85,7 @@ ECHO_SO="$NGINX_MODULES/ngx_http_echo_module.so"
 [[ -f "$ECHO_SO" ]] || die "nginx echo module not found at $ECHO_SO (apt-get install libnginx-mod-http-echo)"
 
 HAVE_LJHTTP=1
-if [[ ! -f "$ROOT/build/libljhttp.so" ]] || { [[ ! -f "$ROOT/lua/ljhttp.lua" ]] && [[ ! -f "$ROOT/lua/ljhttp/init.lua" ]]; }; then
+if [[ ! -f "${LJHTTP_LIBRARY:-$ROOT/build/libljhttp.so}" ]] || { [[ ! -f "$ROOT/lua/ljhttp.lua" ]] && [[ ! -f "$ROOT/lua/ljhttp/init.lua" ]]; }; then
   HAVE_LJHTTP=0
   [[ "${REQUIRE_LJHTTP:-0}" == 1 ]] && die "ljhttp is not built (build/libljhttp.so, lua/ljhttp.lua)"
   log "WARNING: ljhttp is not built (build/libljhttp.so / lua/ljhttp.lua missing): skipping the ljhttp clients"

@@ -1,26 +1,507 @@
-/* bodies: multipart, file uploads and downloads to files. */
+/* bodies: multipart forms through libcurl's MIME API, uploads streamed
+ * from a file, downloads written to a file that only appears, whole, when
+ * the transfer succeeded; and the URL escaping Lua uses for query and
+ * form tables. File problems are found before anything is sent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen)
+#define MAX_PATH_LEN 4096
+#define MAX_PARTS 10000
+
+/* ---- escaping (exported) ---- */
+
+size_t ljh_escape(const char *s, size_t len, char *out, size_t cap)
 {
-    memset(b, 0, sizeof *b);
-    if (req->output.ptr || req->body_file.ptr || req->n_parts) {
-        ljh__msg(errmsg, errlen, "output, body_file and multipart are not supported yet");
+    if (len == 0)
+        return 0; /* curl_easy_escape would take strlen() of s */
+    if (!s || len > INT_MAX / 3)
+        return (size_t)-1;
+    /* The handle is unused since libcurl 7.82. */
+    char *e = curl_easy_escape(NULL, s, (int)len);
+    if (!e)
+        return (size_t)-1;
+    size_t n = strlen(e);
+    if (out && n <= cap)
+        memcpy(out, e, n);
+    curl_free(e);
+    return n;
+}
+
+/* ---- helpers ---- */
+
+static char *dup_str(const ljh_str *s)
+{
+    char *p = malloc(s->len + 1);
+    if (p) {
+        if (s->len)
+            memcpy(p, s->ptr, s->len);
+        p[s->len] = '\0';
+    }
+    return p;
+}
+
+/* A path: 1..4096 bytes, no NUL (it could not reach the kernel whole). */
+static int path_ok(const ljh_str *s)
+{
+    return s->ptr && s->len > 0 && s->len <= MAX_PATH_LEN && !memchr(s->ptr, '\0', s->len);
+}
+
+/* Text that ends up inside a MIME header: no NUL, CR or LF. */
+static int mime_text_ok(const ljh_str *s)
+{
+    for (size_t i = 0; i < s->len; i++)
+        if (s->ptr[i] == '\0' || s->ptr[i] == '\r' || s->ptr[i] == '\n')
+            return 0;
+    return 1;
+}
+
+/* Opens path for reading and checks it is a regular file; returns the
+ * descriptor (>= 0) or -1 with errmsg written. */
+static int open_regular(const char *path, const char *what, struct stat *st, char *errmsg,
+                        size_t errlen)
+{
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        ljh__msg(errmsg, errlen, "cannot read %s \"%s\": %s", what, path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        ljh__msg(errmsg, errlen, "cannot read %s \"%s\": not a regular file", what, path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The process umask without changing it (umask(2) is not thread-safe to
+ * read): Linux reports it in /proc/self/status. */
+static mode_t current_umask(void)
+{
+    mode_t mask = 022;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return mask;
+    char line[128];
+    while (fgets(line, sizeof line, f)) {
+        unsigned int m;
+        if (sscanf(line, "Umask: %o", &m) == 1) {
+            mask = (mode_t)(m & 0777);
+            break;
+        }
+    }
+    fclose(f);
+    return mask;
+}
+
+static void fsync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[MAX_PATH_LEN + 1];
+    if (!slash) {
+        dir[0] = '.';
+        dir[1] = '\0';
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd); /* best effort: the rename itself already happened */
+        close(fd);
+    }
+}
+
+/* ---- init ---- */
+
+static ljh_error init_output(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen)
+{
+    if (!path_ok(&req->output)) {
+        ljh__msg(errmsg, errlen, "output must be a file path of 1 to %d bytes without NUL",
+                 MAX_PATH_LEN);
         return LJH_E_INVALID_ARGUMENT;
+    }
+    if (req->flags & LJH_F_STREAM) {
+        ljh__msg(errmsg, errlen, "output cannot be combined with a stream (on_chunk, stream, sse)");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    if (!(b->output = dup_str(&req->output)))
+        return LJH_E_OUT_OF_MEMORY;
+    struct stat st;
+    mode_t mode = 0666 & ~current_umask();
+    if (stat(b->output, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            ljh__msg(errmsg, errlen, "output \"%s\" is a directory", b->output);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        if (S_ISREG(st.st_mode))
+            mode = st.st_mode & 07777; /* replacing a file keeps its mode */
+    }
+    size_t n = req->output.len + sizeof ".tmp.XXXXXX";
+    if (!(b->output_tmp = malloc(n)))
+        return LJH_E_OUT_OF_MEMORY;
+    snprintf(b->output_tmp, n, "%s.tmp.XXXXXX", b->output);
+    b->out_fd = mkostemp(b->output_tmp, O_CLOEXEC);
+    if (b->out_fd < 0) {
+        ljh__msg(errmsg, errlen, "cannot create a temporary file beside output \"%s\": %s",
+                 b->output, strerror(errno));
+        free(b->output_tmp);
+        b->output_tmp = NULL;
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    b->out_pid = getpid();
+    fchmod(b->out_fd, mode); /* mkstemp makes it 0600 */
+    b->out_max = req->max_body_size > 0 ? req->max_body_size : -1;
+    return LJH_OK;
+}
+
+static ljh_error init_body_file(ljh_bodies *b, const ljh_request *req, char *errmsg,
+                                size_t errlen)
+{
+    if (!path_ok(&req->body_file)) {
+        ljh__msg(errmsg, errlen, "body_file must be a file path of 1 to %d bytes without NUL",
+                 MAX_PATH_LEN);
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    if (!(b->body_file = dup_str(&req->body_file)))
+        return LJH_E_OUT_OF_MEMORY;
+    struct stat st;
+    b->in_fd = open_regular(b->body_file, "body_file", &st, errmsg, errlen);
+    if (b->in_fd < 0)
+        return LJH_E_INVALID_ARGUMENT;
+    b->in_size = (int64_t)st.st_size;
+    return LJH_OK;
+}
+
+static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen)
+{
+    int n = req->n_parts;
+    if (n < 0 || n > MAX_PARTS || !req->parts) {
+        ljh__msg(errmsg, errlen, "multipart must have 1 to %d parts", MAX_PARTS);
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    if (!(b->parts = calloc((size_t)n, sizeof *b->parts)))
+        return LJH_E_OUT_OF_MEMORY;
+    b->n_parts = n;
+    for (int i = 0; i < n; i++) {
+        const ljh_part *in = &req->parts[i];
+        ljh_body_part *p = &b->parts[i];
+        if (!in->name.ptr || in->name.len == 0 || in->name.len > 4096 || !mime_text_ok(&in->name)) {
+            ljh__msg(errmsg, errlen,
+                     "multipart part %d: name must be 1 to 4096 bytes without NUL, CR or LF",
+                     i + 1);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        if (!(p->name = dup_str(&in->name)))
+            return LJH_E_OUT_OF_MEMORY;
+        if (!in->data.ptr == !in->file.ptr) {
+            ljh__msg(errmsg, errlen, "multipart part %d (\"%s\"): give exactly one of data and file",
+                     i + 1, p->name);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        if (in->filename.ptr && (in->filename.len > 4096 || !mime_text_ok(&in->filename))) {
+            ljh__msg(errmsg, errlen,
+                     "multipart part %d (\"%s\"): filename must not contain NUL, CR or LF",
+                     i + 1, p->name);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        if (in->content_type.ptr &&
+            (in->content_type.len == 0 || in->content_type.len > 1024 ||
+             !ljh__is_header_value(in->content_type.ptr, in->content_type.len))) {
+            ljh__msg(errmsg, errlen,
+                     "multipart part %d (\"%s\"): content_type must be 1 to 1024 bytes without "
+                     "control characters",
+                     i + 1, p->name);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        if ((in->filename.ptr && !(p->filename = dup_str(&in->filename))) ||
+            (in->content_type.ptr && !(p->content_type = dup_str(&in->content_type))))
+            return LJH_E_OUT_OF_MEMORY;
+        if (in->data.ptr) {
+            if (!(p->data = dup_str(&in->data)))
+                return LJH_E_OUT_OF_MEMORY;
+            p->data_len = in->data.len;
+            continue;
+        }
+        if (!path_ok(&in->file)) {
+            ljh__msg(errmsg, errlen,
+                     "multipart part %d (\"%s\"): file must be a path of 1 to %d bytes without NUL",
+                     i + 1, p->name, MAX_PATH_LEN);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        if (!(p->file = dup_str(&in->file)))
+            return LJH_E_OUT_OF_MEMORY;
+        /* libcurl opens the file again when it sends the part; this only
+         * makes a missing or unreadable file fail before the request. */
+        char what[64];
+        struct stat st;
+        ljh__msg(what, sizeof what, "multipart part %d file", i + 1);
+        int fd = open_regular(p->file, what, &st, errmsg, errlen);
+        if (fd < 0)
+            return LJH_E_INVALID_ARGUMENT;
+        close(fd);
     }
     return LJH_OK;
 }
 
-CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy)
+ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen)
 {
-    (void)b;
-    (void)easy;
+    memset(b, 0, sizeof *b);
+    b->out_fd = -1;
+    b->in_fd = -1;
+    int sources = (req->body != NULL) + (req->body_file.ptr != NULL) + (req->n_parts != 0);
+    if (sources > 1) {
+        ljh__msg(errmsg, errlen,
+                 "give only one request body: body (or form, json), multipart or body_file");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    b->is_head = req->method && req->method_len == 4 && strncasecmp(req->method, "HEAD", 4) == 0;
+    ljh_error err = LJH_OK;
+    if (req->body_file.ptr && (err = init_body_file(b, req, errmsg, errlen)) != LJH_OK)
+        return err;
+    if (req->n_parts && (err = init_parts(b, req, errmsg, errlen)) != LJH_OK)
+        return err;
+    /* Last: it creates a file, which must not happen for a bad request. */
+    if (req->output.ptr && (err = init_output(b, req, errmsg, errlen)) != LJH_OK)
+        return err;
+    return LJH_OK;
+}
+
+/* ---- per hop ---- */
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+    ljh_bodies *b = userp;
+    int64_t left = b->in_size - b->in_off;
+    size_t want = size * nitems;
+    if (left <= 0)
+        return 0;
+    if ((int64_t)want > left)
+        want = (size_t)left;
+    ssize_t r;
+    do
+        r = pread(b->in_fd, buf, want, (off_t)b->in_off);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        b->error = LJH_E_INTERNAL;
+        if (r == 0)
+            ljh__msg(b->errmsg, sizeof b->errmsg,
+                     "body_file \"%s\" became shorter while it was sent", b->body_file);
+        else
+            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read body_file \"%s\": %s",
+                     b->body_file, strerror(errno));
+        return CURL_READFUNC_ABORT;
+    }
+    b->in_off += r;
+    return (size_t)r;
+}
+
+/* libcurl rewinds when it has to send the body again on the same hop
+ * (a reused connection that turned out dead, authentication). */
+static int seek_cb(void *userp, curl_off_t offset, int origin)
+{
+    ljh_bodies *b = userp;
+    int64_t base = origin == SEEK_SET ? 0 : origin == SEEK_CUR ? b->in_off : b->in_size;
+    int64_t to = base + (int64_t)offset;
+    if (origin != SEEK_SET && origin != SEEK_CUR && origin != SEEK_END)
+        return CURL_SEEKFUNC_CANTSEEK;
+    if (to < 0 || to > b->in_size)
+        return CURL_SEEKFUNC_FAIL;
+    b->in_off = to;
+    return CURL_SEEKFUNC_OK;
+}
+
+static CURLcode build_mime(ljh_bodies *b, CURL *easy)
+{
+    curl_mime_free(b->mime); /* the easy handle was reset: nothing uses it */
+    b->mime = curl_mime_init(easy);
+    if (!b->mime)
+        return CURLE_OUT_OF_MEMORY;
+    CURLcode rc = CURLE_OK;
+    for (int i = 0; i < b->n_parts && rc == CURLE_OK; i++) {
+        const ljh_body_part *p = &b->parts[i];
+        curl_mimepart *part = curl_mime_addpart(b->mime);
+        if (!part)
+            return CURLE_OUT_OF_MEMORY;
+        rc = curl_mime_name(part, p->name);
+        if (rc == CURLE_OK)
+            rc = p->file ? curl_mime_filedata(part, p->file)
+                         : curl_mime_data(part, p->data, p->data_len);
+        if (rc == CURLE_OK && p->filename)
+            rc = curl_mime_filename(part, p->filename);
+        if (rc == CURLE_OK && p->content_type)
+            rc = curl_mime_type(part, p->content_type);
+    }
+    return rc;
+}
+
+CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                            \
+    do {                                                         \
+        if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) \
+            return rc;                                           \
+    } while (0)
+    b->error = LJH_OK;
+    b->errmsg[0] = '\0';
+    if (b->output_tmp && b->out_fd >= 0) {
+        /* A retry or a redirect starts the file over. */
+        if (b->out_len > 0 && ftruncate(b->out_fd, 0) != 0)
+            return CURLE_WRITE_ERROR;
+        b->out_len = 0;
+        b->to_file = -1;
+        /* The size limit is checked by write_cb on what really arrives; a
+         * file download has none unless max_body_size was given. */
+        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(b->out_max > 0 ? b->out_max : 0));
+    }
+    if (b->dropped || b->is_head || (!b->body_file && !b->n_parts))
+        return CURLE_OK;
+    if (b->body_file) {
+        b->in_off = 0;
+        /* POSTFIELDS NULL: the body comes from the read callback, with
+         * Content-Length from POSTFIELDSIZE. */
+        SET(CURLOPT_POSTFIELDS, (char *)NULL);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->in_size);
+        SET(CURLOPT_READFUNCTION, read_cb);
+        SET(CURLOPT_READDATA, b);
+        SET(CURLOPT_SEEKFUNCTION, seek_cb);
+        SET(CURLOPT_SEEKDATA, b);
+    } else {
+        if ((rc = build_mime(b, easy)) != CURLE_OK)
+            return rc;
+        SET(CURLOPT_MIMEPOST, b->mime);
+    }
+    if (strcmp(method, "POST") != 0)
+        SET(CURLOPT_CUSTOMREQUEST, method);
+    else
+        SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+#undef SET
     return CURLE_OK;
+}
+
+int ljh__bodies_sets_content_type(const ljh_bodies *b)
+{
+    return b->n_parts > 0 && !b->dropped && !b->is_head;
+}
+
+void ljh__bodies_drop(ljh_bodies *b)
+{
+    b->dropped = 1;
+}
+
+/* ---- output ---- */
+
+int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, ljh_error *err)
+{
+    *err = LJH_OK;
+    if (!b->output_tmp || b->out_fd < 0)
+        return 0;
+    if (b->to_file < 0) {
+        /* Only a 2xx body replaces the file; an error page stays in
+         * memory, where the caller can read it. */
+        long status = 0;
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        b->to_file = status >= 200 && status <= 299;
+    }
+    if (!b->to_file)
+        return 0;
+    if (b->out_max > 0 && (int64_t)n > b->out_max - b->out_len) {
+        *err = LJH_E_TOO_LARGE;
+        return 1;
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(b->out_fd, data + done, n - done, (off_t)(b->out_len + (int64_t)done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s", b->output,
+                     w < 0 ? strerror(errno) : "nothing written");
+            b->error = *err = LJH_E_INTERNAL;
+            return 1;
+        }
+        done += (size_t)w;
+    }
+    b->out_len += (int64_t)n;
+    return 1;
+}
+
+ljh_error ljh__bodies_commit(ljh_bodies *b, CURL *easy)
+{
+    if (!b->output_tmp || b->out_fd < 0)
+        return LJH_OK;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (b->is_head || status < 200 || status > 299)
+        return LJH_OK; /* nothing to keep: ljh__bodies_free removes the file */
+    int fd = b->out_fd;
+    b->out_fd = -1;
+    const char *why = NULL;
+    if (fsync(fd) != 0)
+        why = "fsync";
+    if (close(fd) != 0 && !why)
+        why = "close";
+    if (!why && rename(b->output_tmp, b->output) != 0)
+        why = "rename";
+    if (why) {
+        ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\" (%s): %s", b->output,
+                 why, strerror(errno));
+        b->error = LJH_E_INTERNAL;
+        return LJH_E_INTERNAL;
+    }
+    free(b->output_tmp);
+    b->output_tmp = NULL;
+    fsync_dir_of(b->output);
+    b->written = 1;
+    return LJH_OK;
+}
+
+void ljh__bodies_report(const ljh_bodies *b, ljh_response *r)
+{
+    if (r && b->written) {
+        r->output_written = 1;
+        r->output_len = b->out_len;
+    }
 }
 
 void ljh__bodies_free(ljh_bodies *b)
 {
+    /* A plan that failed before ljh__bodies_init has zeroed fields: only
+     * trust a descriptor whose path is set. */
+    if (b->output_tmp && b->out_fd >= 0)
+        close(b->out_fd);
+    /* After fork() the child must not remove the parent's download. */
+    if (b->output_tmp && b->out_pid == getpid())
+        unlink(b->output_tmp);
+    if (b->body_file && b->in_fd >= 0)
+        close(b->in_fd);
+    free(b->output);
+    free(b->output_tmp);
+    free(b->body_file);
+    for (int i = 0; i < b->n_parts; i++) {
+        ljh_body_part *p = &b->parts[i];
+        free(p->name);
+        free(p->data);
+        free(p->file);
+        free(p->filename);
+        free(p->content_type);
+    }
+    free(b->parts);
+    curl_mime_free(b->mime);
     memset(b, 0, sizeof *b);
+    b->out_fd = -1;
+    b->in_fd = -1;
 }

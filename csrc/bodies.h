@@ -1,22 +1,73 @@
 /* bodies: what a request sends or receives beyond a string in memory:
- * multipart forms, files uploaded from disk, bodies written to a file. */
+ * multipart forms, files uploaded from disk, bodies written to a file.
+ *
+ * Everything that can fail for a local reason (a missing file, a
+ * directory that cannot be written) is checked by ljh__bodies_init, so
+ * such a request fails before anything is sent. ljh__bodies_apply runs
+ * once per hop and per retry: it rewinds the upload, rebuilds the MIME
+ * tree for the (reset) easy handle and empties the output file. */
 #ifndef LJHTTP_BODIES_H
 #define LJHTTP_BODIES_H
 
 #include <curl/curl.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ljhttp.h"
 
+typedef struct ljh_body_part {
+    char *name;
+    char *data;             /* data parts: data_len bytes */
+    size_t data_len;
+    char *file;             /* file parts: the path libcurl streams from */
+    char *filename;         /* NULL = libcurl's default */
+    char *content_type;     /* NULL = libcurl's default */
+} ljh_body_part;
+
 typedef struct ljh_bodies {
-    char *output;       /* final path of an output file, or NULL */
-    char *body_file;    /* path of a file to upload, or NULL */
-    int n_parts;        /* multipart parts (copied), 0 = none */
+    /* output: the body of a 2xx answer goes to a sibling temporary file,
+     * renamed over output when the transfer succeeded */
+    char *output;           /* final path, or NULL */
+    char *output_tmp;       /* the temporary file, until renamed or removed */
+    int out_fd;             /* -1 when none */
+    pid_t out_pid;          /* only the creating process removes the file */
+    int64_t out_len;        /* bytes written by the current hop */
+    int64_t out_max;        /* explicit max_body_size, or -1 */
+    int to_file;            /* current hop: -1 undecided, 0 memory, 1 file */
+    int written;            /* the file was renamed into place */
+    int is_head;
+    /* body_file: streamed by libcurl's read callback */
+    char *body_file;
+    int in_fd;              /* -1 when none */
+    int64_t in_size;
+    int64_t in_off;
+    /* multipart/form-data */
+    ljh_body_part *parts;
+    int n_parts;
+    curl_mime *mime;        /* built per hop for the hop's easy handle */
+    int dropped;            /* a 301/302/303 turned the request into a GET */
+    ljh_error error;        /* set by a callback that aborted the transfer */
+    char errmsg[200];       /* its message */
 } ljh_bodies;
 
 ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen);
-/* Per hop: sets upload/mime options on the easy handle. */
-CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy);
+/* Per hop, after the plan's own options, on a reset easy handle: sets
+ * upload/MIME options (method = the hop's upper-case method). */
+CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method);
+/* True when libcurl writes the Content-Type header (multipart). */
+int ljh__bodies_sets_content_type(const ljh_bodies *b);
+/* A 301/302/303 redirect turned the request into a body-less GET. */
+void ljh__bodies_drop(ljh_bodies *b);
+/* options.output, from the write callback (not for a redirect's body):
+ * returns 1 when the bytes were taken (written to the file, or *err set
+ * to abort the transfer), 0 when the body goes to memory as usual. */
+int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, ljh_error *err);
+/* At the end of a successful transfer: fsync and rename the output file
+ * into place (2xx answers only). Returns 0, or an error with errmsg set. */
+ljh_error ljh__bodies_commit(ljh_bodies *b, CURL *easy);
+/* Marks r as written to the file (body empty, output_len = bytes). */
+void ljh__bodies_report(const ljh_bodies *b, ljh_response *r);
+/* Closes everything; removes a temporary file that was not renamed. */
 void ljh__bodies_free(ljh_bodies *b);
 
 #endif

@@ -20,10 +20,26 @@
 #define POOL_MAX 32
 #define EVENTS_MAX 64
 
+/* What a pooled easy handle was last configured for. Two plain requests
+ * (no body, cookies, auth, TLS or proxy options) with equal profiles need
+ * only their URL and per-transfer pointers set: no curl_easy_reset and no
+ * two dozen setopt calls, which is most of the per-request cost. */
+typedef struct ljh_profile {
+    int plain;
+    char method[8];
+    int64_t connect_timeout_ms, idle_timeout_ms, max_body;
+} ljh_profile;
+
+typedef struct ljh_pooled {
+    CURL *easy;
+    ljh_profile profile;
+} ljh_pooled;
+
 struct ljh_transfer {
     ljh_client *client;       /* NULL once the client is gone */
     ljh_transfer *prev, *next;
     CURL *easy;               /* while running */
+    ljh_profile profile;      /* how easy is configured now */
     struct curl_slist *slist; /* headers of the current hop */
     ljh_response *resp;       /* once done, until taken */
     ljh_plan plan;
@@ -39,8 +55,11 @@ struct ljh_transfer {
     int sync;                 /* ljh_client_perform: nobody pulls it */
     int paused;
     int follow;               /* this hop's answer is a redirect to follow */
+    int head_ready;           /* LJH_F_STREAM: the final answer's headers are in */
     int attempts;             /* retries started so far */
     int64_t retry_at;         /* monotonic ms of the next attempt; 0 = none */
+    int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
+    curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -48,10 +67,13 @@ struct ljh_client {
     CURLM *multi;
     CURLSH *share;
     int epfd;
-    pid_t pid;
+    unsigned fork_gen;        /* fork_generation when made */
+    uint32_t *watched;        /* per fd: events registered in epfd */
+    uint32_t *wanted;         /* per fd: events libcurl asks for now */
+    int n_fds;
     int64_t timer_deadline;   /* monotonic ms; -1 = no timer */
     ljh_transfer *head;
-    CURL *pool[POOL_MAX];
+    ljh_pooled pool[POOL_MAX];
     int npool;
     ljh_transfer **ready;
     int nready, ready_cap;
@@ -64,12 +86,21 @@ struct ljh_client {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+/* Bumped in the child of every fork(): clients compare it instead of
+ * calling getpid() on every request. */
+static volatile unsigned fork_generation;
+
+static void after_fork_child(void)
+{
+    fork_generation++;
+}
 
 /* Once per process, never cleaned up: other code in the same editor or
  * nginx worker may use libcurl too. */
 static void global_init(void)
 {
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_atfork(NULL, NULL, after_fork_child);
 }
 
 static int64_t now_ms(void)
@@ -101,21 +132,65 @@ const char *ljh_curl_version(void)
 
 /* ---- libcurl callbacks: they only touch C memory ---- */
 
+static int grow_fds(ljh_client *c, int fd)
+{
+    if (fd < c->n_fds)
+        return 0;
+    int n = c->n_fds ? c->n_fds : 64;
+    while (n <= fd)
+        n *= 2;
+    uint32_t *w = realloc(c->watched, (size_t)n * sizeof *w);
+    if (!w)
+        return -1;
+    c->watched = w;
+    uint32_t *x = realloc(c->wanted, (size_t)n * sizeof *x);
+    if (!x)
+        return -1;
+    c->wanted = x;
+    memset(w + c->n_fds, 0, (size_t)(n - c->n_fds) * sizeof *w);
+    memset(x + c->n_fds, 0, (size_t)(n - c->n_fds) * sizeof *x);
+    c->n_fds = n;
+    return 0;
+}
+
+static void unwatch(ljh_client *c, int fd)
+{
+    epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL); /* may already be closed */
+    c->watched[fd] = 0;
+}
+
+/* Keeps the epoll set in step with what libcurl wants. A socket libcurl
+ * stops watching (a connection going back to the cache) stays registered
+ * until it reports an event, so reusing a kept-alive connection costs one
+ * epoll_ctl instead of three. A socket reported again after a removal
+ * always gets a syscall: its number may belong to a new socket by then. */
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)easy;
     (void)socketp;
     ljh_client *c = userp;
+    if (s < 0 || grow_fds(c, s) != 0) {
+        return -1;
+    }
     if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(c->epfd, EPOLL_CTL_DEL, s, NULL); /* may already be closed */
+        c->wanted[s] = 0;
         return 0;
     }
+    uint32_t events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    int was_idle = c->wanted[s] == 0;
+    c->wanted[s] = events ? events : EPOLLERR;
+    if (!was_idle && c->watched[s] == events)
+        return 0;
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.data.fd = s;
-    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
-        epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev);
+    ev.events = events;
+    int rc = epoll_ctl(c->epfd, c->watched[s] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev);
+    if (rc != 0 && errno == ENOENT)
+        rc = epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev);
+    else if (rc != 0 && errno == EEXIST)
+        rc = epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev);
+    c->watched[s] = rc == 0 ? events : 0;
     return 0;
 }
 
@@ -144,10 +219,13 @@ static void push_ready(ljh_transfer *t)
     t->queued = 1;
 }
 
+static int64_t retry_delay(ljh_transfer *t, CURLcode rc);
+
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
     ljh_transfer *t = userp;
     size_t n = size * nmemb;
+    t->idle_ref_ms = now_ms(); /* header bytes count for idle_timeout */
     ljh_error err = ljh__collect_header(&t->col, data, n);
     if (err) {
         t->col.abort_error = err;
@@ -163,6 +241,16 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
                      status == 308) &&
                     ljh__collect_find(&t->col, "location", &len) != NULL;
     }
+    if ((t->plan.flags & LJH_F_STREAM) && t->col.headers_done && !t->head_ready && !t->follow) {
+        /* The answer a stream will deliver (not a 1xx, a redirect being
+         * followed or a 429/503 about to be retried): tell Lua. */
+        long status = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && retry_delay(t, CURLE_OK) < 0) {
+            t->head_ready = 1;
+            push_ready(t);
+        }
+    }
     return n;
 }
 
@@ -170,12 +258,25 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
     ljh_transfer *t = userp;
     size_t n = size * nmemb;
+    if (t->plan.bodies.output && !t->follow) {
+        /* options.output: a 2xx body goes to the file, with its own limit */
+        ljh_error oerr;
+        if (ljh__bodies_output(&t->plan.bodies, t->easy, data, n, &oerr)) {
+            if (oerr) {
+                t->col.abort_error = oerr;
+                return 0;
+            }
+            t->hop_bytes += (int64_t)n;
+            return n;
+        }
+    }
     int64_t max = t->plan.max_body;
     if (max > 0 && (int64_t)n > max - t->hop_bytes) {
         t->col.abort_error = LJH_E_TOO_LARGE;
         return 0;
     }
-    if (t->follow) { /* a redirect's own body is of no use */
+    if (t->follow || ((t->plan.flags & LJH_F_STREAM) && !t->head_ready)) {
+        /* a redirect's own body is of no use, nor a retried answer's */
         t->hop_bytes += (int64_t)n;
         return n;
     }
@@ -199,6 +300,48 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     t->hop_bytes += (int64_t)n;
     if (b == &t->stream)
         push_ready(t);
+    return n;
+}
+
+/* idle_timeout to the second. libcurl's own low-speed check averages the
+ * speed over 5 s, so a stall after a few bytes took idle_timeout + 5 s to
+ * notice. While a low-speed limit is set (request.c sets one) libcurl
+ * calls this at least once a second, also when nothing arrives. The clock
+ * starts once the request is on its way: connecting has connect_timeout. */
+static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    ljh_transfer *t = userp;
+    if (!t || !t->easy || t->plan.idle_timeout_ms <= 0)
+        return 0;
+    int64_t now = now_ms();
+    curl_off_t moved = dlnow + ulnow, pre = 0;
+    if (moved != t->idle_bytes || t->paused ||
+        (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0)) {
+        t->idle_bytes = moved;
+        t->idle_ref_ms = now;
+        return 0;
+    }
+    if (now - t->idle_ref_ms < t->plan.idle_timeout_ms)
+        return 0;
+    t->col.abort_error = LJH_E_TIMEOUT;
+    return 1;
+}
+
+/* Masks a credential shown in a text line, as libcurl's HTTP/2 code logs
+ * every request header ("h2h3 [authorization: Basic ...]"): returns the
+ * bytes to keep (through the colon), or n when there is nothing to hide. */
+static size_t text_secret(const char *data, size_t n)
+{
+    static const char *const secret[] = {"[authorization:", "[proxy-authorization:", "[cookie:"};
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++) {
+        size_t sl = strlen(secret[i]);
+        for (size_t at = 0; at + sl <= n; at++)
+            if (strncasecmp(data + at, secret[i], sl) == 0)
+                return at + sl;
+    }
     return n;
 }
 
@@ -226,6 +369,8 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
             if (type == CURLINFO_HEADER_OUT && n > sl && strncasecmp(data, secret[i], sl) == 0)
                 keep = sl;
         }
+        if (type == CURLINFO_TEXT)
+            keep = text_secret(data, n);
         if (b->len + n + 8 > LJH_MAX_TRACE)
             break;
         ljh__buf_append(b, prefix, 2);
@@ -240,21 +385,68 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
 
 /* ---- easy handles ---- */
 
-static CURL *easy_get(ljh_client *c)
+static void easy_get(ljh_client *c, ljh_transfer *t)
 {
-    return c->npool ? c->pool[--c->npool] : curl_easy_init();
+    if (c->npool) {
+        ljh_pooled *p = &c->pool[--c->npool];
+        t->easy = p->easy;
+        t->profile = p->profile;
+    } else {
+        t->easy = curl_easy_init();
+        memset(&t->profile, 0, sizeof t->profile);
+    }
 }
 
-static void easy_put(ljh_client *c, CURL *e)
+static void easy_put(ljh_client *c, ljh_transfer *t)
 {
+    CURL *e = t->easy;
     if (!e)
         return;
+    t->easy = NULL;
     if (c && c->npool < POOL_MAX) {
-        curl_easy_reset(e); /* keeps libcurl's caches, drops our options */
-        c->pool[c->npool++] = e;
+        if (t->profile.plain) {
+            /* Nothing may point at the transfer once it is gone. */
+            curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+            curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+            curl_easy_setopt(e, CURLOPT_XFERINFODATA, NULL);
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+        } else {
+            curl_easy_reset(e); /* keeps libcurl's caches, drops our options */
+        }
+        c->pool[c->npool].easy = e;
+        c->pool[c->npool].profile = t->profile;
+        c->npool++;
     } else {
         curl_easy_cleanup(e);
     }
+}
+
+static void profile_of(const ljh_plan *p, ljh_profile *out)
+{
+    memset(out, 0, sizeof *out);
+    const ljh_transport *tr = &p->transport;
+    size_t ml = strlen(p->method);
+    out->plain = !p->has_body && !p->cookie && !p->user && ml < sizeof out->method &&
+                 !(p->flags & (LJH_F_INSECURE | LJH_F_VERBOSE | LJH_F_DECOMPRESS | LJH_F_NO_PROXY)) &&
+                 !tr->proxy && !tr->proxy_user && !tr->no_proxy && !tr->ca_file && !tr->ca_path &&
+                 !tr->client_cert && !tr->client_key && !tr->pinned && !tr->unix_socket &&
+                 !tr->http_version && !tr->tls_min && !p->bodies.output && !p->bodies.body_file && !p->bodies.n_parts &&
+                 (strcmp(p->method, "GET") == 0 || strcmp(p->method, "HEAD") == 0);
+    if (!out->plain)
+        return;
+    memcpy(out->method, p->method, ml + 1);
+    out->connect_timeout_ms = p->connect_timeout_ms;
+    out->idle_timeout_ms = p->idle_timeout_ms;
+    out->max_body = p->max_body;
+}
+
+static int profile_same(const ljh_profile *a, const ljh_profile *b)
+{
+    return a->plain && b->plain && strcmp(a->method, b->method) == 0 &&
+           a->connect_timeout_ms == b->connect_timeout_ms &&
+           a->idle_timeout_ms == b->idle_timeout_ms && a->max_body == b->max_body;
 }
 
 static CURLcode setup_hop(ljh_transfer *t)
@@ -268,8 +460,26 @@ static CURLcode setup_hop(ljh_transfer *t)
     t->slist = list;
     t->errbuf[0] = '\0';
     t->follow = 0;
+    t->head_ready = 0;
     t->hop_bytes = 0;
-    CURLcode rc = ljh__plan_apply(&t->plan, e, now_ms() - t->started_ms);
+    ljh_profile want;
+    profile_of(&t->plan, &want);
+    CURLcode rc;
+    if (profile_same(&want, &t->profile)) {
+        /* Configured for an equivalent request: only what differs. */
+        int64_t left = 0;
+        if (t->plan.timeout_ms > 0) {
+            left = t->plan.timeout_ms - (now_ms() - t->started_ms);
+            left = left < 1 ? 1 : left;
+        }
+        rc = curl_easy_setopt(e, CURLOPT_URL, t->plan.url);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
+    } else {
+        curl_easy_reset(e);
+        rc = ljh__plan_apply(&t->plan, e, now_ms() - t->started_ms);
+    }
+    t->profile = want;
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
     if (rc == CURLE_OK)
@@ -284,6 +494,15 @@ static CURLcode setup_hop(ljh_transfer *t)
         rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    t->idle_ref_ms = now_ms();
+    t->idle_bytes = -1;
+    if (rc == CURLE_OK && t->plan.idle_timeout_ms > 0) {
+        rc = curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
     if (rc == CURLE_OK && (t->plan.flags & LJH_F_VERBOSE)) {
         rc = curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_cb);
         if (rc == CURLE_OK)
@@ -345,12 +564,20 @@ static void error_message(ljh_transfer *t, ljh_error code, CURLcode rc, char *ou
     char buf[256];
     switch (t->col.abort_error ? t->col.abort_error : LJH_OK) {
     case LJH_E_TOO_LARGE:
-        if (t->hop_bytes > 0 || rc == CURLE_WRITE_ERROR)
+        /* libcurl says CURLE_WRITE_ERROR for a header callback abort too:
+         * only a body arrives after the blank line. */
+        if (t->col.headers_done)
             ljh__msg(buf, sizeof buf, "response body is larger than max_body_size (%lld bytes)",
                      (long long)t->plan.max_body);
         else
-            ljh__msg(buf, sizeof buf, "response headers are too large (at most %d headers, %d bytes)",
-                     LJH_MAX_RESP_HEADERS, LJH_MAX_RESP_HEADER_BYTES);
+            ljh__msg(buf, sizeof buf, "response headers are too large (at most %d headers, %d bytes, "
+                     "%d bytes per line)", LJH_MAX_RESP_HEADERS, LJH_MAX_RESP_HEADER_BYTES,
+                     CURL_MAX_HTTP_HEADER);
+        why = buf;
+        break;
+    case LJH_E_TIMEOUT:
+        ljh__msg(buf, sizeof buf, "no byte received or sent for %lld ms (idle_timeout)",
+                 (long long)t->plan.idle_timeout_ms);
         why = buf;
         break;
     case LJH_E_PROTOCOL:
@@ -360,7 +587,9 @@ static void error_message(ljh_transfer *t, ljh_error code, CURLcode rc, char *ou
         why = "out of memory";
         break;
     default:
-        if (code == LJH_E_TOO_LARGE && rc == CURLE_FILESIZE_EXCEEDED) {
+        if (t->plan.bodies.errmsg[0]) { /* a file of options.output/body_file */
+            why = t->plan.bodies.errmsg;
+        } else if (code == LJH_E_TOO_LARGE && rc == CURLE_FILESIZE_EXCEEDED) {
             ljh__msg(buf, sizeof buf,
                      "response body is larger than max_body_size (%lld bytes)",
                      (long long)t->plan.max_body);
@@ -390,13 +619,15 @@ static int idempotent(const char *m)
 static int64_t retry_delay(ljh_transfer *t, CURLcode rc)
 {
     const ljh_plan *p = &t->plan;
-    if (t->attempts >= p->transport.retries || !idempotent(p->method) || t->col.abort_error)
+    int idle = t->col.abort_error == LJH_E_TIMEOUT; /* xferinfo_cb's idle_timeout */
+    if (t->attempts >= p->transport.retries || !idempotent(p->method) ||
+        (t->col.abort_error && !idle))
         return -1;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    int retryable = rc == CURLE_COULDNT_CONNECT ||
-                    (rc == CURLE_OPERATION_TIMEDOUT && status == 0 && t->hop_bytes == 0) ||
-                    (rc == CURLE_OK && (status == 429 || status == 503));
+    int retryable = (rc == CURLE_COULDNT_CONNECT && !idle) ||
+                    ((rc == CURLE_OPERATION_TIMEDOUT || idle) && status == 0 && t->hop_bytes == 0) ||
+                    (rc == CURLE_OK && !idle && (status == 429 || status == 503));
     if (!retryable)
         return -1;
     int64_t delay = p->transport.retry_delay_ms;
@@ -421,8 +652,15 @@ static int64_t retry_delay(ljh_transfer *t, CURLcode rc)
 static void finish(ljh_transfer *t, CURLcode rc)
 {
     ljh_client *c = t->client;
+    if (!t->col.abort_error && t->plan.bodies.error) /* a body callback aborted */
+        t->col.abort_error = t->plan.bodies.error;
+    /* libcurl refuses a header line over CURL_MAX_HTTP_HEADER (100 KiB) with
+     * CURLE_OUT_OF_MEMORY: that is a response too large, not a failed malloc. */
+    if (rc == CURLE_OUT_OF_MEMORY && !t->col.abort_error && !t->col.headers_done)
+        t->col.abort_error = LJH_E_TOO_LARGE;
     int64_t delay = c ? retry_delay(t, rc) : -1;
     if (delay >= 0) {
+        t->col.abort_error = LJH_OK; /* an idle timeout being retried */
         t->attempts++;
         t->retry_at = now_ms() + delay;
         if (t->retry_at == 0)
@@ -432,19 +670,34 @@ static void finish(ljh_transfer *t, CURLcode rc)
         return;
     }
     freeze_progress(t);
+    if (rc == CURLE_OK && !t->col.abort_error) /* options.output: into place */
+        t->col.abort_error = ljh__bodies_commit(&t->plan.bodies, t->easy);
     if (rc == CURLE_OK && !t->col.abort_error) {
         t->resp = ljh__response_pack(&t->col, t->easy);
         if (!t->resp)
             t->resp = ljh__response_new_error(LJH_E_OUT_OF_MEMORY, "out of memory");
+        ljh__bodies_report(&t->plan.bodies, t->resp);
+        if (t->plan.flags & LJH_F_DECODE_JSON)
+            ljh__response_parse_json(t->resp);
     } else {
         ljh_error code = t->col.abort_error ? t->col.abort_error : ljh__error_from_curl(rc);
+        /* Every scheme was checked before libcurl saw the URL: here this
+         * means a reply that is not HTTP ("HTTP/0.9", bad status line). */
+        if (rc == CURLE_UNSUPPORTED_PROTOCOL && !t->col.abort_error)
+            code = LJH_E_PROTOCOL;
+        /* The proxy answered CONNECT with an error (407, 403...): there is
+         * no response to return, and no connection to the server. */
+        long proxy_code = 0;
+        if (code == LJH_E_NETWORK && t->easy &&
+            curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &proxy_code) == CURLE_OK &&
+            proxy_code >= 300)
+            code = LJH_E_CONNECT;
         char msg[sizeof t->resp->errmsg];
         error_message(t, code, rc, msg, sizeof msg);
         t->resp = ljh__response_new_error(code, msg);
     }
     ljh__response_finish(t->resp, &t->col, t->attempts);
-    easy_put(c, t->easy);
-    t->easy = NULL;
+    easy_put(c, t);
     curl_slist_free_all(t->slist);
     t->slist = NULL;
     ljh__collect_free(&t->col);
@@ -464,8 +717,7 @@ static void fail(ljh_transfer *t, ljh_error code, const char *msg)
         curl_multi_remove_handle(t->client->multi, t->easy);
     t->col.abort_error = LJH_OK;
     freeze_progress(t);
-    easy_put(t->client, t->easy);
-    t->easy = NULL;
+    easy_put(t->client, t);
     curl_slist_free_all(t->slist);
     t->slist = NULL;
     t->resp = ljh__response_new_error(code, msg);
@@ -513,7 +765,6 @@ static void next_hop(ljh_transfer *t)
         return;
     }
     ljh__collect_reset_hop(&t->col);
-    curl_easy_reset(t->easy);
     if (setup_hop(t) != CURLE_OK || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
         fail(t, LJH_E_INTERNAL, "could not start the redirected request");
 }
@@ -543,7 +794,11 @@ static void collect_finished(ljh_client *c)
 
 static int client_init(ljh_client *c)
 {
-    c->pid = getpid();
+    c->fork_gen = fork_generation;
+    if (c->n_fds) { /* NULL until the first socket: memset(NULL, 0, 0) is UB */
+        memset(c->watched, 0, (size_t)c->n_fds * sizeof *c->watched);
+        memset(c->wanted, 0, (size_t)c->n_fds * sizeof *c->wanted);
+    }
     c->timer_deadline = -1;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->multi = curl_multi_init();
@@ -637,7 +892,7 @@ out:
  * close_notify would end the parent's session): abandon them, start anew. */
 static void check_fork(ljh_client *c)
 {
-    if (c->pid == getpid())
+    if (c->fork_gen == fork_generation)
         return;
     for (ljh_transfer *t = c->head; t; t = t->next) {
         if (t->done)
@@ -688,7 +943,7 @@ void ljh_client_free(ljh_client *c)
 {
     if (!c)
         return;
-    if (c->pid == getpid()) {
+    if (c->fork_gen == fork_generation) {
         for (ljh_transfer *t = c->head; t; t = t->next) {
             if (!t->done)
                 fail(t, LJH_E_CLOSED, "the client was closed");
@@ -700,9 +955,9 @@ void ljh_client_free(ljh_client *c)
         t->prev = t->next = NULL;
         t->queued = 0;
     }
-    if (c->pid == getpid()) {
+    if (c->fork_gen == fork_generation) {
         for (int i = 0; i < c->npool; i++)
-            curl_easy_cleanup(c->pool[i]);
+            curl_easy_cleanup(c->pool[i].easy);
         if (c->multi)
             curl_multi_cleanup(c->multi);
         if (c->share)
@@ -711,6 +966,8 @@ void ljh_client_free(ljh_client *c)
     if (c->epfd >= 0)
         close(c->epfd);
     free(c->ready);
+    free(c->watched);
+    free(c->wanted);
     free(c->cookie_file);
     free(c);
 }
@@ -739,7 +996,7 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
     /* A stream is consumed as it comes: no size limit unless asked. */
     if ((t->plan.flags & LJH_F_STREAM) && req->max_body_size == 0)
         t->plan.max_body = -1;
-    t->easy = easy_get(c);
+    easy_get(c, t);
     if (!t->easy) {
         fail(t, LJH_E_OUT_OF_MEMORY, "out of memory");
         return t;
@@ -778,7 +1035,6 @@ static int64_t start_retries(ljh_client *c)
         }
         t->retry_at = 0;
         c->retry_waiting--;
-        curl_easy_reset(t->easy);
         if (setup_hop(t) != CURLE_OK || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
             fail(t, LJH_E_INTERNAL, "could not start the retry");
     }
@@ -804,9 +1060,20 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
             timeout = left < 0 ? 0 : left;
     }
     struct epoll_event evs[EVENTS_MAX];
-    int n = epoll_wait(c->epfd, evs, EVENTS_MAX, (int)timeout);
+    /* A due timer (a transfer just added) needs no syscall first. Only a
+     * due one: with wait_ms == 0 (hosts that poll ljh_client_fd) a timer
+     * still ahead must not hide ready sockets, or the fd stays readable
+     * and nothing reads it until that timer fires. */
+    int n = timeout == 0 && c->timer_deadline >= 0 && now_ms() >= c->timer_deadline
+                ? 0
+                : epoll_wait(c->epfd, evs, EVENTS_MAX, (int)timeout);
     int still;
     for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        if (fd < c->n_fds && c->wanted[fd] == 0) {
+            unwatch(c, fd); /* an idle kept-alive connection: libcurl checks it on reuse */
+            continue;
+        }
         int flags = 0;
         if (evs[i].events & (EPOLLIN | EPOLLHUP))
             flags |= CURL_CSELECT_IN;
@@ -814,7 +1081,7 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
             flags |= CURL_CSELECT_OUT;
         if (evs[i].events & EPOLLERR)
             flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(c->multi, evs[i].data.fd, flags, &still);
+        curl_multi_socket_action(c->multi, fd, flags, &still);
     }
     if (c->timer_deadline >= 0 && now_ms() >= c->timer_deadline) {
         c->timer_deadline = -1;
@@ -920,6 +1187,26 @@ void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out)
     ljh_transfer *mut = (ljh_transfer *)t;
     freeze_progress(mut);
     *out = t->progress;
+}
+
+ljh_response *ljh_transfer_head(ljh_transfer *t)
+{
+    if (!t || t->done || !t->head_ready || !t->easy)
+        return NULL;
+    /* Packs copies: the transfer keeps collecting into its own buffers. */
+    ljh_collect copy;
+    memset(&copy, 0, sizeof copy);
+    const ljh_buf *from[] = {&t->col.hdr_text, &t->col.hdr_refs, &t->col.redir_text,
+                             &t->col.redir_refs};
+    ljh_buf *to[] = {&copy.hdr_text, &copy.hdr_refs, &copy.redir_text, &copy.redir_refs};
+    ljh_response *r = NULL;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++)
+        if (from[i]->len && ljh__buf_append(to[i], from[i]->p, from[i]->len) != 0)
+            goto out;
+    r = ljh__response_pack(&copy, t->easy);
+out:
+    ljh__collect_free(&copy);
+    return r;
 }
 
 void ljh_transfer_cancel(ljh_transfer *t)

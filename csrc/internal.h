@@ -74,7 +74,8 @@ int ljh__header_is(const char *name, size_t n, const char *lower);
 typedef struct ljh_plan {
     char *method;           /* upper-case token */
     char *url;              /* the current hop's absolute URL */
-    char *origin;           /* scheme://host:port of the first hop */
+    char *origin;           /* scheme://host:port of the first hop, set at
+                               the first redirect */
     const char *body;       /* owned_body, or the caller's (sync calls) */
     char *owned_body;
     size_t body_len;
@@ -145,5 +146,8 @@ ljh_response *ljh__response_new_error(ljh_error code, const char *msg);
 void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries);
 /* Packs a successful transfer: takes the collected storage. */
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
+/* LJH_F_DECODE_JSON (json.c parses): sets r->json; when the body is JSON
+ * it is freed and r->body becomes "" (body_len keeps the byte count). */
+void ljh__response_parse_json(ljh_response *r);
 
 #endif

@@ -64,8 +64,12 @@ int32_t ljh_duration_ms(const ljh_duration *d, int64_t *ms, char *errmsg, int32_
                               "seconds between 0 and 9.2e9");
         return LJH_E_INVALID_ARGUMENT;
     }
-    double m = ceil(s * 1000.0);
-    *ms = (int64_t)m;
+    /* Whole nanoseconds first, as Go's time.Duration(s * 1e9) truncates:
+     * ceil(s * 1000) would turn 2.007 s into 2008 ms. */
+    int64_t ns = (int64_t)floor(s * 1e9);
+    *ms = ns / 1000000 + (ns % 1000000 ? 1 : 0);
+    if (*ms == 0 && s > 0)
+        *ms = 1;
     return LJH_OK;
 }
 
@@ -132,8 +136,13 @@ static char *origin_of(CURLU *u)
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
         size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
         out = malloc(n);
-        if (out)
+        if (out) {
             snprintf(out, n, "%s://%s:%s", scheme, host, port);
+            /* Scheme and host compare without case. */
+            for (char *p = out; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char)(*p + 32);
+        }
     }
     curl_free(scheme);
     curl_free(host);
@@ -155,6 +164,13 @@ static int bytes_ok_in_url(const char *s, size_t n)
  * canonical URL and origin in plan. */
 static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
 {
+    /* libcurl reads "http:///x" and "http:/x" as host "x"; Go sees no host. */
+    size_t sl = scheme_len(req->url, (size_t)req->url_len);
+    if ((size_t)req->url_len < sl + 4 || memcmp(req->url + sl, "://", 3) != 0 ||
+        memchr("/?#", req->url[sl + 3], 3)) {
+        ljh__msg(errmsg, errlen, "invalid URL: no host");
+        return LJH_E_INVALID_URL;
+    }
     ljh_error err = LJH_E_OUT_OF_MEMORY;
     char *url = dup_n(req->url, (size_t)req->url_len);
     char *query = NULL, *full = NULL, *host = NULL;
@@ -179,14 +195,16 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
             ljh__msg(errmsg, errlen, "query must not contain spaces, '#' or control characters");
             goto out;
         }
-        /* Like Go's client: the query option replaces the URL's query. */
+        /* Like Go's client: the query option replaces the URL's query;
+         * with LJH_F_QUERY_APPEND (a query table) it is added after it. */
+        int append = (req->flags & LJH_F_QUERY_APPEND) != 0;
         if (req->query_len == 0) {
-            uc = curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+            uc = append ? CURLUE_OK : curl_url_set(u, CURLUPART_QUERY, NULL, 0);
         } else {
             query = dup_n(req->query, (size_t)req->query_len);
             if (!query)
                 goto out;
-            uc = curl_url_set(u, CURLUPART_QUERY, query, 0);
+            uc = curl_url_set(u, CURLUPART_QUERY, query, append ? CURLU_APPENDQUERY : 0);
         }
         if (uc != CURLUE_OK) {
             err = LJH_E_INVALID_ARGUMENT;
@@ -194,11 +212,16 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
             goto out;
         }
     }
-    if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
-        goto out;
-    plan->url = dup_n(full, strlen(full));
-    plan->origin = origin_of(u);
-    if (plan->url && plan->origin)
+    if (!req->query) {
+        /* Parsed and valid as given: keep it, libcurl parses it again. */
+        plan->url = url;
+        url = NULL;
+    } else {
+        if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
+            goto out;
+        plan->url = dup_n(full, strlen(full));
+    }
+    if (plan->url)
         err = LJH_OK;
 out:
     free(url);
@@ -490,7 +513,10 @@ struct curl_slist *ljh__plan_headers(const ljh_plan *plan)
     struct curl_slist *list = NULL, *next;
     /* No Expect: 100-continue round trip, and no Content-Type nobody asked
      * for (libcurl adds one for POST bodies). */
-    const char *fixed[] = {"Expect:", plan->has_content_type ? NULL : "Content-Type:"};
+    const char *fixed[] = {"Expect:", plan->has_content_type ||
+                                              ljh__bodies_sets_content_type(&plan->bodies)
+                                          ? NULL
+                                          : "Content-Type:"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         if (!fixed[i])
             continue;
@@ -555,7 +581,9 @@ CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
         SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
         SET(CURLOPT_LOW_SPEED_TIME, (long)((plan->idle_timeout_ms + 999) / 1000));
     }
-    if (plan->max_body > 0)
+    /* A HEAD response announces a length it never sends: libcurl would
+     * refuse it against MAXFILESIZE. write_cb still guards real bodies. */
+    if (plan->max_body > 0 && !method_is(plan, "HEAD"))
         SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)plan->max_body);
     if (plan->flags & LJH_F_INSECURE) {
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
@@ -564,7 +592,7 @@ CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
 #undef SET
     if ((rc = ljh__transport_apply(&plan->transport, plan->flags, easy)) != CURLE_OK)
         return rc;
-    return ljh__bodies_apply(&plan->bodies, easy);
+    return ljh__bodies_apply(&plan->bodies, easy, plan->method);
 }
 
 ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
@@ -586,7 +614,14 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
     origin = origin_of(u);
     url = dup_n(location, strlen(location));
     curl_url_cleanup(u);
-    if (!origin || !url) {
+    if (!plan->origin) {
+        /* The first origin, computed only once a redirect needs it. */
+        CURLU *first = curl_url();
+        if (first && curl_url_set(first, CURLUPART_URL, plan->url, 0) == CURLUE_OK)
+            plan->origin = origin_of(first);
+        curl_url_cleanup(first);
+    }
+    if (!origin || !url || !plan->origin) {
         free(origin);
         free(url);
         return LJH_E_OUT_OF_MEMORY;
@@ -609,6 +644,7 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
         plan->method = get;
         free(plan->owned_body);
         plan->owned_body = NULL;
+        ljh__bodies_drop(&plan->bodies);
         plan->body = NULL;
         plan->body_len = 0;
         plan->has_body = 0;

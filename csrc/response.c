@@ -37,6 +37,7 @@ void ljh_response_free(ljh_response *r)
     free(f->redir_text);
     free(f->redirects);
     free(f->trace);
+    ljh_json_free((ljh_json *)r->json);
     free(f);
 }
 
@@ -106,6 +107,10 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
             line++;
             len--;
         }
+        while (len && is_ows(line[len - 1]))
+            len--;
+        if (len == 0)
+            return LJH_OK;
         ljh_hdr_ref *last = &refs[n - 1];
         if (last->value_off + last->value_len + 1 != col->hdr_text.len)
             return LJH_E_INTERNAL;
@@ -362,4 +367,26 @@ ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy)
     f->pub.body_len = body_len;
     pack_info(f, easy);
     return &f->pub;
+}
+
+/* ---- LJH_F_DECODE_JSON ---- */
+
+void ljh__response_parse_json(ljh_response *r)
+{
+    if (!r || r->error || r->json)
+        return;
+    response_full *f = (response_full *)r;
+    ljh_json *j = ljh_json_parse(r->body, r->body_len);
+    if (!j) {
+        r->error = LJH_E_OUT_OF_MEMORY;
+        ljh__msg(r->errmsg, sizeof r->errmsg, "out of memory while decoding the JSON body");
+        return;
+    }
+    r->json = j;
+    if (j->error == LJH_OK && f->body) {
+        /* The tape points into cJSON's tree, not into the body. */
+        free(f->body);
+        f->body = NULL;
+        r->body = empty;
+    }
 }

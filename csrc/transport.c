@@ -134,6 +134,11 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
     SET_STR(CURLOPT_SSLCERT, tr->client_cert);
     SET_STR(CURLOPT_SSLKEY, tr->client_key);
     SET_STR(CURLOPT_KEYPASSWD, tr->key_password);
+    /* Without a password OpenSSL would ask for one on the terminal (and
+     * block a Neovim or nginx process reading stdin): an encrypted key
+     * without client_key_password must just fail. */
+    if (!tr->key_password && (tr->client_cert || tr->client_key))
+        SET(CURLOPT_KEYPASSWD, "");
     SET_STR(CURLOPT_PINNEDPUBLICKEY, tr->pinned);
     SET_STR(CURLOPT_UNIX_SOCKET_PATH, tr->unix_socket);
     if (tr->tls_min == 12)

@@ -12,6 +12,9 @@ local M = {}
 
 M.version = "0.1.0"
 
+--- JSON through cJSON: decode, encode, null, array, empty_array (docs/json.md).
+M.json = require("ljhttp.json")
+
 local default -- the module's own client, made on first use
 local default_err
 
@@ -94,16 +97,67 @@ function M.request_batch(requests, batch_options)
     return c:request_batch(requests, batch_options)
 end
 
+--- A streamed request on the default client (docs/bodies.md): returns
+--- the stream once status and headers are in, or nil, message, code.
+function M.stream(method, url, options)
+    local c = default or get_default()
+    if not c then
+        return unavailable()
+    end
+    return c:stream(method, url, options)
+end
+
+--- Server-sent events on the default client (docs/bodies.md): returns an
+--- iterator of events, or nil, message, code.
+function M.sse(url, options)
+    local c = default or get_default()
+    if not c then
+        return unavailable()
+    end
+    return c:sse(url, options)
+end
+
 --- Drives every client's transfers until none is left (plain LuaJIT);
 --- timeout in seconds is optional. Returns true when all finished.
 function M.run(timeout)
-    local all = true
+    local busy = {}
     for c in pairs(client.live) do
-        if not c:run(timeout) then
-            all = false
+        if c.engine.n_pending > 0 then
+            busy[#busy + 1] = c
         end
     end
-    return all
+    if #busy <= 1 then
+        return busy[1] == nil or busy[1]:run(timeout)
+    end
+    -- Several clients: turn each in a round so none waits for another's
+    -- slow transfer; only the first may sleep, briefly, on its own fd.
+    local now = loader.load().ljh_now_ms
+    local deadline = timeout and tonumber(now()) + timeout * 1000
+    while true do
+        local left = 0
+        for i = 1, #busy do
+            local c = busy[i]
+            if c.engine.n_pending > 0 then
+                c.engine:pump(0)
+            end
+            if c.host.flush then -- also what the short sleep below settled
+                c.host.flush(c.engine)
+            end
+            left = left + c.engine.n_pending
+        end
+        if left == 0 then
+            return true
+        end
+        if deadline and tonumber(now()) >= deadline then
+            return false
+        end
+        for i = 1, #busy do
+            if busy[i].engine.n_pending > 0 then
+                busy[i].engine:pump(5)
+                break
+            end
+        end
+    end
 end
 
 --- Library, ABI and libcurl versions.

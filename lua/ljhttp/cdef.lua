@@ -44,7 +44,9 @@ enum {
     LJH_F_INSECURE = 4,   /* no TLS peer/host verification, this request only */
     LJH_F_DECOMPRESS = 8, /* ask for and decode gzip, deflate, br, zstd */
     LJH_F_VERBOSE = 16,   /* keep libcurl's trace in ljh_response.trace */
-    LJH_F_NO_PROXY = 32   /* ignore proxy environment variables */
+    LJH_F_NO_PROXY = 32,  /* ignore proxy environment variables */
+    LJH_F_QUERY_APPEND = 64, /* query is appended to the URL's, not replacing it */
+    LJH_F_DECODE_JSON = 128  /* parse the body as JSON into ljh_response.json */
 };
 
 /* HTTP versions (ljh_request.http_version). */
@@ -145,6 +147,38 @@ typedef struct ljh_redirect {
     int32_t status;
 } ljh_redirect;
 
+/* JSON (json.c, through cJSON). A tape is a flat array of nodes in
+ * document order: an ARRAY node is followed by its len members, an OBJECT
+ * node by len pairs of a STRING node (the key) and the value's nodes. */
+enum {
+    LJH_JSON_NULL = 0,
+    LJH_JSON_FALSE = 1,
+    LJH_JSON_TRUE = 2,
+    LJH_JSON_NUMBER = 3,
+    LJH_JSON_STRING = 4,
+    LJH_JSON_ARRAY = 5,
+    LJH_JSON_OBJECT = 6,
+    LJH_JSON_INTEGER_TEXT = 7, /* print only: str holds -?[0-9]+ (int64 cdata) */
+    LJH_JSON_MAX_DEPTH = 512   /* containers nested deeper are an error */
+};
+
+typedef struct ljh_json_node {
+    const char *str;   /* STRING, INTEGER_TEXT: len bytes, NUL at str[len] */
+    double num;        /* NUMBER */
+    int32_t len;       /* STRING: bytes; ARRAY, OBJECT: members */
+    int32_t type;      /* LJH_JSON_* */
+} ljh_json_node;
+
+/* A parsed document: nodes stay valid until ljh_json_free. When error is
+ * not 0 (LJH_E_INVALID_ARGUMENT: not JSON, LJH_E_OUT_OF_MEMORY,
+ * LJH_E_TOO_LARGE) there are no nodes and errmsg says why. */
+typedef struct ljh_json {
+    const ljh_json_node *nodes;
+    int32_t n_nodes;
+    int32_t error;
+    char errmsg[128];
+} ljh_json;
+
 /* The result of one request. When error != LJH_OK only error and errmsg
  * are meaningful (url may hold the URL that failed, without credentials). */
 typedef struct ljh_response {
@@ -171,6 +205,12 @@ typedef struct ljh_response {
     size_t trace_len;
     char remote_ip[48];
     char errmsg[256];        /* NUL-terminated; empty on success */
+    int64_t output_len;      /* output_written: bytes in the output file */
+    int32_t output_written;  /* 1: the body went to ljh_request.output
+                                (body is then ""), 0: it is in body */
+    const ljh_json *json;    /* LJH_F_DECODE_JSON: the parsed body, or its
+                                error; on success body is "" (body_len
+                                still counts the bytes received) */
 } ljh_response;
 
 /* Client options (ljh_client_new). */
@@ -237,6 +277,12 @@ int32_t ljh_transfer_done(const ljh_transfer *t);  /* 1 when finished */
  * next call on this transfer or its client. Resumes a paused transfer. */
 size_t ljh_transfer_take(ljh_transfer *t, const char **data);
 void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out);
+/* LJH_F_STREAM: once the final response's status and headers have
+ * arrived (the transfer's id is then queued by ljh_client_ready), a new
+ * response with them and an empty body, freed by the caller with
+ * ljh_response_free. NULL before that, once the transfer is done (use
+ * ljh_transfer_response), or when out of memory. */
+ljh_response *ljh_transfer_head(ljh_transfer *t);
 /* Ends an unfinished transfer with LJH_E_CANCELLED; no-op when done. */
 void ljh_transfer_cancel(ljh_transfer *t);
 /* The finished transfer's response, handed to the caller; NULL when not
@@ -249,6 +295,25 @@ void ljh_response_free(ljh_response *r);
 /* Go's canonical header name ("content-type" -> "Content-Type") into out
  * (len bytes); returns len. Names that are not tokens are copied as is. */
 int32_t ljh_canonical_header(const char *name, int32_t len, char *out);
+
+/* libcurl's URL escaping (curl_easy_escape: every byte but A-Z a-z 0-9
+ * - . _ ~ becomes %XX) of len bytes of s. Returns the escaped length and
+ * writes it to out when it fits in cap (3 * len always does); (size_t)-1
+ * when out of memory. */
+size_t ljh_escape(const char *s, size_t len, char *out, size_t cap);
+
+/* JSON through cJSON (json.c). ljh_json_parse reads len bytes of s
+ * (UTF-8, at most LJH_JSON_MAX_DEPTH levels, one value and whitespace) and
+ * returns the tape; NULL only when out of memory. Strings in it are
+ * byte-exact (\u0000 included) and NUL-terminated. */
+ljh_json *ljh_json_parse(const char *s, size_t len);
+void ljh_json_free(ljh_json *j);
+/* Prints a tape of n nodes as compact JSON text with cJSON. Returns the
+ * text (NUL-terminated, *len bytes, free with ljh_json_text_free), or NULL
+ * with errmsg filled and *bad_node = the offending node (-1 = none). */
+char *ljh_json_print(const ljh_json_node *nodes, int32_t n, size_t *len, int32_t *bad_node,
+                     char *errmsg, int32_t errlen);
+void ljh_json_text_free(char *text);
 
 /* Monotonic clock in milliseconds, for hosts that wait with deadlines. */
 int64_t ljh_now_ms(void);

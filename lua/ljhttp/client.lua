@@ -179,6 +179,14 @@ function Client:request_async(method, url, opts, callback)
     if on_chunk ~= nil and type(on_chunk) ~= "function" then
         error("ljhttp: on_chunk must be a function", 2)
     end
+    local on_event = type(opts) == "table" and opts.on_event or nil
+    if on_event ~= nil then
+        if type(on_event) ~= "function" then
+            error("ljhttp: on_event must be a function", 2)
+        end
+        -- server-sent events, parsed from the chunks (sse.lua)
+        on_chunk = require("ljhttp.sse").chunk_handler(on_event, on_chunk)
+    end
     local h = engine_mod.handle(callback, on_chunk, false)
     local e = self.engine
     h.engine = e
@@ -208,9 +216,24 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
     end
 end
 
+--- A streamed request: the stream once status and headers are in, or
+--- nil, message, code (stream.lua, docs/bodies.md).
+function Client:stream(method, url, opts)
+    return require("ljhttp.stream").open(self, method, url, opts)
+end
+
+--- Server-sent events: an iterator of {event, data, id, retry}, or nil,
+--- message, code (stream.lua, docs/bodies.md).
+function Client:sse(url, opts)
+    return require("ljhttp.stream").sse(self, url, opts)
+end
+
 --- Drives this client's transfers until none is left (plain LuaJIT).
 function Client:run(timeout)
     if self.cptr == nil then
+        if self.host.flush then
+            self.host.flush(self.engine) -- callbacks of requests made after close
+        end
         return true
     end
     return self.host.run(self.engine, timeout)
@@ -250,17 +273,18 @@ function Client:request_batch(requests, bopts)
     local responses, errors, n_err = {}, {}, 0
     local e = self.engine
     local active, i = 0, 1
-    local function settle(idx)
-        return function(res, err)
-            active = active - 1
-            if res then
-                responses[idx] = res
-            else
-                errors[idx] = err
-                n_err = n_err + 1
-            end
+    -- One settle function per batch (a closure per item would keep the
+    -- loop out of the JIT); the handle carries its index.
+    local function settle(h, res, err)
+        active = active - 1
+        if res then
+            responses[h.index] = res
+        else
+            errors[h.index] = err
+            n_err = n_err + 1
         end
     end
+    local defaults = self.defaults
     while true do
         while i <= n and active < conc do
             local item = requests[i]
@@ -268,16 +292,26 @@ function Client:request_batch(requests, bopts)
                 errors[i] = "Request must be a table"
                 n_err = n_err + 1
             else
-                local ok, req, msg = pcall(encode_request, item[1], item[2], item[3], self.defaults, 0)
-                if not ok then
-                    req, msg = nil, "invalid options: " .. tostring(req)
+                local req, msg
+                local o = item[3]
+                if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
+                    -- metamethods may raise: keep the no-raise promise
+                    local ok
+                    ok, req, msg = pcall(encode_request, item[1], item[2], o, defaults, 0)
+                    if not ok then
+                        req, msg = nil, "invalid options: " .. tostring(req)
+                    end
+                else
+                    req, msg = encode_request(item[1], item[2], o, defaults, 0)
                 end
                 if not req then
                     errors[i] = msg
                     n_err = n_err + 1
                 else
                     active = active + 1
-                    e:submit(req, engine_mod.handle(settle(i), nil, true))
+                    local h = engine_mod.handle(nil, nil, true)
+                    h.index, h.settle = i, settle
+                    e:submit(req, h)
                 end
                 encode_release()
             end

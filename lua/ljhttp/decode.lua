@@ -4,6 +4,7 @@
 -- object right after. This is the hot path of every request, written so
 -- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
 local ffi = require("ffi")
+local json = require("ljhttp.json")
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -32,7 +33,10 @@ local headers_mt = {
         if ck == k then
             return nil
         end
-        return rawget(t, ck)
+        -- not `return rawget(...)`: a tail call to a builtin from a
+        -- metamethod is a JIT NYI ("return to lower frame")
+        local v = rawget(t, ck)
+        return v
     end,
 }
 M.headers_mt = headers_mt
@@ -41,6 +45,21 @@ M.headers_mt = headers_mt
 local response_methods = {}
 M.response_mt = { __index = response_methods }
 M.response_methods = response_methods
+
+--- response:json(): the body as a Lua value (ljhttp.json.decode), or
+--- nil, message, "json". With decode = "json" it is the value C already
+--- decoded (response.json_value) or its error (response.json_error).
+function response_methods.json(self)
+    local value = rawget(self, "json_value")
+    if value ~= nil then
+        return value
+    end
+    local jerr = rawget(self, "json_error")
+    if jerr ~= nil then
+        return nil, jerr, "json"
+    end
+    return json.decode(rawget(self, "body"))
+end
 
 function M.init(lib)
     C = lib
@@ -82,10 +101,24 @@ function M.response(r, streamed)
         local h = rs[i]
         redirects[i + 1] = { status_code = h.status, url = ffi_str(h.url, h.url_len) }
     end
+    -- decode = "json": C parsed the body and, when it was JSON, freed it
+    -- (r.body is then "", r.body_len still counts the bytes)
+    local jdoc = r.json
+    if jdoc ~= nil and jdoc.error == 0 then
+        streamed = true
+    end
     local body_size = tonumber(r.body_len)
-    local body = streamed and "" or ffi_str(r.body, body_size)
+    local body
+    if r.output_written ~= 0 then
+        -- options.output: the body is in the file; body_size counts it
+        body, body_size = "", tonumber(r.output_len)
+    else
+        body = streamed and "" or ffi_str(r.body, body_size)
+    end
     local v = r.http_version
-    return setmetatable({
+    -- Assigned, then returned: a tail call to setmetatable would abort
+    -- the trace (NYI: return to lower frame).
+    local res = setmetatable({
         body = body,
         body_size = body_size,
         status_code = r.status,
@@ -106,6 +139,11 @@ function M.response(r, streamed)
             total = r.t_total,
         },
     }, M.response_mt)
+    if jdoc ~= nil then
+        local value, jerr = json.from_doc(jdoc)
+        res.json_value, res.json_error = value, jerr
+    end
+    return res
 end
 
 -- Decodes and frees at once: ffi.gc is only the safety net.

@@ -5,6 +5,7 @@
 -- are scratch memory reused by every call: C copies what it keeps before
 -- the call returns, and `anchors` keeps derived strings alive until then.
 local ffi = require("ffi")
+local bodies = require("ljhttp.bodies")
 
 local type, tostring, pairs, next = type, tostring, pairs, next
 local str_lower = string.lower
@@ -22,6 +23,10 @@ local n_anchors = 0
 
 local F_NO_FOLLOW, F_STREAM, F_INSECURE = 1, 2, 4
 local F_DECOMPRESS, F_VERBOSE, F_NO_PROXY = 8, 16, 32
+local F_QUERY_APPEND = 64
+local F_DECODE_JSON = 128
+local json_encode = require("ljhttp.json").encode
+local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
 
 local HTTP_VERSIONS = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21 }
@@ -212,12 +217,22 @@ function M.request(method, url, o, d, extra_flags)
     end
 
     local query = pick(o, d, "query")
+    local qflags = 0
     if query == nil then
         r.query, r.query_len = C_NULL, 0
     elseif type(query) == "string" then
         r.query, r.query_len = query, #query
+    elseif type(query) == "table" then
+        -- a table is encoded (bodies.lua) and added to the URL's query
+        local q, qerr = bodies.urlencode(query, "query")
+        if not q then
+            return bad(qerr)
+        end
+        anchor(q)
+        r.query, r.query_len = q, #q
+        qflags = F_QUERY_APPEND
     else
-        return bad("query must be a string")
+        return bad("query must be a string or a table")
     end
 
     local body = pick(o, d, "body")
@@ -226,12 +241,33 @@ function M.request(method, url, o, d, extra_flags)
     local dheaders = d ~= nil and d.headers or nil
     local n = 0
     if body == nil and form ~= nil then
-        if type(form) ~= "string" then
-            return bad("form must be a string")
+        if type(form) == "table" then
+            local f, ferr = bodies.urlencode(form, "form")
+            if not f then
+                return bad(ferr)
+            end
+            form = anchor(f)
+        elseif type(form) ~= "string" then
+            return bad("form must be a string or a table")
         end
         body = form
         if not has_header(headers, "content-type") and not has_header(dheaders, "content-type") then
             n = put_header(n, "Content-Type", "application/x-www-form-urlencoded")
+        end
+    end
+    -- json = value: the text json.lua encodes is the body
+    local jv = pick(o, d, "json")
+    if jv ~= nil then
+        if body ~= nil then
+            return bad("json cannot be combined with body or form")
+        end
+        local js, jerr = json_encode(jv)
+        if not js then
+            return nil, jerr, "json"
+        end
+        body = anchor(js)
+        if not has_header(headers, "content-type") and not has_header(dheaders, "content-type") then
+            n = put_header(n, "Content-Type", "application/json")
         end
     end
     if body == nil then
@@ -318,7 +354,15 @@ function M.request(method, url, o, d, extra_flags)
         end
     end
 
-    local flags = extra_flags or 0
+    local multipart = pick(o, d, "multipart")
+    if multipart ~= nil then
+        local ok, merr = bodies.fill_parts(r, multipart, anchor)
+        if not ok then
+            return bad(merr)
+        end
+    end
+
+    local flags = (extra_flags or 0) + qflags
     local proxy = pick(o, d, "proxy")
     if proxy == false then
         flags = flags + F_NO_PROXY
@@ -382,10 +426,21 @@ function M.request(method, url, o, d, extra_flags)
     if pick(o, d, "insecure") == true then
         flags = flags + F_INSECURE
     end
+    -- decode = "json": C parses the body (response.json_value)
+    local dec = pick(o, d, "decode")
+    if dec == "json" then
+        if band(flags, F_STREAM) ~= 0 or pick(o, d, "output") ~= nil then
+            return bad("decode = \"json\" cannot be combined with on_chunk, a stream or output")
+        end
+        flags = flags + F_DECODE_JSON
+    elseif dec ~= nil and dec ~= false then
+        return bad("decode must be \"json\" (or nil)")
+    end
     r.flags = flags
     return r
 end
 
 M.F_STREAM = F_STREAM
+M.F_QUERY_APPEND = F_QUERY_APPEND
 
 return M

@@ -108,6 +108,9 @@ end
 
 function Handle:_finish(res, err, code)
     self.finished = true
+    if self.settle then -- batch items: the batch keeps the result
+        return self.settle(self, res, err, code)
+    end
     self.res, self.err, self.code = res, err, code
     if self.callback then
         self:_deliver(self.callback, res, err, code)
@@ -124,6 +127,13 @@ function Handle:_take_chunk()
 end
 
 function Handle:_ready()
+    local waiter = self.waiter
+    if waiter then
+        -- a stream (stream.lua) pulls its own bytes: only wake its reader.
+        -- No allocation here, so the stream's finalizer cannot run now.
+        waiter.finished = true
+        return
+    end
     local e, t = self.engine, self.t
     local C = e.C
     if self.on_chunk then
@@ -159,8 +169,13 @@ end
 --- Blocks until done (timeout in seconds, optional) and returns what the
 --- callback got; nil, "wait timed out", "timeout" if time ran out first.
 function Handle:wait(timeout)
+    local e = self.engine
     if not self.finished then
-        self.engine.host.wait(self.engine, self, timeout)
+        e.host.wait(e, self, timeout)
+    elseif e and e.calls[1] ~= nil and e.host.flush then
+        -- finished without a pump (refused, cancelled, client closed):
+        -- its callback is still queued
+        e.host.flush(e)
     end
     if not self.finished then
         return nil, "wait timed out", "timeout"

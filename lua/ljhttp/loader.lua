@@ -106,6 +106,14 @@ end
 -- Loads the library from path, or searches; returns the namespace or
 -- nil, message. The first success is kept for the life of the Lua state.
 function M.load(path)
+    if path == nil then
+        local env = os.getenv("LJHTTP_LIBRARY")
+        if env and env ~= "" then
+            -- an explicit choice: a missing or mismatched file is an
+            -- error, never silently replaced by another library
+            path = env
+        end
+    end
     if lib and (path == nil or path == lib_path) then
         return lib
     end

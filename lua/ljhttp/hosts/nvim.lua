@@ -1,0 +1,198 @@
+-- Neovim host: the editor's libuv loop drives the engine.
+--
+-- Each busy client has one uv poll handle on its engine descriptor
+-- (ljh_client_fd: an epoll set that is readable whenever any of its
+-- sockets is) and one uv timer for libcurl's next deadline
+-- (ljh_client_timeout). When either fires: engine:pump(0), then re-arm.
+-- Nothing blocks the editor, and no C code ever calls into Lua.
+--
+-- User callbacks (response callbacks and on_chunk) go through
+-- vim.schedule, so they run on the main loop, outside libuv callbacks,
+-- where every editor API is allowed; vim.schedule keeps their order.
+--
+-- When a client has nothing in flight its two handles are closed, not
+-- just stopped: a live handle's callback keeps the engine (and so the C
+-- client) reachable, and an idle client must stay collectable. The next
+-- kick makes new ones. Works with vim.uv (0.10+) and vim.loop (0.5-0.9).
+local M = { name = "nvim" }
+
+local vim = vim
+local uv = vim.uv or vim.loop
+local unpack = unpack or table.unpack
+
+-- What vim.wait is given when the caller set no timeout: it has to be a
+-- number, and a day is as good as forever for one request.
+local FOREVER_MS = 24 * 3600 * 1000
+-- How often vim.wait re-checks its condition when nothing else wakes the
+-- loop; the uv callbacks below wake it as soon as a transfer settles.
+local WAIT_INTERVAL_MS = 5
+-- Longest the timer sleeps while transfers are in flight (see arm).
+local IDLE_CHECK_MS = 1000
+
+local arm
+
+local function close_handle(h)
+    if h and not h:is_closing() then
+        h:close()
+    end
+end
+
+-- Closes the engine's handles. Safe at any time, also after the C client
+-- was freed: Client:close frees it (closing the epoll descriptor) and then
+-- calls flush, with no descriptor opened in between, so the number cannot
+-- have been reused by then; libuv only has to forget it.
+local function release(engine)
+    local st = engine.nvim
+    if st then
+        engine.nvim = nil
+        close_handle(st.poll)
+        close_handle(st.timer)
+    end
+end
+
+local function on_event(engine)
+    if engine.cptr == nil then
+        release(engine)
+        return
+    end
+    engine:pump(0)
+    arm(engine)
+end
+
+-- Makes the handles match what the engine needs now.
+arm = function(engine)
+    local cptr = engine.cptr
+    if cptr == nil or engine.n_pending == 0 then
+        release(engine)
+        return
+    end
+    local C = engine.C
+    local st = engine.nvim
+    if st == nil then
+        local fd = C.ljh_client_fd(cptr)
+        local timer = uv.new_timer()
+        local poll = fd >= 0 and uv.new_poll(fd) or nil
+        st = { timer = timer, poll = poll, fd = fd }
+        engine.nvim = st
+        local cb = function()
+            on_event(engine)
+        end
+        st.cb = cb
+        if poll then
+            poll:start("r", cb)
+        end
+    end
+    local ms = C.ljh_client_timeout(cptr)
+    if ms < 0 or ms > IDLE_CHECK_MS then
+        -- libcurl has (almost) always a deadline while a transfer runs;
+        -- this bound only matters after a transfer ended outside a pump
+        -- (handle:cancel, a batch or a blocking call that pumped the
+        -- engine itself): the handles are then released within a second.
+        ms = IDLE_CHECK_MS
+    end
+    -- libuv counts from the time cached at the start of this loop turn;
+    -- refresh it so the timer does not fire early.
+    uv.update_time()
+    st.timer:start(ms, 0, st.cb)
+end
+
+-- A transfer was submitted (or may have finished without I/O, e.g. a
+-- request C refused): pump on the next loop turn, which also settles
+-- those, then arm for real. A burst of submits costs one pump.
+function M.kick(engine)
+    if engine.cptr == nil then
+        release(engine)
+        return
+    end
+    if engine.n_pending == 0 then
+        return
+    end
+    arm(engine)
+    engine.nvim.timer:start(0, 0, engine.nvim.cb)
+end
+
+function M.call(engine, fn, ...)
+    local n = select("#", ...)
+    local args = { ... }
+    engine.nvim_queued = (engine.nvim_queued or 0) + 1
+    vim.schedule(function()
+        engine.nvim_queued = engine.nvim_queued - 1
+        if engine.n_pending == 0 and engine.nvim then
+            -- the last transfer ended outside a pump (a cancel): let go
+            -- of the handles now rather than at the next timer
+            arm(engine)
+        end
+        fn(unpack(args, 1, n))
+    end)
+end
+
+-- Called by Client:close after the C client is gone.
+function M.flush(engine)
+    if engine.cptr == nil then
+        release(engine)
+    end
+end
+
+local function settled(engine)
+    return (engine.nvim_queued or 0) == 0
+end
+
+-- In a libuv callback (a "fast" context) vim.wait is not allowed: drive
+-- the engine directly, blocking, as the plain LuaJIT host does. Callbacks
+-- stay scheduled and run once the editor is back in its loop.
+local function blocking_until(engine, done, timeout)
+    local C = engine.C
+    local deadline = timeout and tonumber(C.ljh_now_ms()) + timeout * 1000
+    while not done() do
+        local wait = 1000
+        if deadline then
+            local left = deadline - tonumber(C.ljh_now_ms())
+            if left <= 0 then
+                break
+            end
+            wait = left < wait and math.ceil(left) or wait
+        end
+        engine:pump(wait)
+    end
+    arm(engine)
+end
+
+local function wait_ms(timeout)
+    if timeout == nil then
+        return FOREVER_MS
+    end
+    return math.max(0, math.ceil(timeout * 1000))
+end
+
+-- Waits by running the editor's loop (vim.wait), so the uv handles above
+-- keep pumping, other plugins' callbacks keep running and, unless this is
+-- called from one of them, this handle's callback has run on return.
+function M.wait(engine, handle, timeout)
+    if vim.in_fast_event() then
+        blocking_until(engine, function()
+            return handle.finished
+        end, timeout)
+        return
+    end
+    vim.wait(wait_ms(timeout), function()
+        return handle.finished and settled(engine)
+    end, WAIT_INTERVAL_MS)
+end
+
+-- Until nothing is in flight and every callback has run (or timeout
+-- seconds passed); true when everything finished.
+function M.run(engine, timeout)
+    local done = function()
+        return engine.n_pending == 0
+    end
+    if vim.in_fast_event() then
+        blocking_until(engine, done, timeout)
+        return done()
+    end
+    vim.wait(wait_ms(timeout), function()
+        return done() and settled(engine)
+    end, WAIT_INTERVAL_MS)
+    return done()
+end
+
+return M

@@ -1,0 +1,451 @@
+-- json: JSON through cJSON (csrc/json.c). See docs/json.md.
+--
+-- decode: C checks the bytes, cJSON parses, C flattens the tree into a
+-- tape of nodes (type, number, string pointer + length, member count);
+-- build() walks the tape in one loop that LuaJIT compiles, so there is no
+-- FFI call per value, only ffi.string per string.
+-- encode: put() writes the value as a tape pointing at the Lua strings
+-- themselves; C checks it, builds a cJSON tree and prints it.
+-- Nothing here raises on bad input: failures are nil, message, "json".
+local ffi = require("ffi")
+local loader = require("ljhttp.loader")
+
+local type, pairs, next, rawget, tostring = type, pairs, next, rawget, tostring
+local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pcall, error
+local ffi_str, ffi_istype = ffi.string, ffi.istype
+local str_format, str_find, str_sub = string.format, string.find, string.sub
+local huge = math.huge
+
+local tnew
+do
+    local ok, f = pcall(require, "table.new")
+    tnew = ok and f or function()
+        return {}
+    end
+end
+
+local M = {}
+
+local T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_INTEGER_TEXT =
+    0, 1, 2, 3, 4, 5, 6, 7
+local MAX_DEPTH = 512
+M.MAX_DEPTH = MAX_DEPTH
+
+local C -- the library, loaded on first use
+local function lib()
+    if C == nil then
+        local l, err = loader.load()
+        if not l then
+            return nil, err
+        end
+        C = l
+    end
+    return C
+end
+
+-- ---- sentinels and markers ----
+
+local function read_only()
+    error("this ljhttp.json value is read-only", 2)
+end
+
+--- JSON null: decode gives it, encode writes null for it.
+local null = setmetatable({}, {
+    __tostring = function()
+        return "ljhttp.json.null"
+    end,
+    __newindex = read_only,
+    __metatable = "ljhttp.json.null",
+})
+M.null = null
+
+--- The metatable decode puts on arrays; encode writes any table that has
+--- it (or any metatable with __jsontype = "array") as an array.
+local array_mt = { __jsontype = "array" }
+M.array_mt = array_mt
+
+--- Marks t (default: a new table) as an array; returns it.
+function M.array(t)
+    if t == nil then
+        t = {}
+    elseif type(t) ~= "table" then
+        error("ljhttp.json.array: expected a table or nothing, got " .. type(t), 2)
+    end
+    return setmetatable(t, array_mt)
+end
+
+--- An empty array that cannot be filled: encodes as [].
+M.empty_array = setmetatable({}, { __jsontype = "array", __newindex = read_only,
+    __metatable = array_mt })
+
+--- true for tables decode made from JSON arrays, json.array(...) and
+--- json.empty_array.
+function M.is_array(t)
+    if type(t) ~= "table" then
+        return false
+    end
+    local mt = getmetatable(t)
+    return mt == array_mt or (type(mt) == "table" and rawget(mt, "__jsontype") == "array")
+end
+
+local function fail(msg)
+    return nil, msg, "json"
+end
+
+-- ---- decoding ----
+
+-- Per-level state of the walk: container, members left, is-object,
+-- array index. Reused by every call (a nested call gets its own).
+local shared_stack = {}
+local stack_busy = false
+
+-- Builds the Lua value of a tape of count nodes (count >= 1).
+local function build(nodes, count, stack)
+    local box = {}
+    local cur, left, obj, ai = box, 1, false, 0
+    local sp = 0
+    local i = 0
+    while i < count do
+        local key
+        if obj then
+            local kn = nodes[i]
+            key = ffi_str(kn.str, kn.len)
+            i = i + 1
+        end
+        local nd = nodes[i]
+        i = i + 1
+        local ty = nd.type
+        local v
+        local m = 0
+        if ty == T_STRING then
+            v = ffi_str(nd.str, nd.len)
+        elseif ty == T_NUMBER then
+            v = nd.num
+        elseif ty == T_OBJECT then
+            m = nd.len
+            v = tnew(0, m)
+        elseif ty == T_ARRAY then
+            m = nd.len
+            v = setmetatable(tnew(m, 0), array_mt)
+        elseif ty == T_TRUE then
+            v = true
+        elseif ty == T_FALSE then
+            v = false
+        else
+            v = null
+        end
+        if obj then
+            cur[key] = v
+        else
+            ai = ai + 1
+            cur[ai] = v
+        end
+        left = left - 1
+        if m > 0 then
+            stack[sp + 1], stack[sp + 2], stack[sp + 3], stack[sp + 4] = cur, left, obj, ai
+            sp = sp + 4
+            cur, left, obj, ai = v, m, ty == T_OBJECT, 0
+        else
+            while left == 0 and sp > 0 do
+                cur, left, obj, ai = stack[sp - 3], stack[sp - 2], stack[sp - 1], stack[sp]
+                stack[sp - 3] = false
+                sp = sp - 4
+            end
+        end
+    end
+    return box[1]
+end
+
+--- Lua value of a parsed document (ljh_json *); nil, message, "json"
+--- when it holds an error. Does not free it.
+function M.from_doc(doc)
+    if doc.error ~= 0 then
+        return fail(ffi_str(doc.errmsg))
+    end
+    local stack = shared_stack
+    local own = not stack_busy
+    if own then
+        stack_busy = true
+    else
+        stack = {}
+    end
+    local ok, v = pcall(build, doc.nodes, doc.n_nodes, stack)
+    if own then
+        stack_busy = false
+    end
+    if not ok then
+        return fail("could not build the decoded value: " .. tostring(v))
+    end
+    return v
+end
+local from_doc = M.from_doc
+
+--- JSON text -> value, or nil, message, "json". Never raises.
+function M.decode(s)
+    if type(s) ~= "string" then
+        return fail("json.decode expects a string, got " .. type(s))
+    end
+    local L, err = C or lib()
+    if not L then
+        return fail(err)
+    end
+    local doc = L.ljh_json_parse(s, #s)
+    if doc == nil then
+        return fail("out of memory")
+    end
+    local v, msg, code = from_doc(doc)
+    L.ljh_json_free(doc)
+    return v, msg, code
+end
+
+-- ---- encoding ----
+
+local node_t = ffi.typeof("ljh_json_node[?]")
+local tape, cap, n = nil, 0, 0
+local seen = {}       -- tables on the current path (cycles)
+local anchors = {}    -- strings made here, alive until C has printed
+local n_anchors = 0
+
+local function grow()
+    local ncap = cap < 256 and 256 or cap * 2
+    local t = node_t(ncap)
+    if n > 0 then
+        ffi.copy(t, tape, n * ffi.sizeof("ljh_json_node"))
+    end
+    tape, cap = t, ncap
+end
+
+local function is_ident(k)
+    return str_find(k, "^[%a_][%w_]*$") ~= nil
+end
+
+local function key_path(k)
+    if type(k) == "string" and is_ident(k) then
+        return "." .. k
+    end
+    if type(k) == "string" then
+        return "[" .. str_format("%q", k) .. "]"
+    end
+    return "[" .. tostring(k) .. "]"
+end
+
+local int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
+
+-- Appends the nodes of v. Returns true, or nil, message, path (the part
+-- of the path below v).
+local put
+put = function(v, depth)
+    local i = n
+    if i >= cap then
+        grow()
+    end
+    n = i + 1
+    local t = type(v)
+    if t == "string" then
+        local nd = tape[i]
+        nd.type, nd.str, nd.len = T_STRING, v, #v
+        return true
+    elseif t == "number" then
+        if v ~= v or v == huge or v == -huge then
+            return nil, "a number that is NaN or infinite", ""
+        end
+        local nd = tape[i]
+        nd.type, nd.num = T_NUMBER, v
+        return true
+    elseif t == "boolean" then
+        tape[i].type = v and T_TRUE or T_FALSE
+        return true
+    elseif t == "table" then
+        if v == null then
+            tape[i].type = T_NULL
+            return true
+        end
+        if depth >= MAX_DEPTH then
+            return nil, "nesting deeper than " .. MAX_DEPTH .. " levels", ""
+        end
+        if seen[v] then
+            return nil, "a table that contains itself (a cycle)", ""
+        end
+        local mt = getmetatable(v)
+        local jt = mt ~= nil and type(mt) == "table" and rawget(mt, "__jsontype") or nil
+        local k1 = next(v)
+        if jt == "array" or (jt ~= "object" and type(k1) == "number") then
+            -- keys must be 1..max, holes become null (at most as many
+            -- holes as elements, plus a few)
+            local count, max = 0, 0
+            for k in pairs(v) do
+                if type(k) ~= "number" or k < 1 or k % 1 ~= 0 then
+                    return nil, type(k) == "number" and "an array with the key " .. tostring(k)
+                        or "a table with both array items and " .. type(k) .. " keys", ""
+                end
+                count = count + 1
+                if k > max then
+                    max = k
+                end
+            end
+            if max > 2 * count + 16 then
+                return nil, str_format("a sparse array (%d items, largest index %d)", count, max), ""
+            end
+            tape[i].type, tape[i].len = T_ARRAY, max
+            seen[v] = true
+            for k = 1, max do
+                local e = rawget(v, k)
+                if e == nil then
+                    e = null
+                end
+                local ok, msg, path = put(e, depth + 1)
+                if not ok then
+                    seen[v] = nil
+                    return nil, msg, "[" .. k .. "]" .. path
+                end
+            end
+            seen[v] = nil
+            return true
+        end
+        -- an object: string keys only
+        local count = 0
+        seen[v] = true
+        for k, e in pairs(v) do
+            if type(k) ~= "string" then
+                seen[v] = nil
+                if type(k) == "number" then
+                    return nil, "a table with both string keys and number keys", key_path(k)
+                end
+                return nil, "a " .. type(k) .. " key", ""
+            end
+            local j = n
+            if j >= cap then
+                grow()
+            end
+            n = j + 1
+            local nd = tape[j]
+            nd.type, nd.str, nd.len = T_STRING, k, #k
+            local ok, msg, path = put(e, depth + 1)
+            if not ok then
+                seen[v] = nil
+                return nil, msg, key_path(k) .. path
+            end
+            count = count + 1
+        end
+        seen[v] = nil
+        tape[i].type, tape[i].len = T_OBJECT, count
+        return true
+    elseif t == "cdata" and (ffi_istype(int64_t, v) or ffi_istype(uint64_t, v)) then
+        local s = tostring(v):gsub("U?LL$", "")
+        n_anchors = n_anchors + 1
+        anchors[n_anchors] = s
+        local nd = tape[i]
+        nd.type, nd.str, nd.len = T_INTEGER_TEXT, s, #s
+        return true
+    end
+    return nil, "a " .. t .. " value", ""
+end
+
+-- The path of node index target inside v, walking in put()'s order
+-- (tables are unchanged since, so pairs() goes the same way).
+local function locate(v, target)
+    local idx = 0
+    local function walk(x, path)
+        if idx == target then
+            return path
+        end
+        idx = idx + 1
+        if type(x) ~= "table" or x == null then
+            return nil
+        end
+        local k1 = next(x)
+        local mt = getmetatable(x)
+        local jt = mt ~= nil and type(mt) == "table" and rawget(mt, "__jsontype") or nil
+        if jt == "array" or (jt ~= "object" and type(k1) == "number") then
+            local max = 0
+            for k in pairs(x) do
+                if k > max then
+                    max = k
+                end
+            end
+            for k = 1, max do
+                local e = rawget(x, k)
+                local p = walk(e == nil and null or e, path .. "[" .. k .. "]")
+                if p then
+                    return p
+                end
+            end
+            return nil
+        end
+        for k, e in pairs(x) do
+            if idx == target then
+                return path .. key_path(k) .. " (the key)"
+            end
+            idx = idx + 1
+            local p = walk(e, path .. key_path(k))
+            if p then
+                return p
+            end
+        end
+        return nil
+    end
+    return walk(v, "$")
+end
+
+local lenp = ffi.new("size_t[1]")
+local badp = ffi.new("int32_t[1]")
+local errbuf = ffi.new("char[256]")
+
+local function encode_value(v, L)
+    n, n_anchors = 0, 0
+    local ok, msg, path = put(v, 0)
+    if not ok then
+        for k in pairs(seen) do
+            seen[k] = nil
+        end
+        return fail("cannot encode " .. msg .. " as JSON (at $" .. path .. ")")
+    end
+    local p = L.ljh_json_print(tape, n, lenp, badp, errbuf, 256)
+    if p == nil then
+        local emsg = ffi_str(errbuf)
+        local where = badp[0] >= 0 and locate(v, badp[0]) or nil
+        return fail("cannot encode as JSON: " .. emsg .. (where and " (at " .. where .. ")" or ""))
+    end
+    local s = ffi_str(p, lenp[0])
+    L.ljh_json_text_free(p)
+    return s
+end
+
+local encoding = false
+
+--- Value -> JSON text, or nil, message, "json". Never raises.
+function M.encode(v)
+    local L, err = C or lib()
+    if not L then
+        return fail(err)
+    end
+    -- A finalizer that encodes while we do gets fresh scratch state.
+    local saved
+    if encoding then
+        saved = { tape, cap, n, seen, anchors, n_anchors }
+        tape, cap, n, seen, anchors, n_anchors = nil, 0, 0, {}, {}, 0
+    end
+    encoding = true
+    local ok, s, msg, code = pcall(encode_value, v, L)
+    for i = 1, n_anchors do
+        anchors[i] = nil
+    end
+    if cap > 65536 then
+        tape, cap = nil, 0 -- do not keep a huge scratch tape
+    end
+    if saved then
+        tape, cap, n, seen, anchors, n_anchors = saved[1], saved[2], saved[3], saved[4], saved[5],
+            saved[6]
+    else
+        encoding = false
+    end
+    if not ok then
+        for k in pairs(seen) do
+            seen[k] = nil
+        end
+        return fail("cannot encode as JSON: " .. tostring(s))
+    end
+    return s, msg, code
+end
+
+return M

@@ -1,0 +1,280 @@
+-- stream: response bodies read piece by piece (ljhttp.stream,
+-- client:stream) and server-sent events on top (ljhttp.sse, client:sse).
+--
+-- A stream is an engine transfer with LJH_F_STREAM. C keeps the bytes
+-- that arrived until read() takes them and pauses the transfer when more
+-- than LJH_STREAM_HIGH_WATER (1 MiB) wait, so a slow reader holds at most
+-- about two of those buffers. The engine queues the transfer's id when
+-- the final headers arrive, when bytes arrive and when it ends; the
+-- handle's _ready only wakes the waiting reader (it must not allocate or
+-- call user code), and waiting goes through the host's wait(engine,
+-- waiter, timeout), so a read blocks in plain LuaJIT, runs the editor's
+-- loop in Neovim (vim.wait) and yields in OpenResty.
+local ffi = require("ffi")
+local encode = require("ljhttp.encode")
+local decode = require("ljhttp.decode")
+local engine_mod = require("ljhttp.engine")
+local sse = require("ljhttp.sse")
+
+local type, pairs, setmetatable, tostring = type, pairs, setmetatable, tostring
+local ffi_str = ffi.string
+
+local M = {}
+local Stream = {}
+Stream.__index = Stream
+M.Stream = Stream
+
+-- Frees the transfer of handle h (cancelling it when still running).
+-- Shared by close() and the stream's finalizer, so it must not refer to
+-- the stream table itself.
+local function release(h)
+    local t = h.t
+    if t ~= nil then
+        h.t = nil
+        h.finished = true
+        local e = h.engine
+        e:forget(h)
+        e.C.ljh_transfer_free(ffi.gc(t, nil))
+    end
+end
+
+local HEAD_FIELDS = { "status_code", "headers", "header_list", "cookies", "url", "redirects",
+    "http_version", "remote_ip" }
+
+local function set_head(s, res)
+    for i = 1, #HEAD_FIELDS do
+        local k = HEAD_FIELDS[i]
+        s[k] = res[k]
+    end
+end
+
+-- Waits (through the host) until the engine has news for this transfer.
+local function wait(h)
+    local e = h.engine
+    e.host.wait(e, h.waiter, nil)
+end
+
+--- Opens a streamed request on client; returns the stream once status
+--- and headers are in, or nil, message, code.
+function M.open(client, method, url, opts)
+    if client.cptr == nil then
+        return nil, "the client is closed", "closed"
+    end
+    if type(opts) == "table" and (opts.on_chunk ~= nil or opts.on_event ~= nil) then
+        return nil, "on_chunk and on_event are for request_async; a stream is read with read()",
+            "invalid_argument"
+    end
+    local ok, req, msg, code = pcall(encode.request, method, url, opts, client.defaults,
+        encode.F_STREAM)
+    if not ok then
+        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+    end
+    if not req then
+        encode.release()
+        return nil, msg, code
+    end
+    local e = client.engine
+    local h = engine_mod.handle(nil, nil, false)
+    h.waiter = { finished = false } -- set by Handle:_ready (engine.lua)
+    e:submit(req, h)
+    encode.release()
+    local C = e.C
+    while true do
+        local t = h.t
+        if t == nil then
+            return nil, h.err or "out of memory", h.code or "out_of_memory"
+        end
+        h.waiter.finished = false
+        if C.ljh_transfer_done(t) ~= 0 then
+            -- already over: the response has the headers (or the error);
+            -- the body, if any, still waits in the stream buffer
+            local res, err, ecode = decode.take(C.ljh_transfer_response(t), true)
+            if not res then
+                release(h)
+                return nil, err, ecode
+            end
+            local s = M.wrap(h)
+            set_head(s, res)
+            return s
+        end
+        local head = C.ljh_transfer_head(t)
+        if head ~= nil then
+            local res, err, ecode = decode.take(head, true)
+            if not res then
+                release(h)
+                return nil, err, ecode
+            end
+            local s = M.wrap(h)
+            set_head(s, res)
+            return s
+        end
+        wait(h)
+    end
+end
+
+function M.wrap(h)
+    -- Collected streams end their transfer: the finalizer sees only h.
+    local sentinel = ffi.gc(ffi.new("char[1]"), function()
+        release(h)
+    end)
+    return setmetatable({ _h = h, _gc = sentinel }, Stream)
+end
+
+local function ended(s)
+    if s.error then
+        return nil, s.error, s.error_code
+    end
+    return nil
+end
+
+--- The next chunk of body bytes (a non-empty string), nil at the end,
+--- or nil, message, code when the transfer failed.
+function Stream:read()
+    local h = self._h
+    if self._closed then
+        return nil, "the stream is closed", "closed"
+    end
+    local e = h.engine
+    local C = e.C
+    while true do
+        local t = h.t
+        if t == nil then
+            return ended(self)
+        end
+        h.waiter.finished = false
+        local n = C.ljh_transfer_take(t, e.data)
+        if n > 0 then
+            return ffi_str(e.data[0], n)
+        end
+        if C.ljh_transfer_done(t) ~= 0 then
+            local r = C.ljh_transfer_response(t) -- NULL when open() took it
+            if r ~= nil then
+                local res, err, code = decode.take(r, true)
+                if not res then
+                    self.error, self.error_code = err, code
+                end
+            end
+            release(h)
+            return ended(self)
+        end
+        wait(h)
+    end
+end
+
+--- Iterator over the remaining chunks: for chunk in s:chunks() do ... end.
+--- After the loop, s.error and s.error_code tell a failure from the end.
+function Stream:chunks()
+    return function()
+        return (self:read())
+    end
+end
+
+--- Ends the transfer (if still running) and frees it. Always true.
+function Stream:close()
+    if not self._closed then
+        self._closed = true
+        release(self._h)
+        ffi.gc(self._gc, nil)
+    end
+    return true
+end
+
+-- ---- server-sent events ----
+
+local Events = {}
+Events.__index = Events
+
+local function has_header(headers, lname)
+    if type(headers) == "table" then
+        for k in pairs(headers) do
+            if type(k) == "string" and k:lower() == lname then
+                return true
+            end
+        end
+    end
+    return false
+end
+
+--- Opens an event stream: returns the events object (call it, or use it
+--- in a generic for, for the next event), or nil, message, code.
+function M.sse(client, url, opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        return nil, "options must be a table", "invalid_argument"
+    end
+    local o = {}
+    for k, v in pairs(opts or {}) do
+        o[k] = v
+    end
+    local method = o.method or "GET"
+    o.method = nil
+    if type(method) ~= "string" then
+        return nil, "method must be a string", "invalid_argument"
+    end
+    if not has_header(o.headers, "accept") and not has_header(client.defaults.headers, "accept") then
+        local hs = {}
+        for k, v in pairs(o.headers or {}) do
+            hs[k] = v
+        end
+        hs.Accept = "text/event-stream"
+        o.headers = hs
+    end
+    local s, err, code = M.open(client, method, url, o)
+    if not s then
+        return nil, err, code
+    end
+    local status = s.status_code
+    if status < 200 or status > 299 then
+        s:close()
+        local m = method:sub(1, 1):upper() .. method:sub(2):lower()
+        return nil, ("%s %q: the event stream answered with status %d"):format(m, s.url or url,
+            status), "protocol"
+    end
+    local ev = setmetatable({
+        stream = s,
+        parser = sse.new(),
+        queue = {},
+        qi = 1,
+        status_code = s.status_code,
+        headers = s.headers,
+        header_list = s.header_list,
+        url = s.url,
+        last_event_id = "",
+    }, Events)
+    return ev
+end
+
+--- The next event, nil at the end of the stream, or nil, message, code.
+function Events:next()
+    while true do
+        local q = self.queue
+        local i = self.qi
+        local ev = q[i]
+        if ev then
+            q[i] = nil
+            self.qi = i + 1
+            self.last_event_id = ev.id
+            self.retry = ev.retry
+            return ev
+        end
+        if self.done then
+            return ended(self)
+        end
+        local chunk, err, code = self.stream:read()
+        if not chunk then
+            self.done = true
+            self.error, self.error_code = err, code
+            self.retry = self.parser.retry
+            return ended(self)
+        end
+        self.queue, self.qi = self.parser:feed(chunk), 1
+    end
+end
+
+Events.__call = Events.next
+
+function Events:close()
+    self.done = true
+    return self.stream:close()
+end
+
+return M

@@ -1,0 +1,809 @@
+/* Tests for engine.c through the public ABI only (ljhttp.h): clients,
+ * blocking and non-blocking transfers, cancellation, closing a client
+ * with work in flight. No network: a refused port, a socket that listens
+ * and never answers, and a tiny in-test responder thread that serves
+ * canned responses on 127.0.0.1. */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ljhttp.h"
+
+/* ---- helpers ---- */
+
+static ljh_request mkreq(const char *method, const char *url)
+{
+    ljh_request r;
+    memset(&r, 0, sizeof r);
+    r.method = method;
+    r.method_len = (int32_t)strlen(method);
+    r.url = url;
+    r.url_len = url ? (int32_t)strlen(url) : 0;
+    r.max_redirects = -1;
+    return r;
+}
+
+static ljh_kv kv(const char *name, const char *value)
+{
+    ljh_kv p = {name, value, (int32_t)strlen(name), (int32_t)strlen(value)};
+    return p;
+}
+
+static const char *header(const ljh_response *r, const char *name)
+{
+    for (int32_t i = 0; i < r->n_headers; i++)
+        if (strcmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+/* A socket listening on 127.0.0.1 with a kernel-chosen port. */
+static int listen_local(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0, "bind: %s", strerror(errno));
+    cr_assert_eq(listen(fd, 16), 0, "listen: %s", strerror(errno));
+    socklen_t len = sizeof a;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Gives a transfer to a silent server time to connect and send. */
+static void run_for(ljh_client *c, int ms)
+{
+    int64_t deadline = ljh_now_ms() + ms;
+    while (ljh_now_ms() < deadline)
+        ljh_client_run(c, 20);
+}
+
+/* ---- the responder: one canned response per accepted connection ---- */
+
+#define MAX_CONNS 4
+
+typedef struct responder {
+    int fd;
+    int port;
+    pthread_t thread;
+    const char *responses[MAX_CONNS];
+    int n;
+    char requests[MAX_CONNS][8192];
+    int served;
+} responder;
+
+static void responder_listen(responder *s)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = listen_local(&s->port);
+}
+
+/* Reads one request: headers, then Content-Length bytes of body. */
+static void read_request(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len + 1 < cap) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        const char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        size_t want = 0;
+        const char *cl = strcasestr(buf, "\r\nContent-Length:");
+        if (cl && cl < end)
+            want = strtoul(cl + 17, NULL, 10);
+        if ((size_t)(end + 4 - buf) + want <= len)
+            break;
+    }
+}
+
+static void *responder_main(void *arg)
+{
+    responder *s = arg;
+    for (int i = 0; i < s->n; i++) {
+        struct pollfd p = {s->fd, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0)
+            break; /* the client never came: let the test end */
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        read_request(c, s->requests[i], sizeof s->requests[i]);
+        const char *r = s->responses[i];
+        size_t off = 0, len = strlen(r);
+        while (off < len) {
+            ssize_t n = write(c, r + off, len - off);
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+        shutdown(c, SHUT_WR);
+        /* Let the client read everything before the close. */
+        char sink[256];
+        struct pollfd q = {c, POLLIN, 0};
+        while (poll(&q, 1, 2000) > 0 && read(c, sink, sizeof sink) > 0)
+            ;
+        close(c);
+        s->served = i + 1;
+    }
+    return NULL;
+}
+
+static void responder_start(responder *s)
+{
+    cr_assert_eq(pthread_create(&s->thread, NULL, responder_main, s), 0);
+}
+
+static void responder_stop(responder *s)
+{
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+}
+
+/* ---- NULL safety ---- */
+
+Test(engine, null_safety)
+{
+    ljh_client_free(NULL);
+    ljh_transfer_free(NULL);
+    ljh_response_free(NULL);
+    ljh_transfer_cancel(NULL);
+    cr_expect_eq(ljh_client_run(NULL, 0), 0);
+    cr_expect_eq(ljh_client_run(NULL, 10), 0);
+    cr_expect_eq(ljh_client_fd(NULL), -1);
+    cr_expect_eq(ljh_client_timeout(NULL), -1);
+    int32_t ids[4];
+    cr_expect_eq(ljh_client_ready(NULL, ids, 4), 0);
+    cr_expect_null(ljh_client_submit(NULL, NULL));
+    ljh_request req = mkreq("GET", "http://127.0.0.1:1/");
+    cr_expect_null(ljh_client_perform(NULL, &req));
+    cr_expect_null(ljh_client_submit(NULL, &req));
+    cr_expect_eq(ljh_transfer_id(NULL), 0);
+    cr_expect_eq(ljh_transfer_done(NULL), 1);
+    cr_expect_null(ljh_transfer_response(NULL));
+    const char *data = NULL;
+    cr_expect_eq(ljh_transfer_take(NULL, &data), 0);
+    cr_expect_not_null(data);
+    ljh_progress p;
+    memset(&p, 0xff, sizeof p);
+    ljh_transfer_progress(NULL, &p);
+    cr_expect_eq(p.downloaded, 0);
+    cr_expect_eq(p.download_total, 0);
+    ljh_transfer_progress(NULL, NULL);
+}
+
+Test(engine, client_lifecycle)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    cr_expect_geq(ljh_client_fd(c), 0);
+    cr_expect_eq(ljh_client_run(c, 0), 0, "nothing to run");
+    int32_t ids[4];
+    cr_expect_eq(ljh_client_ready(c, ids, 4), 0);
+    cr_expect_eq(ljh_client_ready(c, NULL, 4), 0);
+    cr_expect_eq(ljh_client_ready(c, ids, 0), 0);
+    ljh_client_free(c);
+
+    ljh_client_options o;
+    memset(&o, 0, sizeof o);
+    o.cookie_jar = 1;
+    o.max_connections = 4;
+    o.max_host_connections = 2;
+    c = ljh_client_new(&o);
+    cr_assert_not_null(c);
+    ljh_client_free(c);
+}
+
+Test(engine, version_facts)
+{
+    cr_expect_eq(ljh_abi_version(), LJH_ABI_VERSION);
+    cr_assert_not_null(ljh_version());
+    cr_expect_gt(strlen(ljh_version()), 0);
+    cr_assert_not_null(ljh_curl_version());
+    cr_expect_gt(strlen(ljh_curl_version()), 0);
+    int64_t a = ljh_now_ms();
+    usleep(2000);
+    cr_expect_gt(ljh_now_ms(), a);
+}
+
+/* ---- failures without a server ---- */
+
+Test(engine, refused_port, .timeout = 10)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", "http://127.0.0.1:1/");
+    ljh_response *r = ljh_client_perform(c, &req);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_CONNECT, "got %s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect_gt(strlen(r->errmsg), 0);
+    cr_expect(strstr(r->errmsg, "Get \"http://127.0.0.1:1/\"") != NULL, "%s", r->errmsg);
+    cr_expect_eq(r->status, 0);
+    cr_assert_not_null(r->body);
+    cr_expect_eq(r->body_len, 0);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, password_not_in_messages, .timeout = 10)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", "http://127.0.0.1:1/");
+    req.user = "alice";
+    req.user_len = 5;
+    req.pass = "hunter2secret";
+    req.pass_len = 13;
+    ljh_response *r = ljh_client_perform(c, &req);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_CONNECT);
+    cr_expect(strstr(r->errmsg, "hunter2secret") == NULL, "%s", r->errmsg);
+    ljh_response_free(r);
+
+    req = mkreq("GET", "http://bob:hunter2secret@127.0.0.1:1/");
+    r = ljh_client_perform(c, &req);
+    cr_assert_not_null(r);
+    cr_expect(strstr(r->errmsg, "hunter2secret") == NULL, "%s", r->errmsg);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, invalid_request_is_done_at_submit, .timeout = 10)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request bad_url = mkreq("GET", "ftp://example.com/");
+    ljh_request bad_method = mkreq("GE T", "http://example.com/");
+    ljh_transfer *t1 = ljh_client_submit(c, &bad_url);
+    ljh_transfer *t2 = ljh_client_submit(c, &bad_method);
+    cr_assert_not_null(t1);
+    cr_assert_not_null(t2);
+    cr_expect_eq(ljh_transfer_done(t1), 1);
+    cr_expect_eq(ljh_transfer_done(t2), 1);
+    cr_expect_neq(ljh_transfer_id(t1), ljh_transfer_id(t2));
+    cr_expect_gt(ljh_transfer_id(t1), 0);
+
+    int32_t ids[8];
+    int32_t n = ljh_client_ready(c, ids, 8);
+    cr_assert_eq(n, 2);
+    cr_expect((ids[0] == ljh_transfer_id(t1) && ids[1] == ljh_transfer_id(t2)) ||
+              (ids[1] == ljh_transfer_id(t1) && ids[0] == ljh_transfer_id(t2)));
+    cr_expect_eq(ljh_client_ready(c, ids, 8), 0, "reported once");
+    cr_expect_eq(ljh_client_run(c, 0), 0, "nothing unfinished");
+
+    ljh_response *r = ljh_transfer_response(t1);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_UNSUPPORTED_SCHEME);
+    cr_expect(strstr(r->errmsg, "unsupported protocol scheme \"ftp\"") != NULL, "%s", r->errmsg);
+    cr_expect_null(ljh_transfer_response(t1), "handed over once");
+    ljh_response_free(r);
+    ljh_transfer_free(t1);
+
+    /* Freed without taking the response: no leak. */
+    ljh_transfer_free(t2);
+    ljh_client_free(c);
+}
+
+Test(engine, ready_in_batches, .timeout = 10)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request bad = mkreq("GET", "nope");
+    ljh_transfer *t[5];
+    for (int i = 0; i < 5; i++) {
+        t[i] = ljh_client_submit(c, &bad);
+        cr_assert_not_null(t[i]);
+    }
+    int32_t ids[2];
+    cr_expect_eq(ljh_client_ready(c, ids, 2), 2);
+    cr_expect_eq(ljh_client_ready(c, ids, 2), 2);
+    cr_expect_eq(ljh_client_ready(c, ids, 2), 1);
+    cr_expect_eq(ljh_client_ready(c, ids, 2), 0);
+    /* Free one still queued, in the middle of the list. */
+    ljh_transfer *u[3];
+    for (int i = 0; i < 3; i++)
+        u[i] = ljh_client_submit(c, &bad);
+    ljh_transfer_free(u[1]);
+    int32_t all[8];
+    cr_assert_eq(ljh_client_ready(c, all, 8), 2);
+    cr_expect_eq(all[0], ljh_transfer_id(u[0]));
+    cr_expect_eq(all[1], ljh_transfer_id(u[2]));
+    ljh_transfer_free(u[0]);
+    ljh_transfer_free(u[2]);
+    for (int i = 0; i < 5; i++)
+        ljh_transfer_free(t[i]);
+    ljh_client_free(c);
+}
+
+Test(engine, perform_invalid_request)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", "");
+    ljh_response *r = ljh_client_perform(c, &req);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_UNSUPPORTED_SCHEME);
+    ljh_response_free(r);
+    r = ljh_client_perform(c, NULL);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_INVALID_ARGUMENT);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+/* ---- a server that never answers ---- */
+
+Test(engine, client_free_closes_running_transfers, .timeout = 10)
+{
+    int port;
+    int lfd = listen_local(&port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("POST", url);
+    req.body = "payload";
+    req.body_len = 7;
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    ljh_transfer *t2 = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    cr_assert_not_null(t2);
+    run_for(c, 200);
+    cr_assert_eq(ljh_transfer_done(t), 0, "the server never answers");
+    cr_expect_gt(ljh_client_run(c, 0), 0);
+
+    ljh_transfer_free(t2); /* one freed while running: cancelled */
+    ljh_client_free(c);
+    cr_expect_eq(ljh_transfer_done(t), 1);
+    cr_expect_eq(ljh_transfer_id(t) > 0, 1);
+    ljh_progress p;
+    ljh_transfer_progress(t, &p);
+    const char *data;
+    cr_expect_eq(ljh_transfer_take(t, &data), 0);
+    ljh_transfer_cancel(t); /* no-op once done, no client */
+    ljh_response *r = ljh_transfer_response(t);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_CLOSED, "got %s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect_gt(strlen(r->errmsg), 0);
+    ljh_response_free(r);
+    ljh_transfer_free(t);
+    close(lfd);
+}
+
+Test(engine, client_free_before_taking_the_response, .timeout = 10)
+{
+    int port;
+    int lfd = listen_local(&port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    run_for(c, 100);
+    ljh_client_free(c);
+    /* The response stays with the transfer; freeing both leaks nothing. */
+    ljh_transfer_free(t);
+    close(lfd);
+}
+
+Test(engine, cancel, .timeout = 10)
+{
+    int port;
+    int lfd = listen_local(&port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    run_for(c, 150);
+    cr_assert_eq(ljh_transfer_done(t), 0);
+    cr_expect_null(ljh_transfer_response(t), "not finished yet");
+
+    ljh_transfer_cancel(t);
+    cr_expect_eq(ljh_transfer_done(t), 1);
+    cr_expect_eq(ljh_client_run(c, 0), 0, "nothing left running");
+    int32_t ids[4];
+    cr_expect_eq(ljh_client_ready(c, ids, 4), 1);
+    cr_expect_eq(ids[0], ljh_transfer_id(t));
+    ljh_transfer_cancel(t); /* again: no-op */
+    ljh_response *r = ljh_transfer_response(t);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_CANCELLED, "got %s", ljh_error_name(r->error));
+    cr_expect_gt(strlen(r->errmsg), 0);
+    ljh_response_free(r);
+    ljh_transfer_free(t);
+
+    /* The client is still usable: a new transfer to the same place. */
+    t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    run_for(c, 50);
+    ljh_transfer_free(t); /* freeing a running transfer cancels it */
+    cr_expect_eq(ljh_client_run(c, 0), 0);
+    cr_expect_eq(ljh_client_ready(c, ids, 4), 0, "a freed transfer is never reported");
+    ljh_client_free(c);
+    close(lfd);
+}
+
+Test(engine, total_timeout, .timeout = 10)
+{
+    int port;
+    int lfd = listen_local(&port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    req.timeout.seconds = 0.3;
+    req.timeout.is_set = 1;
+    int64_t t0 = ljh_now_ms();
+    ljh_response *r = ljh_client_perform(c, &req);
+    int64_t took = ljh_now_ms() - t0;
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_TIMEOUT, "got %s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect_geq(took, 250);
+    cr_expect_lt(took, 3000);
+    ljh_response_free(r);
+    ljh_client_free(c);
+    close(lfd);
+}
+
+/* ---- with the responder ---- */
+
+#define OK_RESPONSE                                                                   \
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nx-test: yes\r\n"                  \
+    "Set-Cookie: sid=\"abc\"; Path=/\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" \
+    "hello"
+
+Test(engine, perform_success, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = OK_RESPONSE;
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/path?q=1", s.port);
+
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("get", url);
+    ljh_kv h[] = {kv("X-Req", "one"), kv("Accept", "text/plain")};
+    req.headers = h;
+    req.n_headers = 2;
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect_eq(r->status, 200);
+    cr_expect_eq(r->http_version, 11);
+    cr_expect_eq(r->body_len, 5);
+    cr_expect_str_eq(r->body, "hello");
+    cr_expect_str_eq(r->url, url);
+    cr_expect_eq((size_t)r->url_len, strlen(url));
+    cr_expect_str_eq(r->remote_ip, "127.0.0.1");
+    cr_expect_str_eq(r->errmsg, "");
+    const char *v = header(r, "X-Test");
+    cr_assert_not_null(v, "X-Test (canonicalised from x-test)");
+    cr_expect_str_eq(v, "yes");
+    cr_expect_str_eq(header(r, "Content-Type"), "text/plain");
+    cr_assert_eq(r->n_cookies, 1);
+    cr_expect_str_eq(r->cookies[0].name, "sid");
+    cr_expect_str_eq(r->cookies[0].value, "abc");
+    cr_expect_eq(r->n_redirects, 0);
+    cr_expect_geq(r->t_total, r->t_connect);
+
+    const char *sent = s.requests[0];
+    cr_expect_eq(strncmp(sent, "GET /path?q=1 HTTP/1.1\r\n", 24), 0, "%s", sent);
+    cr_expect(strstr(sent, "\r\nX-Req: one\r\n") != NULL, "%s", sent);
+    cr_expect(strstr(sent, "Expect:") == NULL, "%s", sent);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, submit_success, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = OK_RESPONSE;
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("POST", url);
+    char body[] = "form=1";
+    req.body = body;
+    req.body_len = 6;
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    memset(body, 'X', 6); /* the request was copied at submit */
+    cr_expect_eq(ljh_transfer_done(t), 0);
+    cr_expect_null(ljh_transfer_response(t));
+    int32_t ids[4], n = 0;
+    int64_t deadline = ljh_now_ms() + 5000;
+    while (n == 0 && ljh_now_ms() < deadline) {
+        ljh_client_run(c, 50);
+        n = ljh_client_ready(c, ids, 4);
+    }
+    cr_assert_eq(n, 1);
+    cr_expect_eq(ids[0], ljh_transfer_id(t));
+    cr_expect_eq(ljh_transfer_done(t), 1);
+    ljh_progress p;
+    ljh_transfer_progress(t, &p);
+    cr_expect_eq(p.downloaded, 5);
+    cr_expect_eq(p.download_total, 5);
+    cr_expect_eq(p.uploaded, 6);
+    ljh_response *r = ljh_transfer_response(t);
+    ljh_transfer_free(t);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
+    cr_expect_eq(r->status, 200);
+    cr_expect_str_eq(r->body, "hello");
+    const char *sent = s.requests[0];
+    cr_expect_eq(strncmp(sent, "POST / HTTP/1.1\r\n", 17), 0, "%s", sent);
+    cr_expect(strstr(sent, "\r\n\r\nform=1") != NULL, "%s", sent);
+    cr_expect(strstr(sent, "Content-Type:") == NULL, "no Content-Type nobody asked for: %s", sent);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, stream, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world";
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    req.flags = LJH_F_STREAM;
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    char got[64] = "";
+    size_t total = 0;
+    int64_t deadline = ljh_now_ms() + 5000;
+    for (;;) {
+        ljh_client_run(c, 50);
+        const char *data;
+        size_t n = ljh_transfer_take(t, &data);
+        cr_assert_leq(total + n, sizeof got - 1);
+        memcpy(got + total, data, n);
+        total += n;
+        if ((ljh_transfer_done(t) && n == 0) || ljh_now_ms() > deadline)
+            break;
+    }
+    got[total] = '\0';
+    cr_expect_str_eq(got, "hello world");
+    ljh_response *r = ljh_transfer_response(t);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_OK, "%s", r->errmsg);
+    cr_expect_eq(r->status, 200);
+    cr_expect_eq(r->body_len, 0, "stream bytes are not kept in the response");
+    ljh_response_free(r);
+    ljh_transfer_free(t);
+    responder_stop(&s);
+    ljh_client_free(c);
+}
+
+Test(engine, body_too_large, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = OK_RESPONSE;
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    req.max_body_size = 4;
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_TOO_LARGE, "got %s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect(strstr(r->errmsg, "max_body_size") != NULL, "%s", r->errmsg);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, redirect_same_origin_post_to_get, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    char r0[256];
+    snprintf(r0, sizeof r0,
+             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/final\r\n"
+             "Content-Length: 3\r\nConnection: close\r\n\r\nbye",
+             s.port);
+    s.responses[0] = r0;
+    s.responses[1] = OK_RESPONSE;
+    s.n = 2;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/start", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("POST", url);
+    req.body = "x=1";
+    req.body_len = 3;
+    ljh_kv h = kv("Authorization", "Bearer same-origin");
+    req.headers = &h;
+    req.n_headers = 1;
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect_eq(r->status, 200);
+    cr_expect_str_eq(r->body, "hello", "the redirect's own body is dropped");
+    cr_assert_eq(r->n_redirects, 1);
+    cr_expect_str_eq(r->redirects[0].url, url);
+    cr_expect_eq(r->redirects[0].status, 302);
+    cr_expect(strstr(r->url, "/final") != NULL, "%s", r->url);
+    cr_expect_eq(strncmp(s.requests[0], "POST /start ", 12), 0, "%s", s.requests[0]);
+    cr_expect_eq(strncmp(s.requests[1], "GET /final ", 11), 0, "%s", s.requests[1]);
+    cr_expect(strstr(s.requests[1], "x=1") == NULL, "body dropped: %s", s.requests[1]);
+    cr_expect(strstr(s.requests[1], "Bearer same-origin") != NULL, "same origin keeps it: %s",
+              s.requests[1]);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, redirect_cross_origin_drops_credentials, .timeout = 10)
+{
+    responder a, b;
+    responder_listen(&a);
+    responder_listen(&b);
+    char r0[256];
+    snprintf(r0, sizeof r0,
+             "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:%d/other\r\n"
+             "Content-Length: 0\r\nConnection: close\r\n\r\n",
+             b.port);
+    a.responses[0] = r0;
+    a.n = 1;
+    b.responses[0] = OK_RESPONSE;
+    b.n = 1;
+    responder_start(&a);
+    responder_start(&b);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/start", a.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("PUT", url);
+    req.body = "data";
+    req.body_len = 4;
+    ljh_kv h[] = {kv("Authorization", "Bearer tok"), kv("X-Keep", "k")};
+    req.headers = h;
+    req.n_headers = 2;
+    ljh_kv ck = kv("session", "s1");
+    req.cookies = &ck;
+    req.n_cookies = 1;
+    req.user = "alice";
+    req.user_len = 5;
+    req.pass = "pw";
+    req.pass_len = 2;
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&a);
+    responder_stop(&b);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s: %s", ljh_error_name(r->error), r->errmsg);
+    cr_expect_eq(r->status, 200);
+    cr_assert_eq(r->n_redirects, 1);
+    cr_expect_eq(r->redirects[0].status, 307);
+
+    const char *first = a.requests[0], *second = b.requests[0];
+    cr_expect(strstr(first, "Bearer tok") != NULL, "%s", first);
+    cr_expect(strstr(first, "session=s1") != NULL, "%s", first);
+    cr_expect_eq(strncmp(second, "PUT /other ", 11), 0, "307 keeps the method: %s", second);
+    cr_expect(strstr(second, "\r\n\r\ndata") != NULL, "307 keeps the body: %s", second);
+    cr_expect(strstr(second, "X-Keep: k") != NULL, "%s", second);
+    cr_expect(strcasestr(second, "Authorization") == NULL, "credentials leaked: %s", second);
+    cr_expect(strstr(second, "session=s1") == NULL, "cookie leaked: %s", second);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, no_follow, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = "HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 4\r\n"
+                     "Connection: close\r\n\r\nmove";
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    req.flags = LJH_F_NO_FOLLOW;
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
+    cr_expect_eq(r->status, 301);
+    cr_expect_str_eq(header(r, "Location"), "/elsewhere");
+    cr_expect_str_eq(r->body, "move");
+    cr_expect_eq(r->n_redirects, 0);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, too_many_redirects, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = "HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n";
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    req.max_redirects = 0;
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_TOO_MANY_REDIRECTS, "got %s: %s", ljh_error_name(r->error),
+                 r->errmsg);
+    cr_expect(strstr(r->errmsg, "stopped after 0 redirects") != NULL, "%s", r->errmsg);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}
+
+Test(engine, redirect_to_unsupported_scheme, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = "HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/file\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n";
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    ljh_response *r = ljh_client_perform(c, &req);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_UNSUPPORTED_SCHEME, "got %s: %s", ljh_error_name(r->error),
+                 r->errmsg);
+    cr_expect(strstr(r->errmsg, "unsupported protocol scheme \"ftp\"") != NULL, "%s", r->errmsg);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}

@@ -1,0 +1,136 @@
+-- The ABI: one source for the declarations, safe re-requires, and a
+-- loader that refuses what it cannot use.
+local T = require("support")
+local http = require("ljhttp")
+
+T.test("lua/ljhttp/cdef.lua returns exactly cdef/ljhttp.h", function()
+    local header = T.not_nil(T.read_file(T.root .. "/cdef/ljhttp.h"), "cdef/ljhttp.h")
+    local chunk = assert(loadfile(T.root .. "/lua/ljhttp/cdef.lua"))
+    local text = chunk()
+    T.is_type(text, "string")
+    if text ~= header then
+        local i = 1
+        while i <= #text and text:byte(i) == header:byte(i) do
+            i = i + 1
+        end
+        T.fail(string.format("cdef.lua differs from cdef/ljhttp.h at byte %d (%d vs %d bytes): "
+            .. "cdef.lua has %s, the header %s (run make)", i, #text, #header, T.show(text:sub(i, i + 40)),
+            T.show(header:sub(i, i + 40))))
+    end
+    T.eq(require("ljhttp.cdef"), header, "the module loaded by require")
+end)
+
+T.test("ABI version of the library matches the loader's", function()
+    local info = T.ok(http.info())
+    T.eq(info.abi_version, require("ljhttp.loader").ABI_VERSION)
+    T.is_type(info.curl_version, "string")
+    T.is_type(info.library_version, "string")
+    T.match(info.library_path or "", "libljhttp")
+end)
+
+T.test("re-requiring ljhttp 100 times does not raise, a request still works", function()
+    local saved = {}
+    for k, v in pairs(package.loaded) do
+        if k == "ljhttp" or k:match("^ljhttp%.") then
+            saved[k] = v
+        end
+    end
+    local ok, err = pcall(function()
+        for i = 1, 100 do
+            package.loaded.ljhttp = nil
+            if i % 2 == 0 then
+                -- every other round: drop the submodules too, so the
+                -- declarations are run again
+                for k in pairs(saved) do
+                    package.loaded[k] = nil
+                end
+            end
+            local m = require("ljhttp")
+            T.is_type(m.get, "function")
+        end
+        local m = require("ljhttp")
+        local r = T.res(200, m.get(T.url("/echo?after=reload")))
+        T.eq(T.echo(r.body).query, "after=reload")
+        -- the module loaded first still works too
+        T.res(200, http.get(T.url("/echo")))
+    end)
+    for k in pairs(package.loaded) do
+        if k == "ljhttp" or k:match("^ljhttp%.") then
+            package.loaded[k] = nil
+        end
+    end
+    for k, v in pairs(saved) do
+        package.loaded[k] = v
+    end
+    T.ok(ok, tostring(err))
+end)
+
+T.test("loader.load of a missing file returns nil and a message", function()
+    local loader = require("ljhttp.loader")
+    local r = T.call(loader.load, "/nonexistent/libljhttp.so")
+    T.is_nil(r[1])
+    T.is_type(r[2], "string")
+end)
+
+-- A fresh luajit process, so the loader has not loaded anything yet.
+local function fresh(env, code)
+    local script = T.tmpfile("fresh.lua")
+    T.write_file(script, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
+        .. code)
+    return T.capture(env .. " luajit " .. T.shq(script) .. " 2>&1")
+end
+
+T.test("fresh process: loader.load of a missing path fails with a clear message", function()
+    local out, ok = fresh("", [[
+        local l = require("ljhttp.loader")
+        local lib, err = l.load("/nonexistent/dir/libljhttp.so")
+        print(lib == nil, err)
+    ]])
+    T.ok(ok, out)
+    T.match(out, "^true")
+    T.contains(out, "/nonexistent/dir/libljhttp.so")
+end)
+
+T.test("fresh process: LJHTTP_LIBRARY pointing to a missing file fails clearly", function()
+    local out, ok = fresh("LJHTTP_LIBRARY=/nonexistent/dir/libljhttp.so", [[
+        local http = require("ljhttp")
+        local r, err, code = http.get("http://127.0.0.1:1/")
+        print(r == nil, code)
+        print(err)
+    ]])
+    T.ok(ok, "process failed (a raise?): " .. out)
+    T.match(out, "^true%s+internal", "result")
+    T.contains(out, "/nonexistent/dir/libljhttp.so", "message names the file")
+end)
+
+T.test("fresh process: a library with another ABI version is refused", function()
+    local dir = T.tmpdir()
+    local c_src = dir .. "/fake.c"
+    local so = dir .. "/libfake_ljhttp.so"
+    T.write_file(c_src, "int ljh_abi_version(void) { return 99; }\n")
+    local _, built = T.capture("cc -shared -fPIC -o " .. T.shq(so) .. " " .. T.shq(c_src) .. " 2>&1")
+    if not built then
+        T.skip("no C compiler to build a fake library")
+    end
+    local out, ok = fresh("LJHTTP_LIBRARY=" .. T.shq(so), [[
+        local l = require("ljhttp.loader")
+        local lib, err = l.load(os.getenv("LJHTTP_LIBRARY"))
+        print(lib == nil, err)
+        local http = require("ljhttp")
+        local r, err2, code = http.get("http://127.0.0.1:1/")
+        print(r == nil, code, err2)
+    ]])
+    T.ok(ok, "process failed: " .. out)
+    T.match(out, "^true[^\n]*ABI version 99", "loader.load")
+    T.match(out, "\ntrue%s+internal[^\n]*ABI version 99", "request")
+end)
+
+T.test("fresh process: the library loads without LJHTTP_LIBRARY", function()
+    local out, ok = fresh("env -u LJHTTP_LIBRARY", [[
+        local http = require("ljhttp")
+        local info = assert(http.info())
+        print(info.abi_version)
+    ]])
+    T.ok(ok, out)
+    T.match(out, "^%d+")
+end)

@@ -1,0 +1,106 @@
+-- The garbage collector running at awkward moments must not change any
+-- result: between requests, inside option lookups (while the request is
+-- being encoded), inside callbacks, and with clients left to the GC.
+local T = require("support")
+local http = require("ljhttp")
+
+T.test("collectgarbage('step') between requests in a loop", function()
+    local c = T.ok(http.new({ cookie_jar = true }))
+    for i = 1, 200 do
+        collectgarbage("step")
+        local body = ("b" .. i):rep(i % 7 + 1)
+        local r = T.res(200, c:post(T.url("/echo/body"), {
+            body = body,
+            headers = { ["X-N"] = i, ["X-S"] = "v" .. i },
+            query = "i=" .. i,
+        }))
+        collectgarbage("step")
+        T.eq(r.body, body, "round " .. i)
+        T.eq(r.url, T.url("/echo/body?i=" .. i), "round " .. i)
+    end
+    c:close()
+end)
+
+T.test("full collections inside option lookups while a request is encoded", function()
+    -- Options with a metatable: each absent key runs __index, which runs
+    -- a full collection in the middle of encoding. Values built on the
+    -- fly (numbers turned into strings, concatenations) must survive.
+    local lookups = 0
+    local mt = { __index = function()
+        lookups = lookups + 1
+        collectgarbage()
+        return nil
+    end }
+    for i = 1, 30 do
+        local cookies = { n = i, s = "c" .. i }
+        local headers = setmetatable({ ["X-Num"] = i * 1000 + 7, ["X-Str"] = "h" .. i }, {})
+        local o = setmetatable({ headers = headers, cookies = cookies, body = ("z"):rep(i) .. i }, mt)
+        local r = T.res(200, http.post(T.url("/echo"), o))
+        local e = T.echo(r.body)
+        T.eq(T.echo_header(e, "X-Num"), tostring(i * 1000 + 7), "round " .. i)
+        T.eq(T.echo_header(e, "X-Str"), "h" .. i, "round " .. i)
+        T.eq(e.body_length, i + #tostring(i), "round " .. i)
+        local ck = T.echo_header(e, "Cookie") or ""
+        T.contains(ck, "n=" .. i, "round " .. i)
+        T.contains(ck, "s=c" .. i, "round " .. i)
+    end
+    T.ok(lookups > 0, "__index ran")
+end)
+
+T.test("collections inside callbacks and on_chunk", function()
+    local got, chunks = 0, 0
+    local hs = {}
+    for i = 1, 20 do
+        hs[i] = http.get_async(T.url("/drip?chunks=3&interval_ms=5&size=" .. i), {
+            on_chunk = function(s)
+                collectgarbage()
+                chunks = chunks + #s
+            end,
+        }, function(r, e)
+            collectgarbage()
+            T.res(200, r, e)
+            got = got + 1
+        end)
+    end
+    T.eq(http.run(20), true)
+    T.eq(got, 20)
+    local want = 0
+    for i = 1, 20 do
+        want = want + 3 * i
+    end
+    T.eq(chunks, want, "bytes through on_chunk")
+end)
+
+T.test("clients and responses left to the collector", function()
+    collectgarbage()
+    local base = T.fd_count()
+    for i = 1, 30 do
+        local c = http.new({ cookie_jar = i % 2 == 0 })
+        T.res(200, c:get(T.url("/echo")))
+        local h = c:get_async(T.url("/slow?ms=5"))
+        if i % 3 == 0 then
+            h:wait(5)
+        end
+        -- neither closed nor waited for: the GC must clean up
+    end
+    for _ = 1, 4 do
+        collectgarbage()
+    end
+    T.res(200, http.get(T.url("/echo")))
+    local after = T.fd_count()
+    T.ok(after <= base + 2, "descriptors after collecting 30 clients: " .. base .. " -> " .. after)
+end)
+
+T.test("responses stay valid after the C side is freed", function()
+    local rs = {}
+    for i = 1, 50 do
+        rs[i] = T.res(200, http.get(T.url("/bytes?n=" .. (i * 37) .. "&seed=" .. i)))
+    end
+    collectgarbage()
+    collectgarbage()
+    for i = 1, 50 do
+        T.eq(#rs[i].body, i * 37)
+        T.eq(rs[i].body:byte(1), i % 256)
+        T.eq(rs[i].headers["content-length"], tostring(i * 37))
+    end
+end)

@@ -1,0 +1,117 @@
+-- The response path compiles: a hot loop of requests with jit.v logging
+-- must produce a trace in lua/ljhttp/decode.lua and no NYI abort there.
+--
+-- jit.v writes one line per trace event, e.g.
+--   [TRACE   2 decode.lua:65 loop]                    compiled
+--   [TRACE   3 (2/1) decode.lua:69 -> 2]                compiled side trace
+--   [TRACE --- (1/7) decode.lua:73 -- NYI: return to lower frame at setmetatable]   aborted
+local T = require("support")
+local http = require("ljhttp")
+
+local function jit_log(fn)
+    local log = T.tmpfile("jit_v.log")
+    os.remove(log)
+    local v = require("jit.v")
+    jit.flush() -- traces compiled by earlier tests would hide this one's
+    v.on(log)
+    local ok, err = pcall(fn)
+    v.off()
+    if not ok then
+        error(err, 0)
+    end
+    local text = T.read_file(log) or ""
+    local lines = {}
+    for line in text:gmatch("[^\n]+") do
+        lines[#lines + 1] = line
+    end
+    return lines, text
+end
+
+local function check_decode_traces(lines, text)
+    local compiled, nyi = 0, {}
+    for _, line in ipairs(lines) do
+        if line:match("^%[TRACE%s+%d+ ") and line:find("decode.lua:", 1, true) then
+            compiled = compiled + 1
+        end
+        if line:find("NYI", 1, true) and line:find("decode.lua", 1, true) then
+            nyi[#nyi + 1] = line
+        end
+    end
+    T.ok(#nyi == 0, "NYI in decode.lua:\n" .. table.concat(nyi, "\n"))
+    T.ok(compiled > 0, "no trace compiled in decode.lua; jit.v log:\n" .. text:sub(1, 3000))
+end
+
+T.test("hot loop of requests: decode.lua compiles, no NYI", function()
+    if not jit or not jit.status() then
+        T.skip("the JIT compiler is off")
+    end
+    local c = T.ok(http.new({ cookie_jar = false }))
+    local url = T.url("/headers")
+    local lines, text = jit_log(function()
+        local n = 0
+        for _ = 1, 300 do
+            local r = c:get(url)
+            if r.status_code == 200 and r.headers["content-type"] == "text/plain"
+                and r.headers["X-Dup"] == "one" and r.cookies.b == "quoted" and #r.header_list == 8 then
+                n = n + 1
+            end
+        end
+        T.eq(n, 300, "good responses in the loop")
+    end)
+    c:close()
+    check_decode_traces(lines, text)
+end)
+
+T.test("hot loop of error results: decode.lua has no NYI", function()
+    if not jit or not jit.status() then
+        T.skip("the JIT compiler is off")
+    end
+    local c = T.ok(http.new())
+    local lines = jit_log(function()
+        for _ = 1, 300 do
+            local r, _, code = c:get("ftp://127.0.0.1/")
+            if r ~= nil or code ~= "unsupported_scheme" then
+                error("unexpected result in the loop: " .. tostring(code))
+            end
+        end
+    end)
+    c:close()
+    local nyi = {}
+    for _, line in ipairs(lines) do
+        if line:find("NYI", 1, true) and line:find("decode.lua", 1, true) then
+            nyi[#nyi + 1] = line
+        end
+    end
+    T.ok(#nyi == 0, "NYI in decode.lua:\n" .. table.concat(nyi, "\n"))
+end)
+
+T.test("results are identical with the JIT off, on and with hotloop=1", function()
+    local function sample()
+        local r = T.res(200, http.get(T.url("/headers")))
+        return table.concat({ r.status_code, r.body, r.headers["x-dup"], r.cookies.b, #r.header_list,
+            r.header_list[3][2] }, "|")
+    end
+    local expected = sample()
+    jit.off()
+    local ok, off = pcall(function()
+        local s
+        for _ = 1, 20 do
+            s = sample()
+        end
+        return s
+    end)
+    jit.on()
+    T.ok(ok, tostring(off))
+    T.eq(off, expected, "JIT off")
+    jit.opt.start("hotloop=1")
+    local ok2, hot = pcall(function()
+        local s
+        for _ = 1, 50 do
+            s = sample()
+        end
+        return s
+    end)
+    jit.opt.start("hotloop=56")
+    T.ok(ok2, tostring(hot))
+    T.eq(hot, expected, "hotloop=1")
+end)

@@ -1,0 +1,177 @@
+-- Proxies: Debian's tinyproxy on loopback, started by the tests with its
+-- own config (tests/transport/servers.lua). Its log proves what went
+-- through it: "GET http://..." lines for plain HTTP, "CONNECT host:port"
+-- for HTTPS tunnels.
+local T = require("support")
+package.path = T.root .. "/tests/?.lua;" .. package.path
+local S = require("transport.servers")
+local http = require("ljhttp")
+
+local function ca()
+    return S.cert("ca.pem")
+end
+
+local function count(s, plain)
+    local n, i = 0, 1
+    while true do
+        local a, b = s:find(plain, i, true)
+        if not a then
+            return n
+        end
+        n, i = n + 1, b + 1
+    end
+end
+
+local function connects(name)
+    return count(S.proxy_log(name), "CONNECT localhost:" .. S.port.good .. " HTTP/1.1")
+end
+
+-- Runs one GET in a child luajit with the given environment; returns its
+-- one-line report ("status 200 via ..." or "error <code>").
+local function child(env, url, opts_src)
+    local code = "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
+        .. "local http = require('ljhttp')\n"
+        .. "local r, e, c = http.get(" .. string.format("%q", url) .. ", " .. (opts_src or "nil") .. ")\n"
+        .. "io.write(r and ('status ' .. r.status_code .. ' via ' .. tostring(r.headers['Via'])) or ('error ' .. tostring(c) .. ' ' .. tostring(e)))\n"
+    local f = T.tmpfile("proxy_child.lua")
+    T.write_file(f, code)
+    local cmd = "env -u no_proxy -u NO_PROXY -u all_proxy -u ALL_PROXY -u https_proxy -u HTTPS_PROXY -u http_proxy "
+        .. env .. " luajit " .. T.shq(f) .. " 2>&1"
+    local out = T.capture(cmd)
+    return out
+end
+
+T.test("proxy: plain http goes through the proxy", function()
+    S.start()
+    local m = S.marker("plain")
+    local r = T.res(200, http.new():get(S.http("plain", "/hello?" .. m), { proxy = S.proxy_url() }))
+    T.match(r.headers["Via"], "tinyproxy")
+    T.contains(S.proxy_log(), "GET http://127.0.0.1:" .. S.port.plain .. "/hello?" .. m .. " HTTP/1.1")
+end)
+
+T.test("proxy: https goes through a CONNECT tunnel and is still verified", function()
+    S.start()
+    local before = connects()
+    local r = T.res(200, http.new():get(S.https("good"), { proxy = S.proxy_url(), ca_file = ca() }))
+    T.eq(r.http_version, "2")
+    T.eq(connects(), before + 1, "CONNECT lines in the proxy log")
+    -- verification is end to end: the unknown CA still fails through the tunnel
+    T.err("tls", http.new():get(S.https("good"), { proxy = S.proxy_url() }))
+    T.err("tls", http.new():get(S.https("self"), { proxy = S.proxy_url(), ca_file = ca() }))
+end)
+
+T.test("proxy: proxy_auth against a proxy with BasicAuth", function()
+    S.start()
+    local p = S.proxy_url("proxy_auth")
+    local good = { user = "proxyuser", pass = "proxysecret" }
+    -- plain http: the proxy's 407 is a response
+    local r = T.res(407, http.new():get(S.http("plain"), { proxy = p }))
+    -- (tinyproxy 1.11 answers wrong credentials with 401)
+    r = T.res(nil, http.new():get(S.http("plain"), { proxy = p, proxy_auth = { user = "proxyuser", pass = "nope" } }))
+    T.ok(r.status_code == 401 or r.status_code == 407, "status " .. r.status_code)
+    local m = S.marker("auth")
+    r = T.res(200, http.new():get(S.http("plain", "/hello?" .. m), { proxy = p, proxy_auth = good }))
+    T.match(r.headers["Via"], "tinyproxy")
+    T.contains(S.proxy_log("tinyproxy_auth"), "/hello?" .. m)
+    -- https: a refused tunnel is an error (no response to return)
+    local msg = T.err("connect", http.new():get(S.https("good"), { proxy = p, ca_file = ca() }))
+    T.contains(msg, "407")
+    msg = T.err("connect", http.new():get(S.https("good"),
+        { proxy = p, ca_file = ca(), proxy_auth = { user = "proxyuser", pass = "badpass123" } }))
+    T.not_contains(msg, "badpass123")
+    r = T.res(200, http.new():get(S.https("good"), { proxy = p, ca_file = ca(), proxy_auth = good }))
+    T.eq(r.http_version, "2")
+    -- the proxy credentials never reach the origin server
+    local e = T.echo(T.res(200, http.get(T.url("/echo"), { proxy = p, proxy_auth = good })).body)
+    T.eq(#T.echo_headers(e, "Proxy-Authorization"), 0)
+    T.eq(#T.echo_headers(e, "Authorization"), 0)
+    T.err("invalid_argument", http.get(T.url("/echo"), { proxy = p, proxy_auth = { user = "x" } }))
+    T.err("invalid_argument", http.get(T.url("/echo"), { proxy = p, proxy_auth = "x:y" }))
+end)
+
+T.test("proxy: no_proxy bypasses the proxy for matching hosts", function()
+    S.start()
+    local m = S.marker("noproxy")
+    local r = T.res(200, http.new():get(S.http("plain", "/hello?" .. m), { proxy = S.proxy_url(), no_proxy = "127.0.0.1" }))
+    T.is_nil(r.headers["Via"])
+    T.not_contains(S.proxy_log(), m)
+    -- a list where another host matches does not bypass
+    m = S.marker("noproxy2")
+    r = T.res(200, http.new():get(S.http("plain", "/hello?" .. m), { proxy = S.proxy_url(), no_proxy = "example.invalid,localhost" }))
+    T.match(r.headers["Via"], "tinyproxy")
+    T.contains(S.proxy_log(), m)
+    -- "*" bypasses everything
+    r = T.res(200, http.new():get(S.https("good"), { proxy = S.proxy_url("proxy_auth"), no_proxy = "*", ca_file = ca() }))
+end)
+
+T.test("proxy: the http_proxy environment variable is honoured; proxy = false ignores it", function()
+    S.start()
+    local env = "http_proxy=" .. S.proxy_url()
+    local m = S.marker("env")
+    local out = child(env, S.http("plain", "/hello?" .. m))
+    T.match(out, "^status 200 via .*tinyproxy")
+    T.contains(S.proxy_log(), "/hello?" .. m)
+    m = S.marker("envoff")
+    out = child(env, S.http("plain", "/hello?" .. m), "{ proxy = false }")
+    T.eq(out, "status 200 via nil")
+    T.not_contains(S.proxy_log(), m)
+    -- no_proxy from the environment is honoured too
+    m = S.marker("envno")
+    out = child(env .. " no_proxy=127.0.0.1", S.http("plain", "/hello?" .. m))
+    T.eq(out, "status 200 via nil")
+    T.not_contains(S.proxy_log(), m)
+    -- https_proxy for https URLs (a CONNECT tunnel)
+    local before = connects()
+    out = child("https_proxy=" .. S.proxy_url(), S.https("good"), "{ ca_file = " .. string.format("%q", ca()) .. " }")
+    T.match(out, "^status 200")
+    T.eq(connects(), before + 1)
+    -- an explicit proxy wins over the environment (a dead one: the request fails)
+    out = child(env, S.http("plain"), "{ proxy = 'http://127.0.0.1:1' }")
+    T.match(out, "^error connect")
+end)
+
+T.test("proxy: proxy = false as a client default", function()
+    S.start()
+    local out = child("http_proxy=" .. S.proxy_url(), S.http("plain"), "nil")
+    T.match(out, "tinyproxy")
+    -- (the child above used the default client; here a client default)
+    local f = T.tmpfile("proxy_child2.lua")
+    T.write_file(f, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
+        .. "local c = require('ljhttp').new({ proxy = false })\n"
+        .. "local r = c:get(" .. string.format("%q", S.http("plain")) .. ")\n"
+        .. "io.write(tostring(r and r.headers['Via']))\n")
+    out = T.capture("env -u no_proxy -u NO_PROXY http_proxy=" .. S.proxy_url() .. " luajit " .. T.shq(f) .. " 2>&1")
+    T.eq(out, "nil")
+end)
+
+T.test("proxy: unsupported proxy schemes and bad values", function()
+    T.err("unsupported_scheme", http.get(T.url("/echo"), { proxy = "ftp://127.0.0.1:21" }))
+    T.err("unsupported_scheme", http.get(T.url("/echo"), { proxy = "gopher://127.0.0.1" }))
+    T.err("invalid_argument", http.get(T.url("/echo"), { proxy = 8080 }))
+    T.err("invalid_argument", http.get(T.url("/echo"), { proxy = true }))
+    T.err("invalid_argument", http.get(T.url("/echo"), { proxy = "http://127.0.0.1:1\r\nX: y" }))
+    -- a proxy that does not answer is a connect error
+    T.err("connect", http.new():get(T.url("/echo"), { proxy = "http://127.0.0.1:1" }))
+end)
+
+T.test("proxy: async and batch requests go through the proxy", function()
+    S.start()
+    local c = http.new({ proxy = S.proxy_url() })
+    local m1, m2, m3 = S.marker("async"), S.marker("batch"), S.marker("batch")
+    local r = T.res(200, c:get_async(S.http("plain", "/hello?" .. m1), nil, nil):wait(10))
+    T.match(r.headers["Via"], "tinyproxy")
+    local before = connects()
+    local rs, errs = c:request_batch({
+        { "GET", S.http("plain", "/hello?" .. m2) },
+        { "GET", S.http("plain", "/hello?" .. m3) },
+        { "GET", S.https("good"), { ca_file = ca() } },
+    })
+    T.is_nil(errs)
+    T.eq(rs[3].http_version, "2")
+    local log = S.proxy_log()
+    T.contains(log, m1)
+    T.contains(log, m2)
+    T.contains(log, m3)
+    T.eq(connects(), before + 1)
+    c:close()
+end)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Neovim host test: headless Neovim (nvim --headless --clean -u NONE) with
+# this checkout on the runtimepath, against the fixture server.
+#
+#   tests/nvim/run.sh
+#
+# Environment: NVIM (nvim), PYTHON (python3). Last line: "N passed,
+# N failed"; exit status 0 only when nothing failed.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+NVIM="${NVIM:-nvim}"
+PYTHON="${PYTHON:-python3}"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/ljhttp-nvim.XXXXXX")"
+FIXTURE_PID=""
+cleanup() {
+  if [[ -n $FIXTURE_PID ]]; then kill "$FIXTURE_PID" 2>/dev/null; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "not ok - $1"; echo "0 passed, 1 failed"; exit 1; }
+
+command -v "$NVIM" >/dev/null 2>&1 || fail "nvim not found (apt-get install neovim)"
+if [[ ! -f $ROOT/build/libljhttp.so ]]; then
+  make -s -C "$ROOT" >/dev/null || fail "make failed"
+fi
+
+"$PYTHON" "$ROOT/tests/fixture/server.py" --port-file "$TMP/port" --watch-pid $$ \
+  >/dev/null 2>"$TMP/fixture.err" &
+FIXTURE_PID=$!
+for _ in $(seq 100); do [[ -s $TMP/port ]] && break; sleep 0.05; done
+[[ -s $TMP/port ]] || fail "fixture server did not start"
+
+echo "# $("$NVIM" --version | head -n 1)"
+export LJH_ROOT="$ROOT"
+export LJH_FIXTURE="http://127.0.0.1:$(cat "$TMP/port")"
+# stdout: the test's lines. stderr: what Neovim reports (one callback in
+# the test raises on purpose), kept out of the way but shown on failure.
+timeout 300 "$NVIM" --headless --clean -u NONE -i NONE \
+  -c "luafile $HERE/test_host.lua" </dev/null 2>"$TMP/nvim.err" >"$TMP/nvim.out"
+rc=$?
+cat "$TMP/nvim.out"
+if [[ $rc != 0 ]]; then
+  echo "# nvim exited with status $rc; its stderr:"
+  sed 's/^/#   /' "$TMP/nvim.err"
+  tail -n 1 "$TMP/nvim.out" | grep -q ' passed, ' || echo "0 passed, 1 failed"
+  exit 1
+fi
+tail -n 1 "$TMP/nvim.out" | grep -q ', 0 failed$' || exit 1
+exit 0

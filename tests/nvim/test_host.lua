@@ -1,0 +1,359 @@
+-- Neovim host test, run by tests/nvim/run.sh inside
+-- `nvim --headless --clean -u NONE`. Needs LJH_ROOT (the checkout) and
+-- LJH_FIXTURE (the fixture server's base URL) in the environment.
+-- Prints one line per check and "N passed, N failed", then exits with
+-- status 1 when anything failed.
+local ROOT = assert(os.getenv("LJH_ROOT"), "LJH_ROOT not set")
+local BASE = assert(os.getenv("LJH_FIXTURE"), "LJH_FIXTURE not set")
+local FIXTURE_PORT = tonumber(BASE:match(":(%d+)$"))
+
+-- As a plugin manager would: the checkout on the runtimepath.
+vim.opt.rtp:prepend(ROOT)
+
+local uv = vim.uv or vim.loop
+local http = require("ljhttp")
+
+local out = io.stdout
+local passed, failed = 0, 0
+
+local function say(fmt, ...)
+    out:write(string.format(fmt, ...), "\n")
+    out:flush()
+end
+
+local function check(name, cond, detail)
+    if cond then
+        passed = passed + 1
+        say("ok - %s", name)
+    else
+        failed = failed + 1
+        say("not ok - %s%s", name, detail and (": " .. tostring(detail)) or "")
+    end
+    return cond
+end
+
+local function ms_since(t0)
+    return (uv.hrtime() - t0) / 1e6
+end
+
+-- Runs the editor loop until cond() or timeout_ms.
+local function loop_until(cond, timeout_ms)
+    return vim.wait(timeout_ms, cond, 1)
+end
+
+local function test(name, fn)
+    local ok, err = xpcall(fn, debug.traceback)
+    if not ok then
+        check(name .. " (raised)", false, err)
+    end
+end
+
+-- ---------------------------------------------------------------------
+test("host", function()
+    local c = assert(http.new({}))
+    check("host is nvim by default", c.host.name == "nvim", c.host.name)
+    check("loop is " .. (vim.uv and "vim.uv" or "vim.loop"), uv ~= nil)
+    c:close()
+end)
+
+-- ---------------------------------------------------------------------
+-- 200 requests in flight; a 1 ms repeating timer measures how late the
+-- loop runs it (the UI's responsiveness); callbacks use editor APIs.
+test("200 in flight", function()
+    local N = 200
+    local c = assert(http.new({}))
+    local buf = vim.api.nvim_create_buf(false, true)
+    local got, good, fast_ctx, api_errors = 0, 0, 0, {}
+    local lags = {}
+    local timer = uv.new_timer()
+    local last = uv.hrtime()
+    timer:start(1, 1, function()
+        local now = uv.hrtime()
+        lags[#lags + 1] = (now - last) / 1e6 - 1
+        last = now
+    end)
+    -- count the engine's turns: a host (or engine) that spins on a
+    -- readable descriptor shows up here long before it shows in times
+    local pumps = 0
+    local pump = c.engine.pump
+    c.engine.pump = function(self, ms)
+        pumps = pumps + 1
+        return pump(self, ms)
+    end
+    local t0 = uv.hrtime()
+    for i = 1, N do
+        c:get_async(BASE .. "/slow?ms=200&i=" .. i, function(res, err)
+            got = got + 1
+            if vim.in_fast_event() then
+                fast_ctx = fast_ctx + 1
+            end
+            if res and res.status_code == 200 and res.body == "slow 200" then
+                good = good + 1
+            end
+            local ok, e = pcall(vim.api.nvim_buf_set_lines, buf, -1, -1, false,
+                { tostring(i) .. " " .. (res and res.body or tostring(err)) })
+            if not ok then
+                api_errors[#api_errors + 1] = e
+            end
+        end)
+    end
+    local submit_ms = ms_since(t0)
+    loop_until(function()
+        return got == N
+    end, 20000)
+    local wall = ms_since(t0)
+    timer:stop()
+    timer:close()
+    check("all " .. N .. " callbacks arrived", got == N, got)
+    check("all bodies correct", good == N, good)
+    check("callbacks run outside uv callbacks (vim.schedule)", fast_ctx == 0, fast_ctx)
+    check("nvim_buf_set_lines from callbacks", #api_errors == 0, api_errors[1])
+    check("buffer has a line per response", vim.api.nvim_buf_line_count(buf) == N + 1,
+        vim.api.nvim_buf_line_count(buf))
+    -- concurrent: 200 x 200 ms one after another would be 40 s
+    check(string.format("ran concurrently (%.0f ms wall, %.1f ms to submit)", wall, submit_ms),
+        wall < 5000, wall)
+    check(string.format("no busy loop (%d engine turns for %d requests)", pumps, N), pumps < 20 * N,
+        pumps)
+    table.sort(lags)
+    local n = #lags
+    local p50 = lags[math.max(1, math.ceil(n * 0.50))] or 0
+    local p99 = lags[math.max(1, math.ceil(n * 0.99))] or 0
+    local max = lags[n] or 0
+    say("# 1 ms timer lag over %d ticks: p50 %.2f ms, p99 %.2f ms, max %.2f ms (target p99 <= 5 ms)",
+        n, p50, p99, max)
+    check(string.format("timer lag p99 not absurd (%.2f ms <= 100 ms)", p99), p99 <= 100, p99)
+    check("handles closed once idle", c.engine.nvim == nil)
+    c:close()
+    vim.api.nvim_buf_delete(buf, { force = true })
+end)
+
+-- ---------------------------------------------------------------------
+test("wait", function()
+    local c = assert(http.new({}))
+    local cb_ran = false
+    local h = c:get_async(BASE .. "/slow?ms=50", function()
+        cb_ran = true
+    end)
+    local res, err = h:wait(5)
+    check("wait returns the response", res and res.body == "slow 50", err)
+    check("the callback has run when wait returns", cb_ran)
+
+    local t0 = uv.hrtime()
+    local h2 = c:get_async(BASE .. "/slow?ms=3000")
+    local r2, e2, code2 = h2:wait(0.2)
+    local waited = ms_since(t0)
+    check(string.format("wait(0.2) times out (%.0f ms)", waited),
+        r2 == nil and code2 == "timeout" and waited >= 190 and waited < 1000, tostring(e2))
+    h2:cancel()
+    local _, _, code3 = h2:wait()
+    check("cancel after a timed-out wait", code3 == "cancelled", code3)
+
+    -- idle while a request waits on the server: the loop must sleep
+    local turns = 0
+    local pump = c.engine.pump
+    c.engine.pump = function(self, ms)
+        turns = turns + 1
+        return pump(self, ms)
+    end
+    local cpu0 = uv.getrusage()
+    c:get_async(BASE .. "/slow?ms=500"):wait(5)
+    local cpu1 = uv.getrusage()
+    c.engine.pump = nil
+    local cpu_ms = ((cpu1.utime.sec - cpu0.utime.sec) + (cpu1.stime.sec - cpu0.stime.sec)) * 1000
+        + ((cpu1.utime.usec - cpu0.utime.usec) + (cpu1.stime.usec - cpu0.stime.usec)) / 1000
+    check(string.format("the loop sleeps during a 500 ms request (%d turns, %.0f ms CPU)", turns,
+        cpu_ms), turns < 50, turns)
+
+    -- wait from inside a scheduled callback (nested vim.wait)
+    local nested
+    c:get_async(BASE .. "/slow?ms=10", function()
+        local r = c:get_async(BASE .. "/slow?ms=30"):wait(5)
+        nested = r and r.body
+    end)
+    check("client:run() finishes", c:run(10) == true)
+    check("wait inside a callback", nested == "slow 30", nested)
+
+    -- wait inside a libuv callback (fast context: vim.wait is not allowed
+    -- there; the host falls back to a blocking loop)
+    local in_fast
+    local t = uv.new_timer()
+    t:start(0, 0, function()
+        local r, e = c:get_async(BASE .. "/slow?ms=20"):wait(5)
+        in_fast = r and r.body or tostring(e)
+        t:close()
+    end)
+    loop_until(function()
+        return in_fast ~= nil
+    end, 5000)
+    check("wait inside a uv callback", in_fast == "slow 20", in_fast)
+    c:close()
+end)
+
+-- ---------------------------------------------------------------------
+-- Server-side view of the fixture's sockets, from /proc/net/tcp: the
+-- sockets whose local port is the fixture's, by peer port -> state
+-- (01 ESTABLISHED, 08 CLOSE_WAIT, 09 LAST_ACK, 0A LISTEN).
+local function server_sockets()
+    local t = {}
+    for _, file in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+        local f = io.open(file, "r")
+        if f then
+            for line in f:lines() do
+                local lport, rport, st = line:match("^%s*%d+: %x+:(%x+) %x+:(%x+) (%x%x)")
+                if lport and tonumber(lport, 16) == FIXTURE_PORT and st ~= "0A" then
+                    t[tonumber(rport, 16)] = st
+                end
+            end
+            f:close()
+        end
+    end
+    return t
+end
+
+test("cancel", function()
+    if not io.open("/proc/net/tcp") then
+        check("cancel closes the connection (no /proc/net/tcp: skipped)", true)
+        return
+    end
+    local c = assert(http.new({}))
+    local before = server_sockets()
+    local result
+    local h = c:get_async(BASE .. "/stall", function(res, err, code)
+        result = { res, err, code }
+    end)
+    -- find the server side of this request's connection
+    local port
+    loop_until(function()
+        for p, st in pairs(server_sockets()) do
+            if not before[p] and st == "01" then
+                port = p
+                return true
+            end
+        end
+        return false
+    end, 3000)
+    check("the server has the /stall connection", port ~= nil)
+    -- /stall holds it open until the client closes it
+    vim.wait(200)
+    check("still open before cancel", port and server_sockets()[port] == "01",
+        port and server_sockets()[port])
+    local t0 = uv.hrtime()
+    h:cancel()
+    local gone = loop_until(function()
+        local st = port and server_sockets()[port]
+        -- gone, or LAST_ACK/CLOSING: the server read EOF and closed its end
+        return st == nil or st == "09" or st == "0B"
+    end, 3000)
+    check(string.format("after cancel the server closed its end (%.0f ms)", ms_since(t0)), gone,
+        port and server_sockets()[port])
+    loop_until(function()
+        return result ~= nil
+    end, 2000)
+    check("callback got nil, cancelled", result and result[1] == nil and result[3] == "cancelled",
+        result and result[2])
+    check("handles closed after cancel", c.engine.nvim == nil)
+    -- a cancel with no callback to schedule: released by the timer bound
+    local h2 = c:get_async(BASE .. "/stall")
+    vim.wait(100)
+    h2:cancel()
+    local t1 = uv.hrtime()
+    local released = loop_until(function()
+        return c.engine.nvim == nil
+    end, 3000)
+    check(string.format("handles closed after a callback-less cancel (%.0f ms)", ms_since(t1)),
+        released)
+    c:close()
+end)
+
+-- ---------------------------------------------------------------------
+test("on_chunk", function()
+    local c = assert(http.new({}))
+    local events = {}
+    local fast = 0
+    local h = c:get_async(BASE .. "/drip?chunks=6&interval_ms=40&size=4", {
+        on_chunk = function(s)
+            if vim.in_fast_event() then
+                fast = fast + 1
+            end
+            events[#events + 1] = s
+        end,
+    }, function(res, err)
+        events[#events + 1] = { res, err }
+    end)
+    local res = h:wait(10)
+    local last = events[#events]
+    local chunks = {}
+    for i = 1, #events - 1 do
+        chunks[#chunks + 1] = events[i]
+    end
+    local body = table.concat(chunks)
+    check("on_chunk delivers /drip in order", body == "000011112222333344445555", body)
+    check("in several calls (" .. #chunks .. ")", #chunks >= 3, #chunks)
+    check("the final callback comes after the last chunk", type(last) == "table" and last[1] ~= nil)
+    check("final response of a stream has an empty body", res and res.body == "", res and res.body)
+    check("on_chunk runs outside uv callbacks", fast == 0, fast)
+    c:close()
+end)
+
+-- ---------------------------------------------------------------------
+test("misc", function()
+    -- the blocking API still works in the editor, while async is in flight
+    local c = assert(http.new({}))
+    local async_res
+    c:get_async(BASE .. "/slow?ms=100", function(res)
+        async_res = res and res.body
+    end)
+    local res = c:get(BASE .. "/echo")
+    check("blocking get alongside async", res and res.status_code == 200)
+    check("run() after a blocking get", c:run(5) and async_res == "slow 100", async_res)
+
+    -- one callback raising does not stop the others (vim.schedule reports
+    -- the error; headless Neovim prints it on stderr)
+    local seen = 0
+    for i = 1, 3 do
+        c:get_async(BASE .. "/echo?i=" .. i, function()
+            seen = seen + 1
+            if i == 2 then
+                error("test: a failing callback (expected)")
+            end
+        end)
+    end
+    c:run(5)
+    check("a raising callback does not stop the others", seen == 3, seen)
+
+    -- close with transfers in flight
+    local codes = {}
+    for _ = 1, 5 do
+        c:get_async(BASE .. "/slow?ms=2000", function(_, _, code)
+            codes[#codes + 1] = code
+        end)
+    end
+    loop_until(function()
+        return false
+    end, 50)
+    c:close()
+    loop_until(function()
+        return #codes == 5
+    end, 2000)
+    check("close ends in-flight requests with 'closed'", #codes == 5 and codes[1] == "closed",
+        codes[1])
+    check("handles released on close", c.engine.nvim == nil)
+    local h = c:get_async(BASE .. "/echo")
+    local _, _, code = h:wait(1)
+    check("a closed client refuses", code == "closed", code)
+
+    -- module-level async + ljhttp.run()
+    local n = 0
+    for _ = 1, 10 do
+        http.get_async(BASE .. "/slow?ms=20", function(r)
+            if r and r.body == "slow 20" then
+                n = n + 1
+            end
+        end)
+    end
+    check("ljhttp.run()", http.run(10) == true and n == 10, n)
+end)
+
+say("%d passed, %d failed", passed, failed)
+vim.cmd(failed == 0 and "qall!" or "cquit 1")

@@ -1,0 +1,147 @@
+-- Handlers for the OpenResty host test (tests/openresty/run.sh). Each is
+-- one location's content_by_lua; the upstream is the fixture server,
+-- whose address comes through `env LJH_UPSTREAM`.
+local http = require("ljhttp")
+
+local M = {}
+
+local function upstream()
+    return assert(os.getenv("LJH_UPSTREAM"), "LJH_UPSTREAM is not set")
+end
+
+local function ms_arg(default)
+    return tonumber(ngx.var.arg_ms) or default
+end
+
+local function reply(res, err, code)
+    if not res then
+        ngx.status = 502
+        ngx.say("error ", tostring(code), ": ", tostring(err))
+        return
+    end
+    ngx.say(res.status_code, " ", res.body)
+end
+
+-- One client per worker, shared by every request of that worker.
+local client
+local function get_client()
+    client = client or assert(http.new({}))
+    return client
+end
+
+-- Which host the module picked here, and the phase seen by the handler.
+function M.info()
+    ngx.say(get_client().host.name, " ", ngx.get_phase())
+end
+
+-- Async API: start, then wait (yields this request's coroutine).
+function M.slow_async()
+    local h = get_client():get_async(upstream() .. "/slow?ms=" .. ms_arg(2000))
+    reply(h:wait())
+end
+
+-- Blocking API: must yield too, through the host's perform hook.
+function M.slow_blocking()
+    reply(http.get(upstream() .. "/slow?ms=" .. ms_arg(2000)))
+end
+
+-- Control: a client forced onto the plain LuaJIT host blocks the worker
+-- (shows that the /fast timing can see a stall at all).
+function M.slow_plain()
+    local c = assert(http.new({ host = "luajit" }))
+    reply(c:get(upstream() .. "/slow?ms=" .. ms_arg(2000)))
+    c:close()
+end
+
+function M.fast()
+    ngx.say("fast")
+end
+
+-- n blocking requests one after another (yielding): the polling must
+-- not add much to each. Prints the elapsed milliseconds.
+function M.seq()
+    local n = tonumber(ngx.var.arg_n) or 20
+    ngx.update_time()
+    local t0 = ngx.now()
+    local good = 0
+    for i = 1, n do
+        local res = http.get(upstream() .. "/echo?seq=" .. i)
+        if res and res.status_code == 200 then
+            good = good + 1
+        end
+    end
+    ngx.update_time()
+    ngx.say(good, "/", n, " ", math.floor((ngx.now() - t0) * 1000 + 0.5))
+end
+
+-- Several handles with callbacks, driven by client:run() (yields).
+function M.many()
+    local c = get_client()
+    local n = tonumber(ngx.var.arg_n) or 20
+    local ok_n = 0
+    for i = 1, n do
+        c:get_async(upstream() .. "/echo?i=" .. i, function(res)
+            if res and res.status_code == 200 and res.body:find("i=" .. i, 1, true) then
+                ok_n = ok_n + 1
+            end
+        end)
+    end
+    local all = c:run(10)
+    ngx.say(tostring(all), " ", ok_n, "/", n)
+end
+
+-- wait() with a timeout, then cancel.
+function M.wait_timeout()
+    local c = get_client()
+    local h = c:get_async(upstream() .. "/slow?ms=3000")
+    ngx.update_time()
+    local t0 = ngx.now()
+    local res, err, code = h:wait(0.2)
+    ngx.update_time()
+    local waited = ngx.now() - t0
+    h:cancel()
+    local res2, err2, code2 = h:wait()
+    ngx.say(tostring(res), " ", tostring(code), " ", string.format("%.3f", waited), " ",
+        tostring(res2), " ", tostring(code2))
+end
+
+-- on_chunk through the OpenResty host.
+function M.drip()
+    local parts = {}
+    local h = get_client():get_async(upstream() .. "/drip?chunks=5&interval_ms=20&size=3",
+        { on_chunk = function(s) parts[#parts + 1] = s end })
+    local res, err = h:wait(10)
+    ngx.say(res and res.status_code or err, " ", table.concat(parts))
+end
+
+-- ngx.run_worker_thread: the blocking call runs in a thread of the pool,
+-- in that thread's own Lua VM (see ljh_or_thread.lua).
+function M.thread()
+    local ok, a, b = ngx.run_worker_thread("ljh", "ljh_or_thread", "fetch",
+        upstream() .. "/slow?ms=" .. ms_arg(2000))
+    if not ok then
+        ngx.status = 500
+        ngx.say("thread error: ", tostring(a))
+        return
+    end
+    ngx.say(tostring(a), " ", tostring(b))
+end
+
+-- Inside a string.gsub callback a coroutine cannot yield (C boundary):
+-- the wait notices that ngx.sleep failed and blocks instead.
+function M.c_boundary()
+    local out = string.gsub("x", "x", function()
+        local res, err = http.get(upstream() .. "/slow?ms=50")
+        return res and res.body or ("error " .. tostring(err))
+    end)
+    ngx.say(out)
+end
+
+-- set_by_lua: ngx.sleep is not allowed there, so the blocking call
+-- is used (a quick request: it does block the worker meanwhile).
+function M.in_set()
+    local res, err = http.get(upstream() .. "/echo?from=set")
+    return res and (res.status_code .. " " .. get_client().host.name .. " " .. ngx.get_phase()) or ("error " .. tostring(err))
+end
+
+return M

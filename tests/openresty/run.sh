@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# OpenResty host test: a real nginx with lua-nginx-module, ONE worker, a
+# private config in a temp dir, ljhttp from this checkout, the fixture
+# server as upstream. Checks that a 2 s upstream request made through
+# ljhttp (async + wait, and the blocking ljhttp.get) does not stall the
+# worker: a /fast request to the same worker meanwhile must answer at once.
+#
+#   tests/openresty/run.sh        (from anywhere; KEEP_TMP=1 keeps the dir)
+#
+# Environment: NGINX (nginx), NGINX_MODULES (/usr/lib/nginx/modules),
+# PYTHON (python3), CURL (curl). Last line: "N passed, N failed"; exit
+# status 0 only when nothing failed.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+NGINX="${NGINX:-nginx}"
+NGINX_MODULES="${NGINX_MODULES:-/usr/lib/nginx/modules}"
+PYTHON="${PYTHON:-python3}"
+CURL="${CURL:-curl}"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/ljhttp-openresty.XXXXXX")"
+FIXTURE_PID=""
+NGINX_PID=""
+PASSED=0
+FAILED=0
+
+cleanup() {
+  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
+    kill -QUIT "$NGINX_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$NGINX_PID" 2>/dev/null
+  fi
+  if [[ -n $FIXTURE_PID ]]; then kill "$FIXTURE_PID" 2>/dev/null; fi
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
+# check NAME ACTUAL EXPECTED: exact match
+check_eq() { if [[ $2 == "$3" ]]; then ok "$1"; else not_ok "$1: got [$2], want [$3]"; fi; }
+# check_lt NAME VALUE LIMIT (floating point)
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [[ $FAILED == 0 ]]
+  exit $?
+}
+
+abort() {
+  not_ok "$1"
+  if [[ -f $TMP/error.log ]]; then
+    echo "--- nginx error.log (last lines)"; tail -n 30 "$TMP/error.log"
+  fi
+  finish
+}
+
+# ---- prerequisites
+command -v "$NGINX" >/dev/null 2>&1 || abort "nginx not found (apt-get install nginx libnginx-mod-http-lua)"
+for m in ndk_http_module.so ngx_http_lua_module.so; do
+  [[ -f $NGINX_MODULES/$m ]] || abort "$NGINX_MODULES/$m missing (apt-get install libnginx-mod-http-lua)"
+done
+if [[ ! -f $ROOT/build/libljhttp.so ]]; then
+  make -s -C "$ROOT" >/dev/null || abort "make failed"
+fi
+
+# ---- fixture
+"$PYTHON" "$ROOT/tests/fixture/server.py" --port-file "$TMP/fixture.port" --watch-pid $$ \
+  >/dev/null 2>"$TMP/fixture.err" &
+FIXTURE_PID=$!
+for _ in $(seq 100); do [[ -s $TMP/fixture.port ]] && break; sleep 0.05; done
+[[ -s $TMP/fixture.port ]] || abort "fixture server did not start"
+FIXTURE="http://127.0.0.1:$(cat "$TMP/fixture.port")"
+export LJH_UPSTREAM="$FIXTURE"
+
+# ---- nginx
+NPORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$NPORT"
+USER_LINE=""
+if [[ $(id -u) == 0 ]]; then
+  # master runs as root: keep the worker as root too, so it can read this
+  # checkout and the temp dir whatever their modes.
+  USER_LINE="user root $(id -gn);"
+fi
+mkdir -p "$TMP/logs" "$TMP/tmp"
+cat > "$TMP/nginx.conf" <<EOF
+load_module $NGINX_MODULES/ndk_http_module.so;
+load_module $NGINX_MODULES/ngx_http_lua_module.so;
+$USER_LINE
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/error.log warn;
+env LJH_UPSTREAM;
+env LJHTTP_LIBRARY;
+thread_pool ljh threads=2;
+
+events { worker_connections 256; }
+
+http {
+    access_log off;
+    client_body_temp_path $TMP/tmp/body;
+    proxy_temp_path $TMP/tmp/proxy;
+    fastcgi_temp_path $TMP/tmp/fastcgi;
+    uwsgi_temp_path $TMP/tmp/uwsgi;
+    scgi_temp_path $TMP/tmp/scgi;
+    lua_package_path "$ROOT/lua/?.lua;$HERE/?.lua;;";
+
+    server {
+        listen 127.0.0.1:$NPORT;
+        default_type text/plain;
+        location = /info         { content_by_lua_block { require("ljh_or_app").info() } }
+        location = /fast         { content_by_lua_block { require("ljh_or_app").fast() } }
+        location = /slow_async   { content_by_lua_block { require("ljh_or_app").slow_async() } }
+        location = /slow_blocking { content_by_lua_block { require("ljh_or_app").slow_blocking() } }
+        location = /slow_plain   { content_by_lua_block { require("ljh_or_app").slow_plain() } }
+        location = /seq          { content_by_lua_block { require("ljh_or_app").seq() } }
+        location = /c_boundary   { content_by_lua_block { require("ljh_or_app").c_boundary() } }
+        location = /many         { content_by_lua_block { require("ljh_or_app").many() } }
+        location = /wait_timeout { content_by_lua_block { require("ljh_or_app").wait_timeout() } }
+        location = /drip         { content_by_lua_block { require("ljh_or_app").drip() } }
+        location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
+        location = /thread_host  {
+            content_by_lua_block {
+                local ok, name = ngx.run_worker_thread("ljh", "ljh_or_thread", "host")
+                ngx.say(tostring(ok), " ", tostring(name))
+            }
+        }
+        location = /in_set {
+            set_by_lua_block \$r { return require("ljh_or_app").in_set() }
+            return 200 "\$r\n";
+        }
+    }
+}
+EOF
+"$NGINX" -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/error.log" &
+NGINX_PID=$!
+for _ in $(seq 100); do
+  "$CURL" -s -o /dev/null --max-time 1 "$BASE/fast" && break
+  kill -0 "$NGINX_PID" 2>/dev/null || break
+  sleep 0.05
+done
+"$CURL" -s -o /dev/null --max-time 2 "$BASE/fast" || abort "nginx did not start"
+echo "# nginx $("$NGINX" -v 2>&1 | sed 's/.*: //'), one worker, port $NPORT; upstream $FIXTURE"
+
+get() { "$CURL" -s --max-time 20 "$BASE$1"; }
+
+check_eq "host is openresty in content_by_lua" "$(get /info)" "openresty content"
+
+# ---- the point: a slow upstream request does not stall the worker.
+# stalls PATH: starts PATH (2 s upstream) in the background, times /fast
+# on the same (only) worker meanwhile, then checks the slow answer.
+# Sets FAST and SLOW (seconds) and SLOW_BODY.
+stalls() {
+  "$CURL" -s --max-time 30 -o "$TMP/slow.out" -w '%{time_total}' "$BASE$1" >"$TMP/slow.time" &
+  local spid=$!
+  sleep 0.3
+  FAST="$("$CURL" -s -o /dev/null --max-time 30 -w '%{time_total}' "$BASE/fast")"
+  wait "$spid"
+  SLOW_BODY="$(cat "$TMP/slow.out")"
+  SLOW="$(cat "$TMP/slow.time")"
+}
+
+for path in /slow_async /slow_blocking; do
+  stalls "$path?ms=2000"
+  echo "# /fast during $path (2 s upstream): ${FAST} s; $path itself: ${SLOW} s"
+  check_eq "$path answer" "$SLOW_BODY" "200 slow 2000"
+  if lt "$SLOW" 2.5; then ok "$path is not slowed by the polling ($SLOW s for 2 s upstream)"
+  else not_ok "$path took $SLOW s for a 2 s upstream"; fi
+  if lt "$FAST" 0.5; then ok "$path does not stall the worker (/fast took $FAST s)"
+  else not_ok "$path stalls the worker: /fast took $FAST s (limit 0.5 s)"; fi
+done
+
+# Control: the plain (blocking) host does stall it, so the timing above
+# can see a stall when there is one.
+stalls "/slow_plain?ms=1500"
+echo "# /fast during /slow_plain (1.5 s upstream, blocking host, control): ${FAST} s"
+check_eq "/slow_plain answer" "$SLOW_BODY" "200 slow 1500"
+if lt 0.9 "$FAST"; then ok "control: the blocking host stalls the worker (/fast took $FAST s)"
+else not_ok "control: expected /fast to wait behind the blocking call, took $FAST s"; fi
+
+# ---- more of the host's behaviour
+SEQ="$(get '/seq?n=50')"
+if [[ $SEQ =~ ^50/50\ ([0-9]+)$ ]] && (( BASH_REMATCH[1] < 1500 )); then
+  ok "50 sequential yielding requests in ${BASH_REMATCH[1]} ms"
+else
+  not_ok "50 sequential yielding requests: got [$SEQ] (want 50/50 in < 1500 ms)"
+fi
+check_eq "many handles + client:run() (yields)" "$(get '/many?n=50')" "true 50/50"
+WT="$(get /wait_timeout)"
+if [[ $WT =~ ^nil\ timeout\ ([0-9.]+)\ nil\ cancelled$ ]] && lt "${BASH_REMATCH[1]}" 0.6 && lt 0.15 "${BASH_REMATCH[1]}"; then
+  ok "wait(0.2) times out (${BASH_REMATCH[1]} s), then cancel"
+else
+  not_ok "wait timeout/cancel: got [$WT]"
+fi
+check_eq "on_chunk in order" "$(get /drip)" "200 000111222333444"
+check_eq "no yield across a C boundary: blocks instead" "$(get /c_boundary)" "slow 50"
+check_eq "set_by_lua falls back to the blocking call" "$(get /in_set)" "200 openresty set"
+
+# ---- ngx.run_worker_thread (lua-nginx-module >= 0.10.21, Linux)
+TH="$(get /thread_host)"
+if [[ $TH == true* ]]; then
+  echo "# in ngx.run_worker_thread, ljhttp's host is: ${TH#true }"
+  check_eq "worker thread host is the plain blocking one" "$TH" "true luajit"
+  stalls "/thread?ms=2000"
+  echo "# /fast during /thread (2 s upstream in a worker thread): ${FAST} s; /thread itself: ${SLOW} s"
+  check_eq "/thread answer" "$SLOW_BODY" "200 slow 2000"
+  if lt "$FAST" 0.5; then ok "/thread does not stall the worker (/fast took $FAST s)"
+  else not_ok "/thread stalls the worker: /fast took $FAST s"; fi
+else
+  not_ok "ngx.run_worker_thread unavailable or failed: [$TH]"
+fi
+
+# ---- nginx must not have logged Lua errors
+if grep -E '\[(error|alert|crit|emerg)\]' "$TMP/error.log" >/dev/null 2>&1; then
+  not_ok "nginx error.log has errors:"; grep -E '\[(error|alert|crit|emerg)\]' "$TMP/error.log" | tail -n 20
+else
+  ok "no errors in nginx's error.log"
+fi
+
+finish
