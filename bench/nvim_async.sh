@@ -20,7 +20,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 NVIM="${NVIM:-nvim}"
 
-[[ -f $ROOT/build/libljhttp.so ]] || { echo "nvim_async: build/libljhttp.so missing (run make)" >&2; exit 2; }
+[[ -f ${LJHTTP_LIBRARY:-$ROOT/build/libljhttp.so} ]] || { echo "nvim_async: build/libljhttp.so missing (run make)" >&2; exit 2; }
 command -v "$NVIM" >/dev/null || { echo "nvim_async: $NVIM not found" >&2; exit 2; }
 
 export LJH_ROOT="$ROOT" BENCH_URL="$1"

@@ -306,4 +306,19 @@ done
 # ---------------------------------------------------------------- report
 "$LUAJIT" "$BENCH_DIR/report.lua" "$RAW" "$FACTS" "${RESULTS_MD:-}"
 if [[ -n "$RESULTS_MD" ]]; then log "wrote $RESULTS_MD"; fi
+
+# ------------------------------------------- Neovim: async vs curl per job
+# N6: in headless Neovim, requests to the 50 ms endpoint in flight at
+# once, through ljhttp's async API and through one curl process each.
+if [[ $SMOKE == 1 ]]; then NVIM_N=${NVIM_N:-10}; NVIM_ROUNDS=${NVIM_ROUNDS:-1}; fi
+if [[ ${NVIM_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && command -v nvim >/dev/null; then
+  log "N6 (headless Neovim, ${NVIM_N:-200} requests to /sleep at once)"
+  nvim_out="$(N="${NVIM_N:-200}" ROUNDS="${NVIM_ROUNDS:-5}" bash "$BENCH_DIR/nvim_async.sh" "$BASE/sleep")" \
+    || die "the Neovim benchmark failed"
+  printf '\n%s\n' "$nvim_out"
+  if [[ -n "${RESULTS_MD:-}" ]]; then
+    { printf '\n## N6: headless Neovim, %s requests to /sleep (50 ms) at once\n\n```\n%s\n```\n' \
+        "${NVIM_N:-200}" "$nvim_out"; } >> "$RESULTS_MD"
+  fi
+fi
 exit 0
