@@ -30,9 +30,10 @@ local function now(engine)
     return tonumber(C_now.ljh_now_ms())
 end
 
-function M.wait(engine, handle, timeout)
+-- Pumps until done() is true or timeout seconds have passed.
+local function drive(engine, timeout, done)
     local deadline = timeout and now(engine) + timeout * 1000
-    while not handle.finished do
+    while not done() do
         local wait = 1000
         if deadline then
             local left = deadline - now(engine)
@@ -46,24 +47,20 @@ function M.wait(engine, handle, timeout)
     end
     M.flush(engine)
 end
+M.drive = drive
+
+function M.wait(engine, handle, timeout)
+    drive(engine, timeout, function()
+        return handle.finished
+    end)
+end
 
 -- Until no transfer is left (or timeout seconds passed); returns true
 -- when everything finished.
 function M.run(engine, timeout)
-    local deadline = timeout and now(engine) + timeout * 1000
-    while engine.n_pending > 0 do
-        local wait = 1000
-        if deadline then
-            local left = deadline - now(engine)
-            if left <= 0 then
-                break
-            end
-            wait = left < wait and math.ceil(left) or wait
-        end
-        engine:pump(wait)
-        M.flush(engine)
-    end
-    M.flush(engine)
+    drive(engine, timeout, function()
+        return engine.n_pending == 0
+    end)
     return engine.n_pending == 0
 end
 

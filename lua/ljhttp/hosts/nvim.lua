@@ -141,19 +141,9 @@ end
 -- the engine directly, blocking, as the plain LuaJIT host does. Callbacks
 -- stay scheduled and run once the editor is back in its loop.
 local function blocking_until(engine, done, timeout)
-    local C = engine.C
-    local deadline = timeout and tonumber(C.ljh_now_ms()) + timeout * 1000
-    while not done() do
-        local wait = 1000
-        if deadline then
-            local left = deadline - tonumber(C.ljh_now_ms())
-            if left <= 0 then
-                break
-            end
-            wait = left < wait and math.ceil(left) or wait
-        end
-        engine:pump(wait)
-    end
+    -- engine.calls stays empty here (callbacks go through vim.schedule),
+    -- so the plain host's loop only pumps
+    require("ljhttp.hosts.luajit").drive(engine, timeout, done)
     arm(engine)
 end
 
