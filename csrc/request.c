@@ -171,6 +171,27 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
         ljh__msg(errmsg, errlen, "invalid URL: no host");
         return LJH_E_INVALID_URL;
     }
+    /* The authority must name a host after any user info: "http://:80/"
+     * and "http://u@/" have none. */
+    const char *a = req->url + sl + 3, *end = req->url + req->url_len;
+    const char *stop = a;
+    while (stop < end && *stop != '/' && *stop != '?' && *stop != '#')
+        stop++;
+    for (const char *p = a; p < stop; p++)
+        if (*p == '@')
+            a = p + 1;
+    if (a == stop || *a == ':') {
+        ljh__msg(errmsg, errlen, "invalid URL: no host");
+        return LJH_E_INVALID_URL;
+    }
+    if (!req->query) {
+        /* Nothing to rewrite: libcurl parses the URL when the transfer
+         * starts and reports a malformed one as CURLE_URL_MALFORMAT
+         * (invalid_url); a second parse here would cost more than the
+         * rest of the plan. */
+        plan->url = dup_n(req->url, (size_t)req->url_len);
+        return plan->url ? LJH_OK : LJH_E_OUT_OF_MEMORY;
+    }
     ljh_error err = LJH_E_OUT_OF_MEMORY;
     char *url = dup_n(req->url, (size_t)req->url_len);
     char *query = NULL, *full = NULL, *host = NULL;
