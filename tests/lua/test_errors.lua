@@ -399,6 +399,14 @@ T.test("module functions: descriptors stay flat over repeated errors", function(
         http.get(T.url("/close-mid"))
         http.get(T.url("/stall"), { timeout = 0.05 })
     end
-    collectgarbage()
-    T.ok(T.fd_count() <= base, "descriptors grew from " .. base .. " to " .. T.fd_count())
+    local now
+    for _ = 1, 5 do -- a closing socket may still be counted for a moment
+        collectgarbage()
+        now = T.fd_count()
+        if now <= base then
+            break
+        end
+        os.execute("sleep 0.1")
+    end
+    T.ok(now <= base, "descriptors grew from " .. base .. " to " .. now)
 end)
