@@ -17,7 +17,7 @@
 
 #include "internal.h"
 
-#define POOL_MAX 32
+#define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
 #define EVENTS_MAX 64
 
 /* What a pooled easy handle was last configured for. Two plain requests
@@ -56,6 +56,7 @@ struct ljh_transfer {
     int paused;
     int follow;               /* this hop's answer is a redirect to follow */
     int head_ready;           /* LJH_F_STREAM: the final answer's headers are in */
+    ljh_response *head;       /* ...packed then, until ljh_transfer_head */
     int attempts;             /* retries started so far */
     int64_t retry_at;         /* monotonic ms of the next attempt; 0 = none */
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
@@ -221,6 +222,25 @@ static void push_ready(ljh_transfer *t)
 
 static int64_t retry_delay(ljh_transfer *t, CURLcode rc);
 
+/* Status and headers of the current answer as a response with no body,
+ * from copies: the transfer keeps collecting into its own buffers. */
+static ljh_response *pack_head(ljh_transfer *t)
+{
+    ljh_collect copy;
+    memset(&copy, 0, sizeof copy);
+    const ljh_buf *from[] = {&t->col.hdr_text, &t->col.hdr_refs, &t->col.redir_text,
+                             &t->col.redir_refs};
+    ljh_buf *to[] = {&copy.hdr_text, &copy.hdr_refs, &copy.redir_text, &copy.redir_refs};
+    ljh_response *r = NULL;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++)
+        if (from[i]->len && ljh__buf_append(to[i], from[i]->p, from[i]->len) != 0)
+            goto out;
+    r = ljh__response_pack(&copy, t->easy);
+out:
+    ljh__collect_free(&copy);
+    return r;
+}
+
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
     ljh_transfer *t = userp;
@@ -247,7 +267,10 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
         long status = 0;
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status >= 200 && retry_delay(t, CURLE_OK) < 0) {
+            /* Packed now: the transfer may be over before Lua asks. */
             t->head_ready = 1;
+            ljh_response_free(t->head);
+            t->head = pack_head(t);
             push_ready(t);
         }
     }
@@ -449,6 +472,17 @@ static int profile_same(const ljh_profile *a, const ljh_profile *b)
            a->idle_timeout_ms == b->idle_timeout_ms && a->max_body == b->max_body;
 }
 
+/* HTTP/2 may carry every transfer to a host on one connection: a batch to
+ * an https server waits for the first connection's ALPN answer instead of
+ * opening (and handshaking) one connection per transfer. Not in clear
+ * text, where libcurl would only know after the first response. */
+static long pipewait(const ljh_plan *p)
+{
+    if (p->transport.http_version == LJH_HTTP_2_PRIOR_KNOWLEDGE)
+        return 1L;
+    return p->transport.http_version != LJH_HTTP_1_1 && strncasecmp(p->url, "https://", 8) == 0;
+}
+
 static CURLcode setup_hop(ljh_transfer *t)
 {
     CURL *e = t->easy;
@@ -494,6 +528,8 @@ static CURLcode setup_hop(ljh_transfer *t)
         rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, pipewait(&t->plan));
     t->idle_ref_ms = now_ms();
     t->idle_bytes = -1;
     if (rc == CURLE_OK && t->plan.idle_timeout_ms > 0) {
@@ -1112,8 +1148,8 @@ int32_t ljh_client_timeout(const ljh_client *c)
 
 int32_t ljh_client_ready(ljh_client *c, int32_t *ids, int32_t max)
 {
-    if (!c || !ids || max <= 0)
-        return 0;
+    if (!c || !ids || max <= 0 || c->nready == 0)
+        return 0; /* c->ready may still be NULL: no memmove from it */
     int n = c->nready < max ? c->nready : max;
     for (int i = 0; i < n; i++) {
         ids[i] = c->ready[i]->id;
@@ -1191,21 +1227,10 @@ void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out)
 
 ljh_response *ljh_transfer_head(ljh_transfer *t)
 {
-    if (!t || t->done || !t->head_ready || !t->easy)
+    if (!t)
         return NULL;
-    /* Packs copies: the transfer keeps collecting into its own buffers. */
-    ljh_collect copy;
-    memset(&copy, 0, sizeof copy);
-    const ljh_buf *from[] = {&t->col.hdr_text, &t->col.hdr_refs, &t->col.redir_text,
-                             &t->col.redir_refs};
-    ljh_buf *to[] = {&copy.hdr_text, &copy.hdr_refs, &copy.redir_text, &copy.redir_refs};
-    ljh_response *r = NULL;
-    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++)
-        if (from[i]->len && ljh__buf_append(to[i], from[i]->p, from[i]->len) != 0)
-            goto out;
-    r = ljh__response_pack(&copy, t->easy);
-out:
-    ljh__collect_free(&copy);
+    ljh_response *r = t->head;
+    t->head = NULL;
     return r;
 }
 
@@ -1252,6 +1277,7 @@ void ljh_transfer_free(ljh_transfer *t)
             t->next->prev = t->prev;
     }
     ljh_response_free(t->resp);
+    ljh_response_free(t->head);
     ljh__buf_free(&t->stream);
     ljh__buf_free(&t->taken);
     free(t);
