@@ -14,7 +14,9 @@
  * "%1.15g" when that reads back within a relative epsilon). */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,11 +199,13 @@ static ljh_error flatten(json_doc *d, const cJSON *item, int depth)
     return LJH_OK;
 }
 
-/* Whether the containers open before offset end nest deeper than the cap
- * (only asked after cJSON failed, to say why). */
-static int nests_too_deep(const char *s, size_t end)
+/* Only asked after cJSON failed, to say why: how deep containers nest
+ * before offset end, and whether the document just stops (containers or a
+ * string still open at the end). */
+static void scan_structure(const char *s, size_t end, int *max_depth, int *open_at_end)
 {
     int depth = 0, in_str = 0;
+    *max_depth = 0;
     for (size_t i = 0; i < end; i++) {
         char c = s[i];
         if (in_str) {
@@ -212,13 +216,13 @@ static int nests_too_deep(const char *s, size_t end)
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '[' || c == '{') {
-            if (++depth > LJH_JSON_MAX_DEPTH)
-                return 1;
+            if (++depth > *max_depth)
+                *max_depth = depth;
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return 0;
+    *open_at_end = in_str || depth > 0;
 }
 
 static int hex4(const char *p, unsigned *out)
@@ -240,9 +244,35 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
+/* cJSON reads a \u escape with bad hex digits ("\uZZZZ") as U+0000
+ * instead of failing, so every \u escape is checked here first. Outside
+ * strings a backslash is a syntax error anyway, and inside them escapes
+ * pair up from the left. Returns the offset of the first bad escape, or
+ * len; *has_nul tells whether some escape is \u0000. */
+static size_t check_escapes(const char *s, size_t len, int *has_nul)
+{
+    *has_nul = 0;
+    const char *p = s, *end = s + len;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (p + 1 >= end)
+            return len; /* cJSON reports the truncation */
+        if (p[1] != 'u') {
+            p += 2;
+            continue;
+        }
+        unsigned cp;
+        if (end - p < 6 || hex4(p + 2, &cp))
+            return (size_t)(p - s);
+        if (cp == 0)
+            *has_nul = 1;
+        p += 6;
+    }
+    return len;
+}
+
 /* cJSON keeps strings NUL-terminated and has no length, so a string
- * holding \u0000 would look cut short. Only then (the input contains
- * "\u0000"), the decoded length of every string is computed from the
+ * holding \u0000 would look cut short. Only then (check_escapes saw a
+ * \u0000), the decoded length of every string is computed from the
  * source: cJSON already validated it, and strings appear in the source in
  * tape order. */
 static ljh_error fix_lengths(json_doc *d, const char *s, size_t len)
@@ -307,16 +337,28 @@ ljh_json *ljh_json_parse(const char *s, size_t len)
         k++;
     if (k == len)
         return doc_fail(d, LJH_E_INVALID_ARGUMENT, "invalid JSON: empty document");
+    int has_nul = 0;
+    bad = check_escapes(s, len, &has_nul);
+    if (bad < len)
+        return doc_fail(d, LJH_E_INVALID_ARGUMENT, "invalid JSON: bad \\u escape at byte %zu",
+                        bad + 1);
     const char *end = NULL;
+    /* cJSON allocates with its process-wide hooks, which belong to the
+     * host program: ljhttp never changes them. */
     d->root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
     if (!d->root) {
         size_t at = end && end >= s && end <= s + len ? (size_t)(end - s) : 0;
-        if (nests_too_deep(s, at < len ? at + 1 : len))
+        int max_depth, open_at_end;
+        scan_structure(s, at < len ? at + 1 : len, &max_depth, &open_at_end);
+        if (max_depth > LJH_JSON_MAX_DEPTH)
             return doc_fail(d, LJH_E_INVALID_ARGUMENT,
                             "invalid JSON: nesting deeper than %d levels", LJH_JSON_MAX_DEPTH);
-        if (at + 1 >= len)
-            return doc_fail(d, LJH_E_INVALID_ARGUMENT,
-                            "invalid JSON: unexpected end of the document (byte %zu)", len);
+        if (at + 1 >= len) {
+            scan_structure(s, len, &max_depth, &open_at_end);
+            if (open_at_end)
+                return doc_fail(d, LJH_E_INVALID_ARGUMENT,
+                                "invalid JSON: unexpected end of the document (byte %zu)", len);
+        }
         return doc_fail(d, LJH_E_INVALID_ARGUMENT, "invalid JSON: syntax error at byte %zu", at + 1);
     }
     size_t at = (size_t)(end - s);
@@ -332,7 +374,7 @@ ljh_json *ljh_json_parse(const char *s, size_t len)
     if (!d->nodes)
         return doc_fail(d, LJH_E_OUT_OF_MEMORY, "out of memory");
     ljh_error err = flatten(d, d->root, 0);
-    if (err == LJH_OK && memmem(s, len, "\\u0000", 6))
+    if (err == LJH_OK && has_nul)
         err = fix_lengths(d, s, len);
     switch (err) {
     case LJH_OK: break;
@@ -408,6 +450,34 @@ static size_t fmt_number(double x, char *out)
             out[k++] = tmp[--n];
         out[k] = '\0';
         return k;
+    }
+    /* Few decimals (prices, coordinates): when r / 10^k == x for an
+     * integer r below 2^53, the decimal text of r / 10^k reads back as x
+     * (division and strtod both round the same exact value correctly);
+     * the smallest such k gives the shortest text. */
+    static const double pow10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    for (int k = 0; k < 8; k++) {
+        double r = nearbyint(x * pow10[k]);
+        if (fabs(r) >= 9007199254740992.0)
+            break;
+        if (r / pow10[k] != x)
+            continue;
+        char tmp[24];
+        size_t n = 0, frac = (size_t)k + 1;
+        uint64_t u = (uint64_t)fabs(r);
+        while (u || n <= frac) {
+            if (n == frac)
+                tmp[n++] = '.';
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        }
+        size_t o = 0;
+        if (signbit(x))
+            out[o++] = '-';
+        while (n)
+            out[o++] = tmp[--n];
+        out[o] = '\0';
+        return o;
     }
     int len = 0;
     for (int prec = 15; prec <= 17; prec++) {

@@ -156,8 +156,9 @@ local function build(nodes, count, stack)
     return box[1]
 end
 
---- Lua value of a parsed document (ljh_json *); nil, message, "json"
---- when it holds an error. Does not free it.
+--- (Internal, for decode.lua.) Lua value of a parsed document
+--- (ljh_json *); nil, message, "json" when it holds an error. Does not
+--- free it.
 function M.from_doc(doc)
     if doc.error ~= 0 then
         return fail(ffi_str(doc.errmsg))
@@ -193,9 +194,12 @@ function M.decode(s)
     if doc == nil then
         return fail("out of memory")
     end
-    local v, msg, code = from_doc(doc)
+    local v, msg = from_doc(doc)
     L.ljh_json_free(doc)
-    return v, msg, code
+    if v == nil then
+        return fail(msg)
+    end
+    return v
 end
 
 -- ---- encoding ----
@@ -230,6 +234,19 @@ local function key_path(k)
 end
 
 local int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
+
+-- The hosts' own nulls encode as null too: OpenResty's ngx.null (the same
+-- NULL light userdata as lua-cjson's cjson.null) and Neovim's vim.NIL.
+local host_nulls = {}
+do
+    local ngx, vim = rawget(_G, "ngx"), rawget(_G, "vim")
+    if type(ngx) == "table" and ngx.null ~= nil then
+        host_nulls[ngx.null] = true
+    end
+    if type(vim) == "table" and vim.NIL ~= nil then
+        host_nulls[vim.NIL] = true
+    end
+end
 
 -- Appends the nodes of v. Returns true, or nil, message, path (the part
 -- of the path below v).
@@ -330,6 +347,9 @@ put = function(v, depth)
         seen[v] = nil
         tape[i].type, tape[i].len = T_OBJECT, count
         return true
+    elseif t == "userdata" and host_nulls[v] then
+        tape[i].type = T_NULL
+        return true
     elseif t == "cdata" and (ffi_istype(int64_t, v) or ffi_istype(uint64_t, v)) then
         local s = tostring(v):gsub("U?LL$", "")
         n_anchors = n_anchors + 1
@@ -426,12 +446,12 @@ function M.encode(v)
         tape, cap, n, seen, anchors, n_anchors = nil, 0, 0, {}, {}, 0
     end
     encoding = true
-    local ok, s, msg, code = pcall(encode_value, v, L)
+    local ok, s, msg = pcall(encode_value, v, L)
     for i = 1, n_anchors do
         anchors[i] = nil
     end
-    if cap > 65536 then
-        tape, cap = nil, 0 -- do not keep a huge scratch tape
+    if cap > 262144 then
+        tape, cap = nil, 0 -- keep at most 6 MiB of scratch tape
     end
     if saved then
         tape, cap, n, seen, anchors, n_anchors = saved[1], saved[2], saved[3], saved[4], saved[5],
@@ -445,7 +465,10 @@ function M.encode(v)
         end
         return fail("cannot encode as JSON: " .. tostring(s))
     end
-    return s, msg, code
+    if s == nil then
+        return fail(msg)
+    end
+    return s
 end
 
 return M

@@ -85,10 +85,10 @@ function M.open(client, method, url, opts)
             return nil, h.err or "out of memory", h.code or "out_of_memory"
         end
         h.waiter.finished = false
-        if C.ljh_transfer_done(t) ~= 0 then
-            -- already over: the response has the headers (or the error);
-            -- the body, if any, still waits in the stream buffer
-            local res, err, ecode = decode.take(C.ljh_transfer_response(t), true)
+        -- the headers, kept by C even when the transfer is already over
+        local head = C.ljh_transfer_head(t)
+        if head ~= nil then
+            local res, err, ecode = decode.take(head, true)
             if not res then
                 release(h)
                 return nil, err, ecode
@@ -97,9 +97,10 @@ function M.open(client, method, url, opts)
             set_head(s, res)
             return s
         end
-        local head = C.ljh_transfer_head(t)
-        if head ~= nil then
-            local res, err, ecode = decode.take(head, true)
+        if C.ljh_transfer_done(t) ~= 0 then
+            -- over without final headers: a failure (or, out of memory
+            -- for the copy, the final response itself)
+            local res, err, ecode = decode.take(C.ljh_transfer_response(t), true)
             if not res then
                 release(h)
                 return nil, err, ecode

@@ -75,8 +75,6 @@ T.test("http.run() drives many handles", function()
 end)
 
 T.test("handles of several clients run concurrently", function()
-    T.skip("known limitation: ljhttp.run() drives live clients one after another "
-        .. "(lua/ljhttp.lua M.run), so two clients' 300 ms requests take 600 ms")
     local a, b = T.ok(http.new()), T.ok(http.new())
     local t0 = T.now()
     local ha = a:get_async(T.url("/slow?ms=300"))

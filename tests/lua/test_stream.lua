@@ -1,0 +1,225 @@
+-- Streams (docs/bodies.md): ljhttp.stream / client:stream return once the
+-- headers are in; read() and chunks() deliver the body as it arrives;
+-- close() and garbage collection end the transfer; a slow reader does not
+-- make memory grow.
+local T = require("support")
+local http = require("ljhttp")
+
+local function read_all(s)
+    local parts = {}
+    while true do
+        local chunk, err, code = s:read()
+        if not chunk then
+            return table.concat(parts), err, code
+        end
+        T.is_type(chunk, "string")
+        T.ok(#chunk > 0, "chunks are never empty")
+        parts[#parts + 1] = chunk
+    end
+end
+
+local function rss_kib()
+    for line in io.lines("/proc/self/status") do
+        local v = line:match("^VmRSS:%s+(%d+)")
+        if v then
+            return tonumber(v)
+        end
+    end
+end
+
+T.test("stream returns at the headers, before the body is complete", function()
+    local t0 = T.now()
+    local s, err, code = http.stream("GET", T.url("/drip?chunks=4&interval_ms=300&size=3"))
+    T.ok(s, tostring(err) .. " " .. tostring(code))
+    T.lt(T.now() - t0, 0.25, "seconds to the headers")
+    T.eq(s.status_code, 200)
+    T.eq(s.headers["content-type"], "application/octet-stream")
+    T.eq(s.headers["Transfer-Encoding"], "chunked")
+    T.is_type(s.header_list, "table")
+    T.eq(s.url, T.url("/drip?chunks=4&interval_ms=300&size=3"))
+    local got = {}
+    for chunk in s:chunks() do
+        got[#got + 1] = chunk
+    end
+    T.eq(table.concat(got), "000111222333")
+    T.ge(#got, 2, "pieces arrive separately")
+    T.ge(T.now() - t0, 0.8, "the body took its time")
+    T.is_nil(s.error)
+    T.is_nil(s:read(), "read after the end")
+    T.is_nil(s:read(), "and again")
+    T.ok(s:close())
+end)
+
+T.test("stream: the body is byte-exact", function()
+    local s = T.ok(http.stream("GET", T.url("/bytes?n=5000000&seed=7")))
+    T.eq(s.headers["Content-Length"], "5000000")
+    local body, err = read_all(s)
+    T.is_nil(err)
+    local want = T.res(200, http.get(T.url("/bytes?n=5000000&seed=7"))).body
+    T.ok(body == want, "same bytes as a plain GET")
+    s = T.ok(http.stream("POST", T.url("/echo/body"), { body = "ab\0cd" }))
+    T.eq(read_all(s), "ab\0cd")
+end)
+
+T.test("stream: failures before the headers are nil, message, code", function()
+    T.err("connect", http.stream("GET", T.refused_url))
+    T.err("unsupported_scheme", http.stream("GET", "ftp://x/"))
+    T.err("invalid_argument", http.stream("GET", T.url("/"), { timeout = "soon" }))
+    T.err("timeout", http.stream("GET", T.url("/stall"), { timeout = 0.2 }))
+    T.err("invalid_argument", http.stream("GET", T.url("/"), { on_chunk = function() end }))
+    T.err("invalid_argument", http.stream("GET", T.url("/"), { output = T.tmpfile("s.bin") }))
+end)
+
+T.test("stream: a failure midway is nil, message, code after the data", function()
+    local s = T.ok(http.stream("GET", T.url("/close-mid")))
+    T.eq(s.status_code, 200)
+    local body, err, code = read_all(s)
+    T.eq(body, string.rep("a", 500))
+    T.eq(code, "network")
+    T.contains(err, "close-mid")
+    T.eq(s.error, err)
+    T.eq(s.error_code, "network")
+    local _, err2, code2 = s:read()
+    T.eq(code2, "network", "the error stays")
+    T.eq(err2, err)
+    -- timeout while the body trickles
+    s = T.ok(http.stream("GET", T.url("/drip?chunks=5&interval_ms=400"), { timeout = 0.6 }))
+    local _, _, tcode = read_all(s)
+    T.eq(tcode, "timeout")
+end)
+
+T.test("stream: non-2xx statuses, HEAD and 204 are streams too", function()
+    local s = T.ok(http.stream("GET", T.url("/status/404")))
+    T.eq(s.status_code, 404)
+    T.eq(read_all(s), "status 404")
+    s = T.ok(http.stream("HEAD", T.url("/bytes?n=100")))
+    T.eq(s.headers["Content-Length"], "100")
+    T.eq(read_all(s), "")
+    s = T.ok(http.stream("GET", T.url("/status/204")))
+    T.eq(s.status_code, 204)
+    T.is_nil(s:read())
+end)
+
+T.test("stream: redirects are followed and their bodies skipped", function()
+    local s = T.ok(http.stream("GET", T.url("/redirect/2")))
+    T.eq(s.status_code, 200)
+    T.eq(#s.redirects, 2)
+    T.eq(s.url, T.url("/redirect/0"))
+    T.eq(read_all(s), "done")
+    s = T.ok(http.stream("GET", T.url("/redirect/1"), { follow_redirects = false }))
+    T.eq(s.status_code, 302)
+    T.eq(read_all(s), "redirect to /redirect/0")
+end)
+
+T.test("stream: a retried 503's body is not part of the stream", function()
+    local key = "st" .. tostring(os.time()) .. math.random(1e9)
+    local s = T.ok(http.stream("GET", T.url("/flaky?fail=1&key=" .. key), { retries = 1, retry_delay = 0.01 }))
+    T.eq(s.status_code, 200)
+    T.eq(read_all(s), "flaky 2")
+end)
+
+T.test("stream: max_body_size applies only when given", function()
+    local s = T.ok(http.stream("GET", T.url("/bytes?n=300000&chunked=1"), { max_body_size = 100000 }))
+    local _, _, code = read_all(s)
+    T.eq(code, "too_large")
+    s = T.ok(http.stream("GET", T.url("/bytes?n=3000000")))
+    T.eq(#read_all(s), 3000000)
+end)
+
+T.test("close() ends a running stream; reading after close is an error", function()
+    local c = T.ok(http.new())
+    local s = T.ok(c:stream("GET", T.url("/endless")))
+    T.ok(#T.ok(s:read()) > 0)
+    T.eq(c.engine.n_pending, 1)
+    T.ok(s:close())
+    T.ok(s:close(), "twice is fine")
+    T.eq(c.engine.n_pending, 0)
+    T.err("closed", s:read())
+    T.ok(c:run(1), "nothing left to run")
+    c:close()
+end)
+
+T.test("a stream that is collected ends its transfer", function()
+    local c = T.ok(http.new())
+    local fds = T.fd_count()
+    do
+        local s = T.ok(c:stream("GET", T.url("/endless")))
+        T.ok(s:read())
+    end
+    T.eq(c.engine.n_pending, 1)
+    collectgarbage()
+    collectgarbage()
+    T.eq(c.engine.n_pending, 0, "transfers after GC")
+    -- the client still works
+    T.eq(T.res(200, c:get(T.url("/status/200"))).body, "status 200")
+    c:close()
+    T.ge(fds + 1, T.fd_count(), "descriptors")
+end)
+
+T.test("stream on a closed client, and a client closed under a stream", function()
+    local c = T.ok(http.new())
+    local s = T.ok(c:stream("GET", T.url("/endless")))
+    c:close()
+    local _, _, code = read_all(s)
+    T.eq(code, "closed")
+    T.err("closed", c:stream("GET", T.url("/")))
+    T.err("closed", c:sse(T.url("/sse")))
+end)
+
+T.test("a slow reader of an endless body keeps memory bounded", function()
+    local s = T.ok(http.stream("GET", T.url("/endless")))
+    local total, base, peak = 0, nil, 0
+    for i = 1, 60 do
+        local chunk = T.ok(s:read())
+        total = total + #chunk
+        T.sleep(0.02)
+        if i % 5 == 0 then
+            collectgarbage()
+            local r = rss_kib()
+            if i == 10 then
+                base = r
+            elseif base and r - base > peak then
+                peak = r - base
+            end
+        end
+    end
+    s:close()
+    -- the server sends hundreds of MB a second; without the pause they
+    -- would pile up in memory while this loop sleeps
+    T.ge(total, 30 * 1024 * 1024, "bytes read")
+    T.lt(peak, 16 * 1024, "RSS growth in KiB")
+end)
+
+T.test("several streams at once on one client, read in turns", function()
+    local c = T.ok(http.new())
+    local a = T.ok(c:stream("GET", T.url("/drip?chunks=3&interval_ms=50&size=2")))
+    local b = T.ok(c:stream("GET", T.url("/bytes?n=1000000&seed=1")))
+    local got_a, got_b = {}, {}
+    local done_a, done_b = false, false
+    while not (done_a and done_b) do
+        if not done_a then
+            local x = a:read()
+            if x then got_a[#got_a + 1] = x else done_a = true end
+        end
+        if not done_b then
+            local x = b:read()
+            if x then got_b[#got_b + 1] = x else done_b = true end
+        end
+    end
+    T.eq(table.concat(got_a), "001122")
+    T.eq(#table.concat(got_b), 1000000)
+    c:close()
+end)
+
+T.test("async requests keep running while a stream is read", function()
+    local c = T.ok(http.new())
+    local got
+    local h = c:get_async(T.url("/slow?ms=100"), nil, function(r)
+        got = r
+    end)
+    local s = T.ok(c:stream("GET", T.url("/drip?chunks=3&interval_ms=100")))
+    T.eq(#read_all(s), 30)
+    T.res(200, h:wait(5))
+    T.eq(got.body, "slow 100")
+    c:close()
+end)
