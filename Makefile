@@ -30,7 +30,7 @@ LIBDIR  ?= $(PREFIX)/lib
 LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
-.PHONY: all deps test test-c test-lua test-install test-hosts demo bench bench-smoke clean install uninstall asan valgrind
+.PHONY: all deps test test-c test-lua test-install test-hosts test-packaging demo bench bench-smoke clean install uninstall asan valgrind
 
 all: $(LIB) $(CDEF_LUA)
 
@@ -64,6 +64,7 @@ test: deps
 	$(MAKE) test-lua
 	$(MAKE) test-hosts
 	$(MAKE) test-install
+	$(MAKE) test-packaging
 	$(MAKE) bench-smoke
 
 test-c: $(B)/test_c
@@ -103,6 +104,11 @@ uninstall:
 
 test-install: all
 	sh tests/install/run.sh
+
+# Docs, :checkhealth, :help, the examples (Neovim plugin, OpenResty
+# config, make demo) and the benchmark chart.
+test-packaging: all
+	bash tests/packaging/run.sh
 
 # The engine driven by each host: plain LuaJIT, headless Neovim, nginx.
 test-hosts: all

@@ -321,4 +321,10 @@ if [[ ${NVIM_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && command -v nvim >/dev/nul
         "${NVIM_N:-200}" "$nvim_out"; } >> "$RESULTS_MD"
   fi
 fi
+
+# ---------------------------------------------------------------- chart
+# bench/results.svg from the tables just written (skipped without gnuplot).
+if [[ -n "${RESULTS_MD:-}" ]]; then
+  "$LUAJIT" "$BENCH_DIR/chart.lua" "$RESULTS_MD" "${RESULTS_SVG:-${RESULTS_MD%.md}.svg}" || log "WARNING: the chart failed"
+fi
 exit 0

@@ -8,11 +8,28 @@
 local loader = require("ljhttp.loader")
 local client = require("ljhttp.client")
 
+---The module. get/post/put/patch/delete/head (and their _async forms)
+---are made in a loop below, so they are declared here.
+---@class ljhttp
+---@field get fun(url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field post fun(url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field put fun(url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field patch fun(url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field delete fun(url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field head fun(url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field get_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field post_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field put_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field patch_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field delete_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field head_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 local M = {}
 
+---@type string
 M.version = "0.1.0"
 
 --- JSON through cJSON: decode, encode, null, array, empty_array (docs/json.md).
+---@type ljhttp.json
 M.json = require("ljhttp.json")
 
 local default -- the module's own client, made on first use
@@ -36,6 +53,9 @@ end
 
 --- Options for the module itself: { library = "/path/libljhttp.so" }
 --- must come before the first request.
+---@param opts? ljhttp.SetupOptions
+---@return true|nil ok
+---@return string? err
 function M.setup(opts)
     opts = opts or {}
     if opts.library then
@@ -47,10 +67,22 @@ function M.setup(opts)
     return true
 end
 
+--- A client with its own connections, cookie jar and defaults.
+---@param opts? ljhttp.ClientOptions
+---@return ljhttp.Client? client
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function M.new(opts)
     return client.new(opts)
 end
 
+--- One blocking request (yields in OpenResty's yieldable phases).
+---@param method ljhttp.Method any HTTP token, case-insensitive
+---@param url string
+---@param options? ljhttp.Options
+---@return ljhttp.Response? res
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function M.request(method, url, options)
     local c = default or get_default()
     if not c then
@@ -79,6 +111,12 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
     end
 end
 
+--- Starts a request; callback(res, err, code) runs exactly once.
+---@param method ljhttp.Method
+---@param url string
+---@param options? ljhttp.Options|ljhttp.Callback
+---@param callback? ljhttp.Callback
+---@return ljhttp.Handle
 function M.request_async(method, url, options, callback)
     local c = default or get_default()
     if not c then
@@ -89,6 +127,12 @@ function M.request_async(method, url, options, callback)
     return c:request_async(method, url, options, callback)
 end
 
+--- gluahttp's request_batch: the items run concurrently on one client.
+---@param requests ljhttp.BatchItem[]
+---@param batch_options? ljhttp.BatchOptions
+---@return ljhttp.Response[]? responses
+---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
+---@return ljhttp.ErrorCode? code when the batch itself was refused
 function M.request_batch(requests, batch_options)
     local c = default or get_default()
     if not c then
@@ -99,6 +143,12 @@ end
 
 --- A streamed request on the default client (docs/bodies.md): returns
 --- the stream once status and headers are in, or nil, message, code.
+---@param method ljhttp.Method
+---@param url string
+---@param options? ljhttp.Options
+---@return ljhttp.Stream? stream
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function M.stream(method, url, options)
     local c = default or get_default()
     if not c then
@@ -109,6 +159,11 @@ end
 
 --- Server-sent events on the default client (docs/bodies.md): returns an
 --- iterator of events, or nil, message, code.
+---@param url string
+---@param options? ljhttp.Options
+---@return ljhttp.Events? events
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function M.sse(url, options)
     local c = default or get_default()
     if not c then
@@ -119,6 +174,8 @@ end
 
 --- Drives every client's transfers until none is left (plain LuaJIT);
 --- timeout in seconds is optional. Returns true when all finished.
+---@param timeout? number seconds
+---@return boolean all_finished
 function M.run(timeout)
     local busy = {}
     for c in pairs(client.live) do
@@ -160,19 +217,42 @@ function M.run(timeout)
     end
 end
 
---- Library, ABI and libcurl versions.
+--- Library, ABI and libcurl versions, and what that libcurl supports:
+--- tls_backend ("OpenSSL/3.0.11"), features (a set: features.http2,
+--- .brotli, .zstd, .libz, .unixsockets ...) and curl_features (the words).
+---@return ljhttp.Info? info
+---@return string? err
 function M.info()
     local lib, err = loader.load()
     if not lib then
         return nil, err
     end
     local ffi = require("ffi")
+    local words = ""
+    local fok, f = pcall(function()
+        return lib.ljh_curl_features() -- absent from a library built before 0.1.0
+    end)
+    if fok and f ~= nil then
+        words = ffi.string(f)
+    end
+    local features, tls_backend = {}, nil
+    for w in words:gmatch("%S+") do
+        local backend = w:match("^tls=(.*)$")
+        if backend then
+            tls_backend = backend:gsub(",", " ")
+        else
+            features[w] = true
+        end
+    end
     return {
         version = M.version,
         library_version = ffi.string(lib.ljh_version()),
         abi_version = lib.ljh_abi_version(),
         curl_version = ffi.string(lib.ljh_curl_version()),
         library_path = loader.path(),
+        tls_backend = tls_backend,
+        features = features,
+        curl_features = words,
     }
 end
 

@@ -238,6 +238,11 @@ typedef struct ljh_transfer ljh_transfer;
 int32_t ljh_abi_version(void);
 const char *ljh_version(void);
 const char *ljh_curl_version(void);
+/* What that libcurl supports, as space-separated words: "tls=<backend>"
+ * (its TLS library and version), then "ssl", "http2", "http3", "libz",
+ * "brotli", "zstd", "unixsockets", "https-proxy", "ipv6", "asynchdns",
+ * "idn", "psl", "largefile", "alt-svc", "hsts", "threadsafe" when present. */
+const char *ljh_curl_features(void);
 /* Stable word for an ljh_error ("timeout"); "internal" when out of range. */
 const char *ljh_error_name(int32_t code);
 
@@ -277,11 +282,11 @@ int32_t ljh_transfer_done(const ljh_transfer *t);  /* 1 when finished */
  * next call on this transfer or its client. Resumes a paused transfer. */
 size_t ljh_transfer_take(ljh_transfer *t, const char **data);
 void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out);
-/* LJH_F_STREAM: once the final response's status and headers have
- * arrived (the transfer's id is then queued by ljh_client_ready), a new
- * response with them and an empty body, freed by the caller with
- * ljh_response_free. NULL before that, once the transfer is done (use
- * ljh_transfer_response), or when out of memory. */
+/* LJH_F_STREAM: the final response's status and headers (body empty),
+ * kept from the moment they arrived (the transfer's id is then queued by
+ * ljh_client_ready), also after the transfer ended. Handed to the caller
+ * once, who frees it with ljh_response_free; NULL before the headers
+ * arrived, after the first call, or when out of memory. */
 ljh_response *ljh_transfer_head(ljh_transfer *t);
 /* Ends an unfinished transfer with LJH_E_CANCELLED; no-op when done. */
 void ljh_transfer_cancel(ljh_transfer *t);

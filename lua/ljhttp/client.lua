@@ -13,6 +13,25 @@ local encode_request, encode_release = encode.request, encode.release
 local decode_take = decode.take
 
 local M = {}
+
+---A client: connections, an optional cookie jar and request defaults.
+---get/post/put/patch/delete/head and their _async forms are made in
+---loops below, so they are declared here.
+---@class ljhttp.Client
+---@field defaults ljhttp.Options request defaults (the client options that are not client-only)
+---@field host table the host driving async requests (host.name: "luajit", "nvim", "openresty")
+---@field get fun(self: ljhttp.Client, url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field post fun(self: ljhttp.Client, url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field put fun(self: ljhttp.Client, url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field patch fun(self: ljhttp.Client, url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field delete fun(self: ljhttp.Client, url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field head fun(self: ljhttp.Client, url: string, options?: ljhttp.Options): ljhttp.Response?, string?, ljhttp.ErrorCode?
+---@field get_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field post_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field put_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field patch_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field delete_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field head_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 local Client = {}
 Client.__index = Client
 M.Client = Client
@@ -54,6 +73,10 @@ end
 
 --- Creates a client. opts: cookie_jar, max_connections,
 --- max_host_connections, host, and any request option as a default.
+---@param opts? ljhttp.ClientOptions
+---@return ljhttp.Client? client
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function M.new(opts)
     if opts ~= nil and type(opts) ~= "table" then
         return bad("client options must be a table")
@@ -118,6 +141,12 @@ end
 
 -- gluahttp's rule: a missing or non-string method or URL reports the
 -- empty scheme, as Go's client does.
+---@param method ljhttp.Method
+---@param url string
+---@param opts? ljhttp.Options
+---@return ljhttp.Response? res
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function Client:request(method, url, opts)
     local cptr = self.cptr
     if cptr == nil then
@@ -167,7 +196,16 @@ end
 
 -- ---- non-blocking ----
 
+local function read_callbacks(o)
+    return o.on_chunk, o.on_event
+end
+
 --- Starts a request; callback(response, err, code) runs exactly once.
+---@param method ljhttp.Method
+---@param url string
+---@param opts? ljhttp.Options|ljhttp.Callback
+---@param callback? ljhttp.Callback
+---@return ljhttp.Handle
 function Client:request_async(method, url, opts, callback)
     if type(opts) == "function" and callback == nil then
         opts, callback = nil, opts
@@ -175,11 +213,25 @@ function Client:request_async(method, url, opts, callback)
     if callback ~= nil and type(callback) ~= "function" then
         error("ljhttp: callback must be a function", 2)
     end
-    local on_chunk = type(opts) == "table" and opts.on_chunk or nil
+    local on_chunk, on_event
+    if type(opts) == "table" then
+        if getmetatable(opts) ~= nil then
+            -- options with metamethods may raise: the callback gets the error
+            local ok, a, b = pcall(read_callbacks, opts)
+            if not ok then
+                local h = engine_mod.handle(callback, nil, false)
+                h.engine = self.engine
+                h:_finish(bad("invalid options: " .. tostring(a)))
+                return h
+            end
+            on_chunk, on_event = a, b
+        else
+            on_chunk, on_event = opts.on_chunk, opts.on_event
+        end
+    end
     if on_chunk ~= nil and type(on_chunk) ~= "function" then
         error("ljhttp: on_chunk must be a function", 2)
     end
-    local on_event = type(opts) == "table" and opts.on_event or nil
     if on_event ~= nil then
         if type(on_event) ~= "function" then
             error("ljhttp: on_event must be a function", 2)
@@ -218,17 +270,30 @@ end
 
 --- A streamed request: the stream once status and headers are in, or
 --- nil, message, code (stream.lua, docs/bodies.md).
+---@param method ljhttp.Method
+---@param url string
+---@param opts? ljhttp.Options
+---@return ljhttp.Stream? stream
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function Client:stream(method, url, opts)
     return require("ljhttp.stream").open(self, method, url, opts)
 end
 
 --- Server-sent events: an iterator of {event, data, id, retry}, or nil,
 --- message, code (stream.lua, docs/bodies.md).
+---@param url string
+---@param opts? ljhttp.Options
+---@return ljhttp.Events? events
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function Client:sse(url, opts)
     return require("ljhttp.stream").sse(self, url, opts)
 end
 
 --- Drives this client's transfers until none is left (plain LuaJIT).
+---@param timeout? number seconds
+---@return boolean all_finished
 function Client:run(timeout)
     if self.cptr == nil then
         if self.host.flush then
@@ -242,6 +307,11 @@ end
 -- ---- batches ----
 
 --- gluahttp's request_batch: returns responses, or responses, errors.
+---@param requests ljhttp.BatchItem[]
+---@param bopts? ljhttp.BatchOptions
+---@return ljhttp.Response[]? responses
+---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
+---@return ljhttp.ErrorCode? code when the batch itself was refused
 function Client:request_batch(requests, bopts)
     if type(requests) ~= "table" then
         return bad("requests must be a table")
@@ -332,6 +402,9 @@ end
 
 --- Writes the cookie jar to its file (cookie_jar = "path") atomically.
 --- Returns true, or nil, message, code.
+---@return true|nil ok
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function Client:save_cookies()
     if self.cptr == nil then
         return closed()
@@ -351,6 +424,9 @@ end
 --- file if there is one, and frees the client's connections; later calls
 --- return nil, msg, "closed". Returns true, or nil, message, code when
 --- the cookie file could not be written (the client is closed anyway).
+---@return true|nil ok
+---@return string? err
+---@return ljhttp.ErrorCode? code
 function Client:close()
     local cptr = self.cptr
     if cptr == nil then

@@ -1,0 +1,270 @@
+---@meta
+-- LuaCATS definitions for lua-language-server (LuaLS): the types of
+-- ljhttp's options, responses, clients, handles and streams. Nothing here
+-- runs; the functions themselves are annotated where they are defined
+-- (lua/ljhttp.lua, lua/ljhttp/client.lua). README.md and doc/ljhttp.txt
+-- describe every field.
+
+---@alias ljhttp.ErrorCode
+---| "invalid_argument"
+---| "unsupported_scheme"
+---| "invalid_url"
+---| "dns"
+---| "connect"
+---| "tls"
+---| "timeout"
+---| "too_many_redirects"
+---| "too_large"
+---| "protocol"
+---| "network"
+---| "cancelled"
+---| "closed"
+---| "out_of_memory"
+---| "internal"
+---| "json"
+
+---Seconds (fractions honoured) or a Go duration string ("300ms", "1.5s", "1h30m").
+---@alias ljhttp.Duration number|string
+
+---@alias ljhttp.Method "GET"|"POST"|"PUT"|"PATCH"|"DELETE"|"HEAD"|"OPTIONS"|string
+
+---@alias ljhttp.HostName "luajit"|"nvim"|"openresty"
+
+---Values of a query or form table: a string, number or boolean, or an array of them.
+---@alias ljhttp.FormValue string|number|boolean|(string|number|boolean)[]
+
+---@class ljhttp.Credentials
+---@field user string
+---@field pass string
+
+---One part of a multipart/form-data body: exactly one of data and file.
+---@class ljhttp.Part
+---@field name string
+---@field data? string|number in-memory contents
+---@field file? string a file streamed from disk
+---@field filename? string defaults to the file's base name
+---@field content_type? string
+
+---Request options (every request function, and client defaults).
+---@class ljhttp.Options
+---@field query? string|table<string, ljhttp.FormValue> a string replaces the URL's query (gluahttp); a table is encoded and appended
+---@field headers? table<string, string|number> name -> value, applied last
+---@field cookies? table<string, string> sent as one Cookie header
+---@field body? string sent byte-exact with Content-Length
+---@field form? string|table<string, ljhttp.FormValue> x-www-form-urlencoded body (body wins)
+---@field json? any encoded as the JSON body, with Content-Type: application/json
+---@field multipart? ljhttp.Part[] a multipart/form-data body
+---@field body_file? string upload this file's bytes as the body
+---@field output? string write the response body to this file (response.body is then "")
+---@field decode? "json"|false parse the body as JSON in C (response:json())
+---@field auth? ljhttp.Credentials basic auth
+---@field timeout? ljhttp.Duration total time, redirects included; 0 = no total limit
+---@field connect_timeout? ljhttp.Duration default 10 s
+---@field idle_timeout? ljhttp.Duration no byte for this long aborts; default 30 s
+---@field max_body_size? number|false bytes, default 256 MiB; false = no limit
+---@field follow_redirects? boolean default true
+---@field max_redirects? integer default 10
+---@field insecure? boolean skip TLS verification for this request
+---@field on_chunk? fun(chunk: string) async only: body bytes as they arrive
+---@field on_event? fun(event: ljhttp.Event) async only: server-sent events as they arrive
+---@field proxy? string|false a proxy URL; false ignores the proxy environment variables
+---@field proxy_auth? ljhttp.Credentials
+---@field no_proxy? string comma-separated hosts that bypass the proxy
+---@field ca_file? string
+---@field ca_path? string
+---@field client_cert? string
+---@field client_key? string
+---@field client_key_password? string
+---@field tls_min_version? "1.2"|"1.3"
+---@field pinned_public_key? string sha256//base64 pins, or a key file
+---@field http_version? "1.1"|"2"|"2-prior-knowledge"
+---@field decompress? boolean ask for and decode gzip, deflate, br, zstd
+---@field unix_socket? string connect to this Unix socket path
+---@field retries? integer 0-10 extra attempts for idempotent methods
+---@field retry_delay? ljhttp.Duration default 1 s, doubled per attempt
+---@field verbose? boolean fill response.trace
+---@field method? string ljhttp.sse only: the method (default "GET")
+
+---Client options: the client's own settings plus any request option as a default.
+---@class ljhttp.ClientOptions: ljhttp.Options
+---@field cookie_jar? boolean|string true: an in-memory jar; a path: a Netscape cookie file
+---@field max_connections? integer cap on open connections
+---@field max_host_connections? integer cap on connections per host
+---@field host? ljhttp.HostName|table which event loop drives async requests (detected)
+
+---@class ljhttp.BatchOptions
+---@field concurrency? integer 1-10000, default 16
+
+---One batch item: { method, url [, options] }.
+---@alias ljhttp.BatchItem { [1]: ljhttp.Method, [2]: string, [3]: ljhttp.Options? }
+
+---@class ljhttp.Redirect
+---@field status_code integer
+---@field url string
+
+---@class ljhttp.Timings
+---@field dns number seconds from the start of the last hop
+---@field connect number
+---@field tls number
+---@field first_byte number
+---@field total number
+
+---A response: a plain table (methods live in its metatable).
+---@class ljhttp.Response
+---@field body string the body, byte-exact
+---@field body_size integer its length in bytes
+---@field status_code integer
+---@field url string final URL after redirects (credentials removed)
+---@field headers table<string, string> canonical name -> first value; lookup ignores case
+---@field header_list { [1]: string, [2]: string }[] every header of the final response, in order
+---@field cookies table<string, string> from the final response's Set-Cookie headers
+---@field redirects ljhttp.Redirect[]
+---@field http_version? "1.0"|"1.1"|"2"|"3"
+---@field remote_ip string
+---@field timings ljhttp.Timings
+---@field retries integer retries used
+---@field trace? string with verbose = true: libcurl's trace, credentials masked
+---@field json_value? any with decode = "json": the decoded body
+---@field json_error? string with decode = "json": why the body is not JSON
+local Response = {}
+
+---The body as a Lua value, or nil, message, "json".
+---@return any value
+---@return string? message
+---@return ljhttp.ErrorCode? code
+function Response:json() end
+
+---@class ljhttp.Progress
+---@field downloaded integer
+---@field download_total integer 0 when unknown
+---@field uploaded integer
+---@field upload_total integer
+---@field [1] integer downloaded
+---@field [2] integer download_total
+---@field [3] integer uploaded
+---@field [4] integer upload_total
+
+---@alias ljhttp.Callback fun(res: ljhttp.Response?, err: string?, code: ljhttp.ErrorCode?)
+
+---What the _async functions return.
+---@class ljhttp.Handle
+local Handle = {}
+
+---Ends the transfer; the callback gets nil, "cancelled", "cancelled".
+function Handle:cancel() end
+
+---@return boolean finished
+function Handle:done() end
+
+---Blocks (driving the engine; yields in OpenResty) until the request is
+---done, and returns what the callback got; nil, "wait timed out",
+---"timeout" when timeout seconds passed first (the request goes on).
+---@param timeout? number seconds
+---@return ljhttp.Response? res
+---@return string? err
+---@return ljhttp.ErrorCode? code
+function Handle:wait(timeout) end
+
+---@return ljhttp.Progress
+function Handle:progress() end
+
+---A streamed response body (ljhttp.stream, client:stream): status and
+---headers are in, the body is read piece by piece.
+---@class ljhttp.Stream
+---@field status_code integer
+---@field headers table<string, string>
+---@field header_list { [1]: string, [2]: string }[]
+---@field cookies table<string, string>
+---@field url string
+---@field redirects ljhttp.Redirect[]
+---@field http_version? string
+---@field remote_ip string
+---@field error? string after the end: why the transfer failed
+---@field error_code? ljhttp.ErrorCode
+local Stream = {}
+
+---The next chunk (a non-empty string), nil at the end, or nil, message, code.
+---@return string? chunk
+---@return string? err
+---@return ljhttp.ErrorCode? code
+function Stream:read() end
+
+---@return fun(): string? iterator over the remaining chunks
+function Stream:chunks() end
+
+---Ends the transfer if it still runs. Always true.
+---@return true
+function Stream:close() end
+
+---One server-sent event.
+---@class ljhttp.Event
+---@field event string the type ("message" by default)
+---@field data string
+---@field id string the last event ID ("" when none was set)
+---@field retry? integer reconnection time in ms
+
+---What ljhttp.sse and client:sse return: call it (or use it in a generic
+---for) for the next event.
+---@class ljhttp.Events
+---@field status_code integer
+---@field headers table<string, string>
+---@field header_list { [1]: string, [2]: string }[]
+---@field url string
+---@field last_event_id string
+---@field retry? integer
+---@field error? string
+---@field error_code? ljhttp.ErrorCode
+---@overload fun(): ljhttp.Event?
+local Events = {}
+
+---The next event, nil at the end, or nil, message, code.
+---@return ljhttp.Event? event
+---@return string? err
+---@return ljhttp.ErrorCode? code
+function Events:next() end
+
+---@return true
+function Events:close() end
+
+---What ljhttp.info() returns.
+---@class ljhttp.Info
+---@field version string the Lua files' version
+---@field library_version string the shared library's version
+---@field abi_version integer
+---@field curl_version string
+---@field library_path string where the library was loaded from
+---@field tls_backend? string libcurl's TLS library and version ("OpenSSL/3.0.11")
+---@field features table<string, true> libcurl's features: http2, http3, libz, brotli, zstd, unixsockets, ...
+---@field curl_features string the same, as ljh_curl_features() words
+
+---@class ljhttp.SetupOptions
+---@field library? string path of libljhttp.so
+
+---ljhttp.json: JSON through cJSON.
+---@class ljhttp.json
+---@field null table the JSON null sentinel
+---@field empty_array table encodes as []
+---@field array_mt table the metatable of decoded arrays
+---@field MAX_DEPTH integer
+local json = {}
+
+---@param s string
+---@return any value
+---@return string? err
+---@return "json"? code
+function json.decode(s) end
+
+---@param v any
+---@return string? text
+---@return string? err
+---@return "json"? code
+function json.encode(v) end
+
+---@generic T: table
+---@param t? T
+---@return T
+function json.array(t) end
+
+---@param t any
+---@return boolean
+function json.is_array(t) end

@@ -1,0 +1,59 @@
+-- Run by tests/packaging/run.sh inside `nvim --headless --clean -u NONE`:
+-- the example plugin examples/nvim (:LjhttpFetch) against the fixture
+-- server. Prints "ok - ..." / "not ok - ..." lines.
+local ROOT = assert(os.getenv("LJH_ROOT"))
+local BASE = assert(os.getenv("LJH_FIXTURE"))
+local uv = vim.uv or vim.loop
+
+local function say(s)
+    io.stdout:write(s, "\n")
+end
+local function check(name, cond, detail)
+    say((cond and "ok - " or "not ok - ") .. name .. ((not cond and detail) and (": " .. tostring(detail)) or ""))
+end
+
+-- As a user would: ljhttp and the example plugin on the runtimepath.
+vim.opt.rtp:append(ROOT)
+vim.opt.rtp:append(ROOT .. "/examples/nvim")
+vim.cmd("runtime! plugin/ljhttp_fetch.lua")
+check(":LjhttpFetch is defined", vim.fn.exists(":LjhttpFetch") == 2)
+
+local function lines(buf)
+    return vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+end
+
+-- fetch URL; returns the buffer, the ms the command took, and whether an
+-- answer came within 5 s
+local function fetch(url)
+    local before = vim.api.nvim_get_current_buf()
+    local t0 = uv.hrtime()
+    vim.cmd("LjhttpFetch " .. url)
+    local ms = (uv.hrtime() - t0) / 1e6
+    local buf = vim.api.nvim_get_current_buf()
+    local first = lines(buf)
+    local answered = vim.wait(5000, function()
+        return vim.b[buf].ljhttp_status ~= nil
+    end, 5)
+    return buf, ms, answered, first, before
+end
+
+local buf, ms, answered, first, before = fetch(BASE .. "/slow?ms=300")
+check("the command opens a new scratch buffer", buf ~= before and vim.bo[buf].buftype == "nofile",
+    vim.bo[buf].buftype)
+check(("the command returns at once (%.1f ms for a 300 ms answer)"):format(ms), ms < 150)
+check("the buffer says it is fetching meanwhile", first[1] and first[1]:match("^fetching ") ~= nil,
+    vim.inspect(first))
+check("the answer arrives", answered)
+check("b:ljhttp_status is 200", vim.b[buf].ljhttp_status == 200, vim.b[buf].ljhttp_status)
+check("the buffer holds the body", vim.deep_equal(lines(buf), { "slow 300" }), vim.inspect(lines(buf)))
+
+buf, ms, answered = fetch(BASE .. "/echo?from=nvim")
+local body = table.concat(lines(buf), "\n")
+check("a multi-line body, one buffer line per body line",
+    answered and body:find("method GET", 1, true) and body:find("query from=nvim", 1, true) ~= nil, body)
+
+buf, ms, answered = fetch("http://127.0.0.1:1/")
+check("an error is shown in the buffer",
+    answered and vim.b[buf].ljhttp_status == "connect" and lines(buf)[1]:match("^error connect: ") ~= nil,
+    vim.inspect(lines(buf)))
+vim.cmd("qa!")
