@@ -75,7 +75,7 @@ end
 do
     local missing = {}
     for _, cell in ipairs(first_column_names(section("### Module functions"))) do
-        local name = cell:match("^http%.([%w_]+)")
+        local name = cell:match("^http%.([%w_.]+)")
         if name then
             -- "http.post" in a list of functions: a value (http.version)
             -- or a function; one of the two tags must exist
