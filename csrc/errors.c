@@ -55,6 +55,7 @@ ljh_error ljh__error_from_curl(CURLcode rc)
     case CURLE_COULDNT_RESOLVE_PROXY:
         return LJH_E_DNS;
     case CURLE_COULDNT_CONNECT:
+    case CURLE_PROXY: /* a SOCKS handshake failed or the proxy refused */
         return LJH_E_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
         return LJH_E_TIMEOUT;

@@ -9,7 +9,7 @@ profile=${1:-test}
 # luajit2 (OpenResty's LuaJIT 2.1), not luajit: Debian's nginx Lua module
 # depends on libluajit2-5.1-2 and apt removes the other LuaJIT with it.
 build="make gcc pkg-config luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libcjson-dev python3"
-test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo neovim lua-curl lua-socket curl"
+test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo neovim lua-curl lua-socket curl openssl tinyproxy zstd microsocks libnginx-mod-http-brotli-filter"
 
 case "$profile" in
 build) want=$build ;;
@@ -39,8 +39,10 @@ if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing
-    # Debian starts a system nginx on install; ljhttp's tests run their own.
-    if command -v service >/dev/null 2>&1; then service nginx stop >/dev/null 2>&1 || true; fi
+    # Debian starts system nginx and tinyproxy on install; the tests run their own.
+    if command -v service >/dev/null 2>&1; then
+        for s in nginx tinyproxy; do service "$s" stop >/dev/null 2>&1 || true; done
+    fi
 else
     echo "deps: missing Debian packages:$missing" >&2
     echo "deps: run as root:  apt-get update && $cmd" >&2

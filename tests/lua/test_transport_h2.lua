@@ -103,7 +103,9 @@ T.test("decompress: gzip from nginx is decoded byte for byte", function()
     T.ok(r.body == S.big_text, "decoded body equals the file")
     T.eq(r.body_size, #S.big_text)
     -- over HTTP/2 and TLS too
-    r = T.res(200, http.new():get(S.https("good", "/big.txt"), { ca_file = ca(), decompress = true }))
+    r = T.res(200, http.new():get(S.https("good", "/gz/big.txt"), { ca_file = ca(), decompress = true }))
+    T.eq(r.http_version, "2")
+    T.eq(r.headers["content-encoding"], "gzip")
     T.ok(r.body == S.big_text)
 end)
 

@@ -175,3 +175,40 @@ T.test("proxy: async and batch requests go through the proxy", function()
     T.eq(connects(), before + 1)
     c:close()
 end)
+
+-- ---- SOCKS5 (Debian's microsocks) ----
+
+local function need_socks()
+    S.start()
+    if not S.have.socks then
+        T.skip("microsocks is not installed (sh tools/deps.sh test)")
+    end
+end
+
+T.test("proxy: socks5:// resolves locally, socks5h:// lets the proxy resolve", function()
+    need_socks()
+    local r = T.res(200, http.new():get(T.url("/echo?socks=1"), { proxy = S.proxy_url("socks", "socks5") }))
+    T.eq(T.echo(r.body).query, "socks=1")
+    T.contains(S.socks_log(), "connected to 127.0.0.1:" .. T.port)
+    r = T.res(200, http.new():get(T.url2("/echo"), { proxy = S.proxy_url("socks", "socks5h") }))
+    T.contains(S.socks_log(), "connected to localhost:" .. T.port)
+    -- https through SOCKS, verified end to end
+    r = T.res(200, http.new():get(S.https("good"), { proxy = S.proxy_url("socks", "socks5h"), ca_file = ca() }))
+    T.eq(r.http_version, "2")
+    T.contains(S.socks_log(), "connected to localhost:" .. S.port.good)
+end)
+
+T.test("proxy: socks5 with proxy_auth", function()
+    need_socks()
+    local p = S.proxy_url("socks_auth", "socks5")
+    T.err("connect", http.new():get(T.url("/echo"), { proxy = p }))
+    local msg = T.err("connect", http.new():get(T.url("/echo"), { proxy = p, proxy_auth = { user = "socksuser", pass = "badSOCKS" } }))
+    T.not_contains(msg, "badSOCKS")
+    T.res(200, http.new():get(T.url("/echo"), { proxy = p, proxy_auth = { user = "socksuser", pass = "sockspass" } }))
+    -- user:pass in the proxy URL works too
+    T.res(200, http.new():get(T.url("/echo"), { proxy = "socks5://socksuser:sockspass@127.0.0.1:" .. S.port.socks_auth }))
+    local r, m = http.new():get(T.url("/echo"), { verbose = true,
+        proxy = "socks5://socksuser:urlSECRET@127.0.0.1:" .. S.port.socks_auth })
+    T.is_nil(r)
+    T.not_contains(m, "urlSECRET")
+end)

@@ -3,13 +3,14 @@
 -- killed, by a watchdog shell that follows this process.
 --
 --   local S = require("transport.servers")   -- with tests/?.lua on package.path
---   S.start()                 -- certificates, nginx, tinyproxy (idempotent)
+--   S.start()                 -- certificates, nginx, tinyproxy, microsocks (idempotent)
 --   S.https("good", "/hello") -- https://localhost:<port>/hello
 --   S.cert("ca.pem")          -- path of a generated file
 --
+-- SOCKS5 proxies are Debian's microsocks (skipped when it is missing).
 -- Everything lives in a private directory under the suite's temp dir:
 -- certificates (certs.sh), nginx's config, pid, logs and temp paths, the
--- static files it serves, tinyproxy's configs and logs. Nothing touches
+-- static files it serves, the proxies' configs and logs. Nothing touches
 -- /etc/nginx or the system services.
 local T = require("support")
 
@@ -19,7 +20,7 @@ local started, start_error
 local dir                 -- <tmpdir>/transport
 local pids = {}           -- background processes to end, in order
 S.port = {}               -- name -> port
-S.have = {}               -- "expired", "brotli", "zstd", "proxy_auth" -> true when available
+S.have = {}               -- "expired", "brotli", "zstd", "echo", "socks" -> true when available
 
 local function path(name)
     return dir .. "/" .. name
@@ -36,6 +37,14 @@ local function sh_ok(cmd, what)
         error(what .. " failed: " .. out, 0)
     end
     return out
+end
+
+local function exists(file)
+    local f = io.open(file, "rb")
+    if f then
+        f:close()
+    end
+    return f ~= nil
 end
 
 local function have_cmd(name)
@@ -110,6 +119,9 @@ local function spawn(cmd, log)
     local pid = tonumber((T.read_file(pidfile) or ""):match("%d+"))
     assert(pid, "no pid for " .. cmd)
     pids[#pids + 1] = pid
+    local f = assert(io.open(path("pids"), "a")) -- for the watchdog
+    f:write(pid, "\n")
+    f:close()
     return pid
 end
 
@@ -145,6 +157,7 @@ end
 -- ---- nginx ----
 
 local BROTLI = "/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so"
+local ECHO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 
 local function nginx_conf()
     local c = S.cert
@@ -156,10 +169,17 @@ local function nginx_conf()
         user = "user root " .. (T.capture("id -gn"):gsub("%s+$", "")) .. ";"
     end
     local brotli_load, brotli_on = "", ""
-    if io.open(BROTLI, "rb") then
+    if exists(BROTLI) then
         S.have.brotli = true
         brotli_load = "load_module " .. BROTLI .. ";"
         brotli_on = "brotli on; brotli_types text/plain; brotli_min_length 0;"
+    end
+    local echo_load, sleep = "", ""
+    if exists(ECHO) then
+        S.have.echo = true
+        echo_load = "load_module " .. ECHO .. ";"
+        -- /sleep: answers after 200 ms (for batches over TLS)
+        sleep = "location = /sleep { default_type text/plain; echo_sleep 0.2; echo $connection; }"
     end
     local function tls(cert, key)
         return "ssl_certificate " .. c(cert) .. "; ssl_certificate_key " .. c(key) .. ";"
@@ -169,8 +189,11 @@ local function nginx_conf()
         location = /client { default_type text/plain; return 200 "client $ssl_client_verify $ssl_client_s_dn\n"; }
         location = /proto { default_type text/plain; return 200 "$ssl_protocol\n"; }
         location = /conn { default_type text/plain; return 200 "$connection\n"; }
+        location /gz/ { gzip on; gzip_types text/plain; gzip_min_length 0; gzip_proxied any; }
+        ]] .. sleep .. [[
     ]]
     return string.format([[
+%s
 %s
 %s
 daemon off;
@@ -201,7 +224,6 @@ http {
     server {
         listen 127.0.0.1:%d;
         %s
-        location /gz/ { gzip on; gzip_types text/plain; gzip_min_length 0; gzip_proxied any; }
         location /br/ { %s }
         location = /bomb.txt { gzip_static always; }
         location = /pre/big.deflate { types { } default_type text/plain; add_header Content-Encoding deflate; }
@@ -209,7 +231,7 @@ http {
     }
 }
 ]],
-        brotli_load, user,
+        brotli_load, echo_load, user,
         path("nginx.pid"), path("nginx-error.log"), path("nginx-access.log"),
         path("ntmp"), path("ntmp"), path("ntmp"), path("ntmp"), path("ntmp"),
         path("www"),
@@ -262,6 +284,18 @@ local function start_tinyproxy(name, port, extra)
     end
 end
 
+-- ---- microsocks (SOCKS5) ----
+
+local function start_socks(name, port, extra)
+    local pid = spawn("exec microsocks -i 127.0.0.1 -p " .. port .. (extra or ""), path(name .. ".log"))
+    wait_listening({ port }, name, pid)
+end
+
+--- microsocks' log: "client[N] 127.0.0.1: connected to HOST:PORT" lines.
+function S.socks_log(name)
+    return T.read_file(path((name or "socks") .. ".log")) or ""
+end
+
 --- tinyproxy's log (name "tinyproxy" or "tinyproxy_auth").
 function S.proxy_log(name)
     return T.read_file(path((name or "tinyproxy") .. ".log")) or ""
@@ -269,11 +303,16 @@ end
 
 -- ---- start / stop ----
 
+-- Started before the first server: when this process is gone (a zombie
+-- counts as gone) it ends every pid listed in <dir>/pids and removes the
+-- directory. A normal stop empties the list first.
 local function watchdog()
-    -- ends every server if this process goes away without cleaning up
-    local list = table.concat(pids, " ")
-    assert(T.sh("sh -c 'while kill -0 " .. T.pid .. " 2>/dev/null; do sleep 0.5; done; kill " .. list
-        .. " 2>/dev/null; sleep 1; kill -9 " .. list .. " 2>/dev/null' >/dev/null 2>&1 </dev/null &"))
+    local stat = "/proc/" .. T.pid .. "/stat"
+    local list = T.shq(path("pids"))
+    local script = "while [ -e " .. stat .. " ] && [ \"$(sed -e 's/^.*) //' -e 's/ .*//' " .. stat
+        .. " 2>/dev/null)\" != Z ]; do sleep 0.5; done; p=$(cat " .. list .. " 2>/dev/null); "
+        .. "if [ -n \"$p\" ]; then kill $p; sleep 1; kill -9 $p; fi 2>/dev/null; rm -rf " .. T.shq(dir)
+    assert(T.sh("sh -c " .. T.shq(script) .. " >/dev/null 2>&1 </dev/null &"))
 end
 
 local function stop()
@@ -288,6 +327,9 @@ local function stop()
         end
     end
     pids = {}
+    if dir then
+        os.remove(path("pids"))
+    end
 end
 S.stop = stop
 
@@ -300,14 +342,15 @@ local function do_start()
     dir = T.tmpdir() .. "/transport"
     S.dir = dir
     sh_ok("mkdir -p " .. T.shq(dir), "mkdir")
+    watchdog()
     sh_ok("sh " .. T.shq(T.root .. "/tests/transport/certs.sh") .. " " .. T.shq(dir .. "/certs"), "certs.sh")
-    S.have.expired = io.open(S.cert("expired.pem"), "rb") ~= nil
+    S.have.expired = exists(S.cert("expired.pem"))
     S.pin = assert(T.read_file(S.cert("server.pin")))
     S.other_pin = assert(T.read_file(S.cert("other.pin")))
     make_files()
-    local ports = free_ports(10)
+    local ports = free_ports(12)
     local names = { "good", "wrong", "self", "expired", "clientcert", "tls12", "h2c", "plain", "proxy",
-        "proxy_auth" }
+        "proxy_auth", "socks", "socks_auth" }
     for i, n in ipairs(names) do
         S.port[n] = ports[i]
     end
@@ -321,7 +364,11 @@ local function do_start()
     start_tinyproxy("tinyproxy", S.port.proxy)
     start_tinyproxy("tinyproxy_auth", S.port.proxy_auth, "BasicAuth proxyuser proxysecret")
     S.have.proxy_auth = true
-    watchdog()
+    if have_cmd("microsocks") then
+        start_socks("socks", S.port.socks)
+        start_socks("socks_auth", S.port.socks_auth, " -u socksuser -P sockspass")
+        S.have.socks = true
+    end
 end
 
 --- Starts everything once; later calls return at once (or repeat the
@@ -354,8 +401,8 @@ function S.http(name, p, host)
     return "http://" .. (host or "127.0.0.1") .. ":" .. assert(S.port[name], name) .. (p or "/hello")
 end
 
-function S.proxy_url(name)
-    return "http://127.0.0.1:" .. S.port[name or "proxy"]
+function S.proxy_url(name, scheme)
+    return (scheme or "http") .. "://127.0.0.1:" .. S.port[name or "proxy"]
 end
 
 -- A unique word to find one request in a log.
