@@ -53,6 +53,7 @@ struct ljh_transfer {
     int done;
     int queued;               /* in the client's ready list */
     int sync;                 /* ljh_client_perform: nobody pulls it */
+    int pullable;             /* counted in the client's n_pullable */
     int paused;
     int follow;               /* this hop's answer is a redirect to follow */
     int head_ready;           /* LJH_F_STREAM: the final answer's headers are in */
@@ -71,6 +72,7 @@ struct ljh_client {
     unsigned fork_gen;        /* fork_generation when made */
     uint32_t *watched;        /* per fd: events registered in epfd */
     uint32_t *wanted;         /* per fd: events libcurl asks for now */
+    unsigned char *owned;     /* per fd: opened by open_cb, closed by close_cb */
     int n_fds;
     int64_t timer_deadline;   /* monotonic ms; -1 = no timer */
     ljh_transfer *head;
@@ -80,6 +82,7 @@ struct ljh_client {
     int nready, ready_cap;
     int32_t next_id;
     int running;
+    int n_pullable;           /* transfers Lua may pull: ready has room for all */
     int retry_waiting;        /* transfers sleeping before a retry */
     char *cookie_file;
     ljh_client_options opts;
@@ -148,8 +151,13 @@ static int grow_fds(ljh_client *c, int fd)
     if (!x)
         return -1;
     c->wanted = x;
+    unsigned char *o = realloc(c->owned, (size_t)n);
+    if (!o)
+        return -1;
+    c->owned = o;
     memset(w + c->n_fds, 0, (size_t)(n - c->n_fds) * sizeof *w);
     memset(x + c->n_fds, 0, (size_t)(n - c->n_fds) * sizeof *x);
+    memset(o + c->n_fds, 0, (size_t)(n - c->n_fds));
     c->n_fds = n;
     return 0;
 }
@@ -160,11 +168,40 @@ static void unwatch(ljh_client *c, int fd)
     c->watched[fd] = 0;
 }
 
-/* Keeps the epoll set in step with what libcurl wants. A socket libcurl
- * stops watching (a connection going back to the cache) stays registered
- * until it reports an event, so reusing a kept-alive connection costs one
- * epoll_ctl instead of three. A socket reported again after a removal
- * always gets a syscall: its number may belong to a new socket by then. */
+/* Connection sockets are opened and closed here, so the epoll set can
+ * never hold a socket that was closed behind its back: a registration
+ * outlives close() when a child process inherited the descriptor, and
+ * would then report events forever. They are close-on-exec too. */
+static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    (void)purpose;
+    ljh_client *c = clientp;
+    int s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (s < 0)
+        return CURL_SOCKET_BAD;
+    if (grow_fds(c, s) == 0)
+        c->owned[s] = 1;
+    return s;
+}
+
+static int close_cb(void *clientp, curl_socket_t s)
+{
+    ljh_client *c = clientp;
+    if (s >= 0 && s < c->n_fds) {
+        if (c->watched[s])
+            epoll_ctl(c->epfd, EPOLL_CTL_DEL, s, NULL);
+        c->watched[s] = c->wanted[s] = 0;
+        c->owned[s] = 0;
+    }
+    return close(s);
+}
+
+/* Keeps the epoll set in step with what libcurl wants. A connection
+ * socket libcurl stops watching (going back to the cache) stays
+ * registered until it reports an event or close_cb closes it, so reusing
+ * a kept-alive connection costs one epoll_ctl instead of three. Other
+ * sockets (the resolver's) are removed at once. A socket reported again
+ * after a removal always gets a syscall. */
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)easy;
@@ -175,6 +212,8 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
     }
     if (what == CURL_POLL_REMOVE) {
         c->wanted[s] = 0;
+        if (!c->owned[s] && c->watched[s])
+            unwatch(c, s);
         return 0;
     }
     uint32_t events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
@@ -203,19 +242,22 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+static void check_fork(ljh_client *c);
+
+/* A transfer used in a forked child ends with its client's fork check. */
+static void transfer_check_fork(const ljh_transfer *t)
+{
+    if (t->client)
+        check_fork(t->client);
+}
+
 static void push_ready(ljh_transfer *t)
 {
     ljh_client *c = t->client;
     if (!c || t->queued || t->sync)
         return;
-    if (c->nready == c->ready_cap) {
-        int cap = c->ready_cap ? c->ready_cap * 2 : 64;
-        ljh_transfer **p = realloc(c->ready, (size_t)cap * sizeof *p);
-        if (!p)
-            return; /* the host still finds it through ljh_transfer_done */
-        c->ready = p;
-        c->ready_cap = cap;
-    }
+    if (c->nready == c->ready_cap)
+        return; /* cannot happen: submit reserved a slot per transfer */
     c->ready[c->nready++] = t;
     t->queued = 1;
 }
@@ -246,10 +288,24 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
     ljh_transfer *t = userp;
     size_t n = size * nmemb;
     t->idle_ref_ms = now_ms(); /* header bytes count for idle_timeout */
+    int was_done = t->col.headers_done;
     ljh_error err = ljh__collect_header(&t->col, data, n);
     if (err) {
         t->col.abort_error = err;
         return 0;
+    }
+    if (!was_done && t->col.headers_done) {
+        /* RFC 9112 6.3: both framings at once is how responses get split;
+         * refuse it rather than pick one. */
+        long status = 0;
+        size_t len;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && ljh__collect_find(&t->col, "transfer-encoding", &len) &&
+            ljh__collect_find(&t->col, "content-length", &len)) {
+            t->col.abort_error = LJH_E_PROTOCOL;
+            t->col.abort_why = "the response has both Content-Length and Transfer-Encoding";
+            return 0;
+        }
     }
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         t->follow = 0;
@@ -259,14 +315,15 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         t->follow = (status == 301 || status == 302 || status == 303 || status == 307 ||
                      status == 308) &&
-                    ljh__collect_find(&t->col, "location", &len) != NULL;
+                    ljh__collect_find(&t->col, "location", &len) != NULL && len > 0;
     }
     if ((t->plan.flags & LJH_F_STREAM) && t->col.headers_done && !t->head_ready && !t->follow) {
         /* The answer a stream will deliver (not a 1xx, a redirect being
          * followed or a 429/503 about to be retried): tell Lua. */
         long status = 0;
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && retry_delay(t, CURLE_OK) < 0) {
+        /* (a status over 999 is refused when the transfer ends) */
+        if (status >= 200 && status <= 999 && retry_delay(t, CURLE_OK) < 0) {
             /* Packed now: the transfer may be over before Lua asks. */
             t->head_ready = 1;
             ljh_response_free(t->head);
@@ -420,12 +477,23 @@ static void easy_get(ljh_client *c, ljh_transfer *t)
     }
 }
 
+/* Each CURLOPT_COOKIEFILE "" (setup_hop) stays in a list on the handle
+ * until curl_easy_cleanup: it would grow by one entry per hop on a pooled
+ * handle, and libcurl 7.88's curl_easy_reset leaks it (17 bytes a reset).
+ * NULL empties the list; the shared jar keeps its cookies. */
+static void forget_cookie_files(CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, (char *)NULL);
+}
+
 static void easy_put(ljh_client *c, ljh_transfer *t)
 {
     CURL *e = t->easy;
     if (!e)
         return;
     t->easy = NULL;
+    if (c && c->share)
+        forget_cookie_files(e);
     if (c && c->npool < POOL_MAX) {
         if (t->profile.plain) {
             /* Nothing may point at the transfer once it is gone. */
@@ -499,6 +567,8 @@ static CURLcode setup_hop(ljh_transfer *t)
     ljh_profile want;
     profile_of(&t->plan, &want);
     CURLcode rc;
+    if (c->share) /* see forget_cookie_files */
+        forget_cookie_files(e);
     if (profile_same(&want, &t->profile)) {
         /* Configured for an equivalent request: only what differs. */
         int64_t left = 0;
@@ -512,6 +582,14 @@ static CURLcode setup_hop(ljh_transfer *t)
     } else {
         curl_easy_reset(e);
         rc = ljh__plan_apply(&t->plan, e, now_ms() - t->started_ms);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
     }
     t->profile = want;
     if (rc == CURLE_OK)
@@ -595,6 +673,8 @@ static void error_message(ljh_transfer *t, ljh_error code, CURLcode rc, char *ou
     char url[1024];
     char method[LJH_MAX_METHOD_LEN + 1];
     ljh__safe_url(t->plan.url ? t->plan.url : "", url, sizeof url);
+    if (strlen(url) > 160) /* the reason must fit in the message */
+        memcpy(url + 157, "...", 4);
     go_method(t->plan.method, method, sizeof method);
     const char *why;
     char buf[256];
@@ -617,7 +697,7 @@ static void error_message(ljh_transfer *t, ljh_error code, CURLcode rc, char *ou
         why = buf;
         break;
     case LJH_E_PROTOCOL:
-        why = "too many informational (1xx) responses";
+        why = t->col.abort_why ? t->col.abort_why : "too many informational (1xx) responses";
         break;
     case LJH_E_OUT_OF_MEMORY:
         why = "out of memory";
@@ -685,14 +765,26 @@ static int64_t retry_delay(ljh_transfer *t, CURLcode rc)
     return delay;
 }
 
+/* Whether a block larger than what libcurl's header buffer wanted can be
+ * had now (tells its header limit from a real shortage). */
+static int memory_left(void)
+{
+    void *p = malloc(4 * CURL_MAX_HTTP_HEADER);
+    free(p);
+    return p != NULL;
+}
+
 static void finish(ljh_transfer *t, CURLcode rc)
 {
     ljh_client *c = t->client;
     if (!t->col.abort_error && t->plan.bodies.error) /* a body callback aborted */
         t->col.abort_error = t->plan.bodies.error;
-    /* libcurl refuses a header line over CURL_MAX_HTTP_HEADER (100 KiB) with
-     * CURLE_OUT_OF_MEMORY: that is a response too large, not a failed malloc. */
-    if (rc == CURLE_OUT_OF_MEMORY && !t->col.abort_error && !t->col.headers_done)
+    /* libcurl 7.88 refuses a header line over CURL_MAX_HTTP_HEADER (100 KiB)
+     * with CURLE_OUT_OF_MEMORY and no message: a response too large, not a
+     * failed malloc, when it happens after the status line and memory is
+     * still there. */
+    if (rc == CURLE_OUT_OF_MEMORY && !t->col.abort_error && !t->col.headers_done &&
+        t->col.n_informational > 0 && memory_left())
         t->col.abort_error = LJH_E_TOO_LARGE;
     int64_t delay = c ? retry_delay(t, rc) : -1;
     if (delay >= 0) {
@@ -706,6 +798,19 @@ static void finish(ljh_transfer *t, CURLcode rc)
         return;
     }
     freeze_progress(t);
+    long final_status = 0;
+    if (rc == CURLE_OK && !t->col.abort_error &&
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &final_status) == CURLE_OK &&
+        (final_status < 100 || final_status > 999)) {
+        /* libcurl reads "HTTP/201 200" as status 1: not a 3-digit status */
+        rc = CURLE_WEIRD_SERVER_REPLY;
+        ljh__msg(t->errbuf, sizeof t->errbuf, "malformed HTTP status code %ld", final_status);
+    } else if (rc == CURLE_OK && !t->col.abort_error && !t->col.headers_done) {
+        /* libcurl takes a close before the blank line as the end */
+        rc = CURLE_RECV_ERROR;
+        ljh__msg(t->errbuf, sizeof t->errbuf,
+                 "the connection closed before the end of the response headers");
+    }
     if (rc == CURLE_OK && !t->col.abort_error) /* options.output: into place */
         t->col.abort_error = ljh__bodies_commit(&t->plan.bodies, t->easy);
     if (rc == CURLE_OK && !t->col.abort_error) {
@@ -775,6 +880,7 @@ static void next_hop(ljh_transfer *t)
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc) {
+        curl_multi_remove_handle(c->multi, t->easy);
         finish(t, CURLE_OK); /* no usable Location: the 3xx is the answer */
         return;
     }
@@ -834,6 +940,7 @@ static int client_init(ljh_client *c)
     if (c->n_fds) { /* NULL until the first socket: memset(NULL, 0, 0) is UB */
         memset(c->watched, 0, (size_t)c->n_fds * sizeof *c->watched);
         memset(c->wanted, 0, (size_t)c->n_fds * sizeof *c->wanted);
+        memset(c->owned, 0, (size_t)c->n_fds);
     }
     c->timer_deadline = -1;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -979,11 +1086,14 @@ void ljh_client_free(ljh_client *c)
 {
     if (!c)
         return;
-    if (c->fork_gen == fork_generation) {
-        for (ljh_transfer *t = c->head; t; t = t->next) {
-            if (!t->done)
-                fail(t, LJH_E_CLOSED, "the client was closed");
-        }
+    int forked = c->fork_gen != fork_generation;
+    for (ljh_transfer *t = c->head; t; t = t->next) {
+        if (t->done)
+            continue;
+        if (forked)
+            t->easy = NULL; /* the parent's: never touched in the child */
+        fail(t, LJH_E_CLOSED, forked ? "the process forked while this request was running"
+                                     : "the client was closed");
     }
     for (ljh_transfer *t = c->head, *next; t; t = next) {
         next = t->next;
@@ -1004,17 +1114,30 @@ void ljh_client_free(ljh_client *c)
     free(c->ready);
     free(c->watched);
     free(c->wanted);
+    free(c->owned);
     free(c->cookie_file);
     free(c);
 }
 
 static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
 {
+    if (!sync && c->n_pullable >= c->ready_cap) {
+        /* Room in the ready list for every transfer Lua may pull, taken
+         * now so that finishing one can never fail to announce it. */
+        int cap = c->ready_cap ? c->ready_cap * 2 : 64;
+        ljh_transfer **p = realloc(c->ready, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        c->ready = p;
+        c->ready_cap = cap;
+    }
     ljh_transfer *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->client = c;
     t->sync = sync;
+    t->pullable = !sync;
+    c->n_pullable += !sync;
     t->started_ms = now_ms();
     t->id = c->next_id = c->next_id == INT32_MAX ? 1 : c->next_id + 1;
     t->next = c->head;
@@ -1077,6 +1200,22 @@ static int64_t start_retries(ljh_client *c)
     return next;
 }
 
+/* libcurl returns an error from curl_multi_socket_action when it could not
+ * allocate its socket bookkeeping (or socket_cb refused a socket): the
+ * socket is then watched by nobody and its transfer would wait forever,
+ * as no timer is left for it either. Memory is short: end them all. */
+static void lost_track(ljh_client *c, CURLMcode mc)
+{
+    if (mc == CURLM_OK || mc == CURLM_BAD_SOCKET)
+        return;
+    ljh_error code = mc == CURLM_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INTERNAL;
+    char msg[128];
+    ljh__msg(msg, sizeof msg, "%s (libcurl lost track of a connection)", curl_multi_strerror(mc));
+    for (ljh_transfer *t = c->head; t; t = t->next)
+        if (!t->done)
+            fail(t, code, msg);
+}
+
 int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
 {
     if (!c)
@@ -1117,11 +1256,11 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
             flags |= CURL_CSELECT_OUT;
         if (evs[i].events & EPOLLERR)
             flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(c->multi, fd, flags, &still);
+        lost_track(c, curl_multi_socket_action(c->multi, fd, flags, &still));
     }
     if (c->timer_deadline >= 0 && now_ms() >= c->timer_deadline) {
         c->timer_deadline = -1;
-        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+        lost_track(c, curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &still));
     }
     collect_finished(c);
     return c->running;
@@ -1194,6 +1333,7 @@ size_t ljh_transfer_take(ljh_transfer *t, const char **data)
         *data = none;
     if (!t)
         return 0;
+    transfer_check_fork(t);
     ljh_buf tmp = t->taken;
     tmp.len = 0;
     t->taken = t->stream;
@@ -1216,6 +1356,7 @@ void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out)
     memset(out, 0, sizeof *out);
     if (!t)
         return;
+    transfer_check_fork(t);
     if (t->done || !t->easy) {
         *out = t->progress;
         return;
@@ -1236,7 +1377,10 @@ ljh_response *ljh_transfer_head(ljh_transfer *t)
 
 void ljh_transfer_cancel(ljh_transfer *t)
 {
-    if (!t || t->done)
+    if (!t)
+        return;
+    transfer_check_fork(t);
+    if (t->done)
         return;
     fail(t, LJH_E_CANCELLED, "cancelled");
 }
@@ -1254,6 +1398,7 @@ void ljh_transfer_free(ljh_transfer *t)
 {
     if (!t)
         return;
+    transfer_check_fork(t);
     ljh_client *c = t->client;
     if (c) {
         t->sync = 1; /* nobody will pull it any more */
@@ -1269,6 +1414,7 @@ void ljh_transfer_free(ljh_transfer *t)
                 }
             }
         }
+        c->n_pullable -= t->pullable;
         if (t->prev)
             t->prev->next = t->next;
         else

@@ -128,6 +128,7 @@ typedef struct ljh_collect {
     size_t n_informational;
     int headers_done;       /* blank line seen for the current response */
     ljh_error abort_error;  /* set by a callback that aborted the transfer */
+    const char *abort_why;  /* LJH_E_PROTOCOL: what was wrong (static text) */
 } ljh_collect;
 
 /* One header line from libcurl; returns 0 or the error that aborts. */

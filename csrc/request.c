@@ -204,7 +204,9 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
         ljh__msg(errmsg, errlen, "invalid URL: %s", curl_url_strerror(uc));
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
+    if ((uc = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK || !host[0]) {
+        if (uc == CURLUE_OUT_OF_MEMORY)
+            goto out;
         err = LJH_E_INVALID_URL;
         ljh__msg(errmsg, errlen, "invalid URL: no host");
         goto out;
@@ -228,7 +230,7 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
             uc = curl_url_set(u, CURLUPART_QUERY, query, append ? CURLU_APPENDQUERY : 0);
         }
         if (uc != CURLUE_OK) {
-            err = LJH_E_INVALID_ARGUMENT;
+            err = uc == CURLUE_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INVALID_ARGUMENT;
             ljh__msg(errmsg, errlen, "invalid query: %s", curl_url_strerror(uc));
             goto out;
         }
@@ -297,6 +299,11 @@ static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errms
             return LJH_E_INVALID_ARGUMENT;
         }
         if (ljh__header_is(kv->name, nl, "content-length")) {
+            if (req->body_file.ptr || req->n_parts) {
+                ljh__msg(errmsg, errlen, "header \"Content-Length\" is set by ljhttp for "
+                                         "body_file and multipart");
+                return LJH_E_INVALID_ARGUMENT;
+            }
             /* libcurl sends the true length; a caller's value may only agree. */
             char want[32];
             snprintf(want, sizeof want, "%zu", req->body ? req->body_len : (size_t)0);
@@ -317,7 +324,9 @@ static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errms
             plan->has_content_type = 1;
         unsigned char sensitive = (unsigned char)(ljh__header_is(kv->name, nl, "authorization") ||
                                                   ljh__header_is(kv->name, nl, "cookie") ||
-                                                  ljh__header_is(kv->name, nl, "proxy-authorization"));
+                                                  ljh__header_is(kv->name, nl, "proxy-authorization") ||
+                                                  /* a Host meant for the first origin */
+                                                  ljh__header_is(kv->name, nl, "host"));
         /* "Name;" is libcurl's way to send an empty header ("Name:" would
          * delete it). */
         char *line = malloc(nl + vl + 3);

@@ -118,6 +118,9 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
         if (ljh__buf_append(&col->hdr_text, " ", 1) ||
             ljh__buf_append(&col->hdr_text, line, len) || ljh__buf_append(&col->hdr_text, "", 1))
             return LJH_E_OUT_OF_MEMORY;
+        for (char *p = col->hdr_text.p + col->hdr_text.len - 1 - len; p < col->hdr_text.p + col->hdr_text.len - 1; p++)
+            if (*p == '\r' || *p == '\0') /* as below */
+                *p = ' ';
         last->value_len += len + 1;
         return LJH_OK;
     }
@@ -146,6 +149,10 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
         ljh__buf_append(&col->hdr_text, "", 1) ||
         ljh__buf_append(&col->hdr_refs, &ref, sizeof ref))
         return LJH_E_OUT_OF_MEMORY;
+    /* RFC 9110 5.5: a CR or NUL inside a value becomes a space */
+    for (char *p = col->hdr_text.p + ref.value_off, *e = p + vl; p < e; p++)
+        if (*p == '\r' || *p == '\0')
+            *p = ' ';
     return LJH_OK;
 }
 

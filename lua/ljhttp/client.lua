@@ -313,6 +313,18 @@ end
 ---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
 ---@return ljhttp.ErrorCode? code when the batch itself was refused
 function Client:request_batch(requests, bopts)
+    if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
+        -- metamethods may raise: keep the no-raise promise
+        local ok, a, b, c = pcall(self._request_batch, self, requests, bopts)
+        if not ok then
+            return bad("invalid batch: " .. tostring(a))
+        end
+        return a, b, c
+    end
+    return self:_request_batch(requests, bopts)
+end
+
+function Client:_request_batch(requests, bopts)
     if type(requests) ~= "table" then
         return bad("requests must be a table")
     end
@@ -390,7 +402,12 @@ function Client:request_batch(requests, bopts)
         if active == 0 then
             break
         end
-        e:pump(1000)
+        -- until one finishes: the host decides how to wait (in OpenResty
+        -- the coroutine yields, so the worker keeps serving)
+        local before = active
+        e.host.block_until(e, function()
+            return active < before
+        end)
     end
     if n_err > 0 then
         return responses, errors

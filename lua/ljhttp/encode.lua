@@ -86,10 +86,12 @@ end
 
 local function grow_headers(n)
     if n > hdr_cap then
+        local old, old_cap = hdr_kv, hdr_cap
         while hdr_cap < n do
             hdr_cap = hdr_cap * 2
         end
         hdr_kv = kv_type(hdr_cap)
+        ffi.copy(hdr_kv, old, old_cap * ffi.sizeof("ljh_kv"))
     end
 end
 
@@ -178,6 +180,8 @@ local function add_cookies(cookies)
 end
 
 -- Option lookup: per-request value, else the client's default.
+-- The value is anchored until release(): an __index metamethod may have
+-- built it just now, and its pointer goes into the request struct.
 local function pick(o, d, k)
     local v
     if o ~= nil then
@@ -185,6 +189,9 @@ local function pick(o, d, k)
     end
     if v == nil and d ~= nil then
         v = d[k]
+    end
+    if v ~= nil then
+        anchor(v)
     end
     return v
 end
@@ -226,7 +233,7 @@ function M.request(method, url, o, d, extra_flags)
         -- a table is encoded (bodies.lua) and added to the URL's query
         local q, qerr = bodies.urlencode(query, "query")
         if not q then
-            return bad(qerr)
+            return nil, qerr, qerr == "out of memory" and "out_of_memory" or "invalid_argument"
         end
         anchor(q)
         r.query, r.query_len = q, #q
@@ -237,14 +244,14 @@ function M.request(method, url, o, d, extra_flags)
 
     local body = pick(o, d, "body")
     local form = pick(o, d, "form")
-    local headers = o ~= nil and o.headers or nil
-    local dheaders = d ~= nil and d.headers or nil
+    local headers = pick(o, nil, "headers")
+    local dheaders = pick(d, nil, "headers")
     local n = 0
     if body == nil and form ~= nil then
         if type(form) == "table" then
             local f, ferr = bodies.urlencode(form, "form")
             if not f then
-                return bad(ferr)
+                return nil, ferr, ferr == "out of memory" and "out_of_memory" or "invalid_argument"
             end
             form = anchor(f)
         elseif type(form) ~= "string" then

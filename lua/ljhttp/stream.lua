@@ -60,7 +60,17 @@ function M.open(client, method, url, opts)
     if client.cptr == nil then
         return nil, "the client is closed", "closed"
     end
-    if type(opts) == "table" and (opts.on_chunk ~= nil or opts.on_event ~= nil) then
+    local ok_opts, has_cb = true, false
+    if type(opts) == "table" then
+        -- options with metamethods may raise: keep the no-raise promise
+        ok_opts, has_cb = pcall(function()
+            return opts.on_chunk ~= nil or opts.on_event ~= nil
+        end)
+        if not ok_opts then
+            return nil, "invalid options: " .. tostring(has_cb), "invalid_argument"
+        end
+    end
+    if has_cb then
         return nil, "on_chunk and on_event are for request_async; a stream is read with read()",
             "invalid_argument"
     end

@@ -49,6 +49,11 @@ local function drive(engine, timeout, done)
 end
 M.drive = drive
 
+-- What the blocking API (request_batch) waits with: here, plain pumping.
+function M.block_until(engine, done, timeout)
+    drive(engine, timeout, done)
+end
+
 function M.wait(engine, handle, timeout)
     drive(engine, timeout, function()
         return handle.finished

@@ -147,6 +147,11 @@ local function blocking_until(engine, done, timeout)
     arm(engine)
 end
 
+-- The blocking API (request_batch) blocks the editor, as http.get does.
+function M.block_until(engine, done, timeout)
+    blocking_until(engine, done, timeout)
+end
+
 local function wait_ms(timeout)
     if timeout == nil then
         return FOREVER_MS

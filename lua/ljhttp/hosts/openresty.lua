@@ -132,6 +132,14 @@ local function yield_until(engine, done, timeout)
     M.flush(engine)
 end
 
+-- The blocking API's waits (request_batch): yield where possible.
+function M.block_until(engine, done, timeout)
+    if not yieldable() then
+        return plain.drive(engine, timeout, done)
+    end
+    yield_until(engine, done, timeout)
+end
+
 function M.wait(engine, handle, timeout)
     if not yieldable() then
         return plain.wait(engine, handle, timeout)
