@@ -10,8 +10,9 @@
  * - ljh_client, ljh_transfer and ljh_response each have one NULL-safe free.
  */
 
+/* Bumped whenever a declaration below changes shape. */
 enum {
-    LJH_ABI_VERSION = 1
+    LJH_ABI_VERSION = 2
 };
 
 /* Short stable error words: ljh_error_name() gives the text. */

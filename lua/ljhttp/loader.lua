@@ -8,9 +8,6 @@ local ffi = require("ffi")
 
 local M = {}
 
-local ABI_VERSION = 1
-M.ABI_VERSION = ABI_VERSION
-
 -- A second require (common while developing a Neovim plugin) must not
 -- fail with "attempt to redefine".
 local function declare()
@@ -22,6 +19,11 @@ end
 
 -- Types are needed by encode/decode before any library is loaded.
 declare()
+
+-- The version these declarations describe, from the declarations
+-- themselves: the library must report the same.
+local ABI_VERSION = tonumber(ffi.C.LJH_ABI_VERSION)
+M.ABI_VERSION = ABI_VERSION
 
 local function file_exists(path)
     local f = io.open(path, "rb")

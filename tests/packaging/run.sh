@@ -104,7 +104,7 @@ else
   check ":checkhealth ljhttp runs" '[[ $H == *"ljhttp: require(\"ljhttp.health\").check()"* || $H == *"## ljhttp"* ]]' \
     "$(tail -n 5 "$TMP/health.log")"
   check ":checkhealth ljhttp reports no ERROR" '[[ -n $H && $H != *ERROR* ]]' "$(grep -n ERROR "$TMP/health.out")"
-  for want in "with the FFI" "found: $ROOT/build/libljhttp.so" "ABI version 1 matches" "libcurl " \
+  for want in "with the FFI" "found: $ROOT/build/libljhttp.so" "ABI version $(sed -n "s/.*LJH_ABI_VERSION = \([0-9]*\).*/\1/p" "$ROOT/cdef/ljhttp.h") matches" "libcurl " \
     "TLS backend: " "HTTP/2: " "decompression" "async engine: get_async to a local listener answered"; do
     check ":checkhealth ljhttp says \"$want\"" '[[ $H == *"$want"* ]]'
   done
