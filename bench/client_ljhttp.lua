@@ -1,6 +1,9 @@
 -- ljhttp client: the library's public API, as an application would use it.
 --   VARIANT "client" (default): local c = http.new({}); c:get(url)
 --   VARIANT "get": the module function http.get(url)
+--   VARIANT "output": c:get(url, {output = file}): the body goes to a file
+--     from C and never becomes a Lua string
+--   VARIANT "stream": c:stream("GET", url), chunks consumed as they come
 -- CONC > 1: one http.request_batch(list, {concurrency = CONC}) call with
 -- N items {"GET", url}.
 -- Extra argument after the common ones: VARIANT.
@@ -44,6 +47,55 @@ if conc > 1 then
   for i = 0, n - 1 do
     bytes = bytes + check_response(res[i + 1], "missing response", list[i % #list + 1], i)
   end
+elseif variant == "output" then
+  local c = http.new({})
+  local file = os.tmpname()
+  c0, t0 = B.cpu(), B.now()
+  for i = 0, n - 1 do
+    local e = list[i % #list + 1]
+    local r, err = c:get(e.url, { output = file })
+    if not r or r.body_size ~= e.size then
+      B.fail(("request %d %s: %s"):format(i, e.url, tostring(err or (r and r.body_size))))
+    end
+    -- the check bytes, read back from the file
+    local f = io.open(file, "rb")
+    local head = f:read(#e.head)
+    f:seek("set", e.mid_off)
+    local mid = f:read(#e.mid)
+    f:seek("set", e.size - #e.tail)
+    local tail = f:read(#e.tail)
+    f:close()
+    if head ~= e.head or mid ~= e.mid or tail ~= e.tail then
+      B.fail(("request %d %s: file bytes differ"):format(i, e.url))
+    end
+    bytes = bytes + r.body_size
+  end
+  os.remove(file)
+elseif variant == "stream" then
+  local c = http.new({})
+  c0, t0 = B.cpu(), B.now()
+  for i = 0, n - 1 do
+    local e = list[i % #list + 1]
+    local s, err = c:stream("GET", e.url)
+    if not s then B.fail(("request %d %s: %s"):format(i, e.url, tostring(err))) end
+    -- keep only what the checks need: the consumer sees every chunk once
+    local got, head, mid, tail = 0, "", "", ""
+    for chunk in s:chunks() do
+      local n0 = got
+      got = got + #chunk
+      if #head < #e.head then head = head .. chunk:sub(1, #e.head - #head) end
+      if got > e.mid_off and n0 < e.mid_off + #e.mid then
+        mid = mid .. chunk:sub(math.max(1, e.mid_off - n0 + 1), e.mid_off + #e.mid - n0)
+      end
+      tail = (tail .. chunk):sub(-#e.tail)
+    end
+    if s.error then B.fail(("request %d %s: %s"):format(i, e.url, tostring(s.error))) end
+    s:close()
+    if got ~= e.size or head ~= e.head or mid ~= e.mid or tail ~= e.tail then
+      B.fail(("request %d %s: streamed %d bytes, or bytes differ"):format(i, e.url, got))
+    end
+    bytes = bytes + got
+  end
 elseif variant == "get" then
   c0, t0 = B.cpu(), B.now()
   for i = 0, n - 1 do
@@ -61,5 +113,6 @@ else
   end
 end
 local t1, c1 = B.now(), B.cpu()
-local api = conc > 1 and "http.request_batch" or (variant == "get" and "http.get" or "c:get")
+local api = conc > 1 and "http.request_batch"
+  or ({ get = "http.get", output = "c:get{output}", stream = "c:stream" })[variant] or "c:get"
 B.report(n, conc, t1 - t0, c1 - c0, { bytes = bytes, api = api })

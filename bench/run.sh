@@ -55,6 +55,8 @@ client_plan() { # client workload
     strings:W2|strings:W3) echo 1 ;;
     strings:*) echo "na:-" ;;
     ljhttp.get:W4|ljhttp.get:W5) echo "na:-" ;;
+    ljhttp.output:W2|ljhttp.output:W3|ljhttp.stream:W2|ljhttp.stream:W3) echo 1 ;;
+    ljhttp.output:*|ljhttp.stream:*) echo "na:-" ;;
     lua-curl:W4|lua-curl:W5) echo "na:easy interface only" ;;
     luasocket:W5) echo 4 ;;            # sequential: 50 ms each
     curl-per-request:W1) echo 10 ;;
@@ -62,19 +64,21 @@ client_plan() { # client workload
     *) echo 1 ;;
   esac
 }
-CLIENTS=(limit strings ljhttp ljhttp.get lua-curl luasocket curl-per-request)
+CLIENTS=(limit strings ljhttp ljhttp.get ljhttp.output ljhttp.stream lua-curl luasocket curl-per-request)
 
 client_cmd() { # client -> command prefix (array printed one word per line)
   case "$1" in
     limit) echo "$BENCH_DIR/limit" ;;
     strings) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_strings.lua" ;;
-    ljhttp|ljhttp.get) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
+    ljhttp|ljhttp.get|ljhttp.output|ljhttp.stream) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
     lua-curl) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luacurl.lua" ;;
     luasocket) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luasocket.lua" ;;
     curl-per-request) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_curlproc.lua" ;;
   esac
 }
-client_extra() { case "$1" in ljhttp.get) echo get ;; ljhttp) echo client ;; esac; }
+client_extra() {
+  case "$1" in ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp) echo client ;; esac
+}
 
 # ---------------------------------------------------------------- checks
 [[ -x "$BENCH_DIR/limit" ]] || die "$BENCH_DIR/limit not built (run: make -C bench)"
@@ -326,5 +330,16 @@ fi
 # bench/results.svg from the tables just written (skipped without gnuplot).
 if [[ -n "${RESULTS_MD:-}" ]]; then
   "$LUAJIT" "$BENCH_DIR/chart.lua" "$RESULTS_MD" "${RESULTS_SVG:-${RESULTS_MD%.md}.svg}" || log "WARNING: the chart failed"
+fi
+# ------------------------------------------------------- J1: JSON vs lua-cjson
+if [[ ${JSON_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]]; then
+  log "J1 (JSON decode/encode against lua-cjson)"
+  json_args=()
+  [[ $SMOKE == 1 ]] && json_args=(--smoke)
+  json_out="$("$LUAJIT" "$BENCH_DIR/json.lua" "${json_args[@]}")" || die "the JSON benchmark failed"
+  printf '\n%s\n' "$json_out"
+  if [[ -n "${RESULTS_MD:-}" ]]; then
+    printf '\n## J1: JSON through cJSON against lua-cjson\n\n```\n%s\n```\n' "$json_out" >> "$RESULTS_MD"
+  fi
 fi
 exit 0

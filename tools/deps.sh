@@ -9,7 +9,7 @@ profile=${1:-test}
 # luajit2 (OpenResty's LuaJIT 2.1), not luajit: Debian's nginx Lua module
 # depends on libluajit2-5.1-2 and apt removes the other LuaJIT with it.
 build="make gcc pkg-config luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libcjson-dev python3"
-test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo neovim lua-curl lua-socket curl openssl tinyproxy zstd microsocks libnginx-mod-http-brotli-filter"
+test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo neovim lua-curl lua-socket lua-cjson curl openssl tinyproxy zstd microsocks libnginx-mod-http-brotli-filter"
 
 case "$profile" in
 build) want=$build ;;
