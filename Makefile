@@ -30,7 +30,8 @@ LIBDIR  ?= $(PREFIX)/lib
 LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
-.PHONY: all deps test test-c test-lua test-install test-hosts test-packaging demo bench bench-smoke clean install uninstall asan valgrind
+.PHONY: all deps test test-c test-lua test-install test-hosts test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
+        test-asan-c fuzz soak
 
 all: $(LIB) $(CDEF_LUA)
 
@@ -61,6 +62,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) test-c
+	$(MAKE) test-asan-c
 	$(MAKE) test-lua
 	$(MAKE) test-hosts
 	$(MAKE) test-install
@@ -121,6 +123,11 @@ test-hosts: all
 # ASan runtime preloaded and LeakSanitizer on (suppressions: tests/asan.supp).
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_RT    = $(shell $(CC) -print-file-name=libasan.so)
+# The C tests alone under the sanitizers (part of `make test`).
+test-asan-c:
+	$(MAKE) B=build/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build/asan/test_c
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./build/asan/test_c --jobs=2
+
 asan: all
 	$(MAKE) B=build/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build/asan/libljhttp.so build/asan/test_c
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./build/asan/test_c --jobs=2
@@ -130,11 +137,22 @@ asan: all
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(LUAJIT) tests/lua/run.lua
 
-# The Lua suite under valgrind's memcheck (slow: minutes).
+# The Lua suite under valgrind's memcheck (slow: minutes). VALGRIND_TESTS
+# picks test files by name ("reliability errors") for a shorter run.
 valgrind: all
 	LJHTTP_VALGRIND=1 valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
 	    --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp \
-	    --trace-children=no $(LUAJIT) tests/lua/run.lua
+	    --trace-children=no $(LUAJIT) tests/lua/run.lua $(VALGRIND_TESTS)
+
+# libFuzzer targets (fuzz/Makefile, clang): FUZZ_TIME seconds each.
+FUZZ_TIME ?= 60
+fuzz:
+	$(MAKE) -f fuzz/Makefile FUZZ_TIME=$(FUZZ_TIME) fuzz
+
+# 100,000 sequential requests and 100 batches of 1,000 against a private
+# nginx, then the reliability group C at full counts (tests/soak/run.sh).
+soak: all
+	LUAJIT=$(LUAJIT) sh tests/soak/run.sh
 
 clean:
 	rm -rf build tests/c/layout_check.h
