@@ -74,6 +74,22 @@ local function bad_value(what, k)
         .. "array of them", what, k)
 end
 
+-- "ek=<escaped v>" for one value, or nil and a message.
+local function pair(what, k, ek, v)
+    local s = text(v)
+    if s == nil then
+        return bad_value(what, k)
+    end
+    if str_find(s, "%z") then
+        return nil, str_format("%s: the value of %q must not contain NUL", what, k)
+    end
+    local ev, err = escape(s)
+    if not ev then
+        return nil, err
+    end
+    return ek .. "=" .. ev
+end
+
 -- "k=v&k2=v2" from a table; what names the option in messages. Returns
 -- the text, or nil and a message.
 function M.urlencode(t, what)
@@ -106,34 +122,20 @@ function M.urlencode(t, what)
                 return nil, str_format("%s: the value of %q must be an array (keys 1..n)", what, k)
             end
             for j = 1, len do
-                local s = text(v[j])
-                if s == nil then
-                    return bad_value(what, k)
-                end
-                if str_find(s, "%z") then
-                    return nil, str_format("%s: the value of %q must not contain NUL", what, k)
-                end
-                local ev, e2 = escape(s)
-                if not ev then
-                    return nil, e2
+                local p, perr = pair(what, k, ek, v[j])
+                if not p then
+                    return nil, perr
                 end
                 m = m + 1
-                out[m] = ek .. "=" .. ev
+                out[m] = p
             end
         else
-            local s = text(v)
-            if s == nil then
-                return bad_value(what, k)
-            end
-            if str_find(s, "%z") then
-                return nil, str_format("%s: the value of %q must not contain NUL", what, k)
-            end
-            local ev, e2 = escape(s)
-            if not ev then
-                return nil, e2
+            local p, perr = pair(what, k, ek, v)
+            if not p then
+                return nil, perr
             end
             m = m + 1
-            out[m] = ek .. "=" .. ev
+            out[m] = p
         end
     end
     return concat(out, "&")
