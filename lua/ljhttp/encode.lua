@@ -29,8 +29,13 @@ local json_encode = require("ljhttp.json").encode
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
 
-local HTTP_VERSIONS = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21 }
-local TLS_VERSIONS = { ["1.2"] = 12, ["1.3"] = 13 }
+-- Options that take one of a few words, each a number in the struct.
+local ENUM_OPTIONS = {
+    { name = "http_version", values = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21 },
+        allowed = "\"1.1\", \"2\" or \"2-prior-knowledge\"" },
+    { name = "tls_min_version", values = { ["1.2"] = 12, ["1.3"] = 13 },
+        allowed = "\"1.2\" or \"1.3\"" },
+}
 
 -- Options that are plain strings copied into an ljh_str field.
 local STR_OPTIONS = { "ca_file", "ca_path", "client_cert", "client_key", "pinned_public_key",
@@ -394,21 +399,16 @@ function M.request(method, url, o, d, extra_flags)
         end
         r.key_password.ptr, r.key_password.len = key, #key
     end
-    local hv = pick(o, d, "http_version")
-    if hv ~= nil then
-        local v = HTTP_VERSIONS[hv]
-        if not v then
-            return bad("http_version must be \"1.1\", \"2\" or \"2-prior-knowledge\"")
+    for i = 1, #ENUM_OPTIONS do
+        local e = ENUM_OPTIONS[i]
+        local v = pick(o, d, e.name)
+        if v ~= nil then
+            local n = e.values[v]
+            if not n then
+                return bad(e.name .. " must be " .. e.allowed)
+            end
+            r[e.name] = n
         end
-        r.http_version = v
-    end
-    local tv = pick(o, d, "tls_min_version")
-    if tv ~= nil then
-        local v = TLS_VERSIONS[tv]
-        if not v then
-            return bad("tls_min_version must be \"1.2\" or \"1.3\"")
-        end
-        r.tls_min_version = v
     end
     local retries = pick(o, d, "retries")
     if retries ~= nil then
