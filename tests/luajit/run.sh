@@ -12,27 +12,18 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 LUAJIT="${LUAJIT:-luajit}"
 PYTHON="${PYTHON:-python3}"
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/ljhttp-luajit.XXXXXX")"
-FIXTURE_PID=""
-cleanup() {
-  if [[ -n $FIXTURE_PID ]]; then kill "$FIXTURE_PID" 2>/dev/null; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=../lib.bash
+source "$ROOT/tests/lib.bash"
+ljh_setup luajit
 
 fail() { echo "not ok - $1"; echo "0 passed, 1 failed"; exit 1; }
 
 if [[ ! -f $ROOT/build/libljhttp.so ]]; then
   make -s -C "$ROOT" >/dev/null || fail "make failed"
 fi
-"$PYTHON" "$ROOT/tests/fixture/server.py" --port-file "$TMP/port" --watch-pid $$ \
-  >/dev/null 2>"$TMP/fixture.err" &
-FIXTURE_PID=$!
-for _ in $(seq 100); do [[ -s $TMP/port ]] && break; sleep 0.05; done
-[[ -s $TMP/port ]] || fail "fixture server did not start"
+ljh_start_fixture "$TMP/port" || fail "fixture server did not start"
 
-export LJH_FIXTURE="http://127.0.0.1:$(cat "$TMP/port")"
+export LJH_FIXTURE="$FIXTURE"
 export LUA_PATH="$ROOT/lua/?.lua;;"
 timeout 120 "$LUAJIT" "$HERE/test_host.lua" >"$TMP/out" 2>&1
 rc=$?

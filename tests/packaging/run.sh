@@ -22,23 +22,11 @@ PYTHON="${PYTHON:-python3}"
 CURL="${CURL:-curl}"
 LUAJIT="${LUAJIT:-luajit}"
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/ljhttp-packaging.XXXXXX")"
-FIXTURE_PID=""
-NGINX_PID=""
+# shellcheck source=../lib.bash
+source "$ROOT/tests/lib.bash"
+ljh_setup packaging
 PASSED=0
 FAILED=0
-
-cleanup() {
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill -QUIT "$NGINX_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NGINX_PID" 2>/dev/null
-  fi
-  if [[ -n $FIXTURE_PID ]]; then kill "$FIXTURE_PID" 2>/dev/null; fi
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
@@ -65,12 +53,7 @@ if [[ ! -f $ROOT/build/libljhttp.so ]]; then
   make -s -C "$ROOT" >/dev/null || { not_ok "make failed"; finish; }
 fi
 
-"$PYTHON" "$ROOT/tests/fixture/server.py" --port-file "$TMP/fixture.port" --watch-pid $$ \
-  >/dev/null 2>"$TMP/fixture.err" &
-FIXTURE_PID=$!
-for _ in $(seq 100); do [[ -s $TMP/fixture.port ]] && break; sleep 0.05; done
-[[ -s $TMP/fixture.port ]] || { not_ok "fixture server did not start"; finish; }
-FIXTURE="http://127.0.0.1:$(cat "$TMP/fixture.port")"
+ljh_start_fixture "$TMP/fixture.port" || { not_ok "fixture server did not start"; finish; }
 
 # ---------------------------------------------------------------- docs and types
 echo "# docs: README, doc/ljhttp.txt, lua/ljhttp/types.lua and the code agree"
