@@ -10,9 +10,16 @@
  * - ljh_client, ljh_transfer and ljh_response each have one NULL-safe free.
  */
 
-/* Bumped whenever a declaration below changes shape. */
+/* Bumped whenever a declaration below changes shape or meaning. */
 enum {
-    LJH_ABI_VERSION = 2
+    LJH_ABI_VERSION = 3
+};
+
+/* The most bytes one ljh_transfer_take returns: a Lua string this small
+ * comes from LuaJIT's heap and is reused, where a larger one would be
+ * fresh memory (and page faults) every time. */
+enum {
+    LJH_STREAM_CHUNK = 65536
 };
 
 /* Short stable error words: ljh_error_name() gives the text. */
@@ -45,7 +52,8 @@ enum {
     LJH_F_VERBOSE = 16,   /* keep libcurl's trace in ljh_response.trace */
     LJH_F_NO_PROXY = 32,  /* ignore proxy environment variables */
     LJH_F_QUERY_APPEND = 64, /* query is appended to the URL's, not replacing it */
-    LJH_F_DECODE_JSON = 128  /* parse the body as JSON into ljh_response.json */
+    LJH_F_DECODE_JSON = 128, /* parse the body as JSON into ljh_response.json */
+    LJH_F_OUTPUT_SYNC = 256  /* fsync the output file (and its directory) */
 };
 
 /* HTTP versions (ljh_request.http_version). */
@@ -277,8 +285,10 @@ int32_t ljh_client_ready(ljh_client *c, int32_t *ids, int32_t max);
 
 int32_t ljh_transfer_id(const ljh_transfer *t);
 int32_t ljh_transfer_done(const ljh_transfer *t);  /* 1 when finished */
-/* Stream bytes received since the last take; *data stays valid until the
- * next call on this transfer or its client. Resumes a paused transfer. */
+/* The next stream bytes, at most LJH_STREAM_CHUNK; 0 when none wait (call
+ * again until 0: one take may leave bytes for the next). *data stays valid
+ * until the next call on this transfer or its client. Resumes a paused
+ * transfer once what it had buffered is all taken. */
 size_t ljh_transfer_take(ljh_transfer *t, const char **data);
 void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out);
 /* LJH_F_STREAM: the final response's status and headers (body empty),

@@ -35,6 +35,7 @@ typedef struct ljh_bodies {
     int64_t out_max;        /* explicit max_body_size, or -1 */
     int to_file;            /* current hop: -1 undecided, 0 memory, 1 file */
     int written;            /* the file was renamed into place */
+    int out_sync;           /* LJH_F_OUTPUT_SYNC: fsync before and after rename */
     int is_head;
     /* body_file: streamed by libcurl's read callback */
     char *body_file;

@@ -45,7 +45,8 @@ struct ljh_transfer {
     ljh_plan plan;
     ljh_collect col;
     ljh_buf stream;           /* LJH_F_STREAM: bytes not yet taken */
-    ljh_buf taken;            /* what the last ljh_transfer_take returned */
+    ljh_buf taken;            /* bytes moved out of stream, handed out by take */
+    size_t taken_off;         /* ...up to here */
     ljh_progress progress;    /* frozen at the end */
     int64_t started_ms;
     int64_t hop_bytes;
@@ -1334,19 +1335,27 @@ size_t ljh_transfer_take(ljh_transfer *t, const char **data)
     if (!t)
         return 0;
     transfer_check_fork(t);
-    ljh_buf tmp = t->taken;
-    tmp.len = 0;
-    t->taken = t->stream;
-    t->stream = tmp;
-    if (t->stream.p)
-        t->stream.p[0] = '\0';
-    if (data && t->taken.p)
-        *data = t->taken.p;
-    if (t->paused && t->easy) {
-        t->paused = 0;
-        curl_easy_pause(t->easy, CURLPAUSE_CONT); /* may deliver into stream */
+    if (t->taken_off >= t->taken.len) {
+        /* all handed out: swap in what arrived since, reuse the old buffer */
+        ljh_buf tmp = t->taken;
+        tmp.len = 0;
+        t->taken = t->stream;
+        t->taken_off = 0;
+        t->stream = tmp;
+        if (t->stream.p)
+            t->stream.p[0] = '\0';
+        if (t->paused && t->easy) {
+            t->paused = 0;
+            curl_easy_pause(t->easy, CURLPAUSE_CONT); /* may deliver into stream */
+        }
     }
-    return t->taken.len;
+    size_t n = t->taken.len - t->taken_off;
+    if (n > LJH_STREAM_CHUNK)
+        n = LJH_STREAM_CHUNK;
+    if (data && n > 0)
+        *data = t->taken.p + t->taken_off;
+    t->taken_off += n;
+    return n;
 }
 
 void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out)

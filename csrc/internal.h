@@ -33,6 +33,9 @@
 /* Stream mode: pause the transfer when this many bytes wait for Lua. */
 #define LJH_STREAM_HIGH_WATER (1024 * 1024)
 
+/* options.output: libcurl's receive buffer, and so the size of each write. */
+#define LJH_OUTPUT_BUFFER 65536L
+
 /* ---- growable byte buffer (buf.c) ---- */
 typedef struct ljh_buf {
     char *p;     /* NUL-terminated when not NULL */

@@ -25,6 +25,7 @@ local F_NO_FOLLOW, F_STREAM, F_INSECURE = 1, 2, 4
 local F_DECOMPRESS, F_VERBOSE, F_NO_PROXY = 8, 16, 32
 local F_QUERY_APPEND = 64
 local F_DECODE_JSON = 128
+local F_OUTPUT_SYNC = 256
 local json_encode = require("ljhttp.json").encode
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
@@ -432,6 +433,9 @@ function M.request(method, url, o, d, extra_flags)
     end
     if pick(o, d, "insecure") == true then
         flags = flags + F_INSECURE
+    end
+    if pick(o, d, "output_sync") == true then
+        flags = flags + F_OUTPUT_SYNC
     end
     -- decode = "json": C parses the body (response.json_value)
     local dec = pick(o, d, "decode")

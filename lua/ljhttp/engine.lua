@@ -137,14 +137,13 @@ function Handle:_ready()
     local e, t = self.engine, self.t
     local C = e.C
     if self.on_chunk then
-        self:_take_chunk()
+        -- one take returns at most LJH_STREAM_CHUNK bytes: take them all,
+        -- or a paused transfer would wait for a wake-up that never comes
+        while self:_take_chunk() > 0 do
+        end
     end
     if C.ljh_transfer_done(t) == 0 then
         return
-    end
-    if self.on_chunk then
-        while self:_take_chunk() > 0 do
-        end
     end
     local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
     e:forget(self)

@@ -56,6 +56,7 @@
 ---@field multipart? ljhttp.Part[] a multipart/form-data body
 ---@field body_file? string upload this file's bytes as the body
 ---@field output? string write the response body to this file (response.body is then "")
+---@field output_sync? boolean fsync the output file and its directory before returning (default false)
 ---@field decode? "json"|false parse the body as JSON in C (response:json())
 ---@field auth? ljhttp.Credentials basic auth
 ---@field timeout? ljhttp.Duration total time, redirects included; 0 = no total limit

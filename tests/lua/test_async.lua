@@ -2,6 +2,7 @@
 -- cancel, wait timeouts, streaming, progress, closing a client.
 local T = require("support")
 local http = require("ljhttp")
+local ffi = require("ffi")
 
 T.test("get_async + wait returns what the callback got, callback once", function()
     local calls, got = 0, nil
@@ -151,6 +152,32 @@ T.test("on_chunk with a large body delivers every byte", function()
     T.res(200, h:wait(10))
     T.eq(n, 300000)
     local sync = T.res(200, http.get(T.url("/bytes?n=300000&seed=3")))
+    T.ok(table.concat(parts) == sync.body, "streamed bytes differ from the plain body")
+end)
+
+T.test("on_chunk: chunks of at most LJH_STREAM_CHUNK, every byte of a body past the pause mark", function()
+    -- 3 MiB, and a callback slow enough that more than the 1 MiB pause
+    -- mark piles up between two pumps: what was taken in parts must all come
+    local size = 3 * 1024 * 1024
+    local n, biggest, calls = 0, 0, 0
+    local parts = {}
+    local h = http.get_async(T.url("/bytes?n=" .. size .. "&seed=5"), {
+        on_chunk = function(s)
+            calls = calls + 1
+            n = n + #s
+            if #s > biggest then
+                biggest = #s
+            end
+            parts[#parts + 1] = s
+            if calls % 8 == 1 then
+                T.sleep(0.005)
+            end
+        end,
+    })
+    T.res(200, h:wait(20))
+    T.eq(n, size, "bytes through on_chunk")
+    T.ok(biggest <= ffi.C.LJH_STREAM_CHUNK, "largest chunk " .. biggest)
+    local sync = T.res(200, http.get(T.url("/bytes?n=" .. size .. "&seed=5")))
     T.ok(table.concat(parts) == sync.body, "streamed bytes differ from the plain body")
 end)
 

@@ -553,3 +553,32 @@ print(r and r.body_size or e, hwm)
     io.stdout:write(string.format("  (1 GiB output download: peak RSS %.1f MiB)\n", hwm / 1024))
     T.lt(hwm, 64 * 1024, "peak RSS in KiB")
 end)
+
+T.test("output_sync: fsyncs the file and its directory only when asked", function()
+    if not T.sh("strace -V >/dev/null 2>&1") then
+        T.skip("strace is not installed")
+    end
+    local function fsyncs(sync)
+        local script = T.tmpfile("sync.lua")
+        local path = T.tmpfile("sync.bin")
+        local trace = T.tmpfile("sync.strace")
+        T.write_file(script, ([[
+package.path = %q .. "/lua/?.lua;" .. package.path
+local http = require("ljhttp")
+local r, e = http.get(%q, { output = %q, output_sync = %s })
+print(r and r.body_size or e)
+]]):format(T.root, T.url("/bytes?n=100000"), path, tostring(sync)))
+        local out, ok = T.capture("strace -f -e trace=fsync -o " .. T.shq(trace) .. " "
+            .. T.shq(arg and arg[-1] or "luajit") .. " " .. T.shq(script))
+        T.ok(ok, out)
+        T.eq(#(T.read_file(path) or ""), 100000, "the file")
+        os.remove(path)
+        local n = 0
+        for _ in (T.read_file(trace) or ""):gmatch("fsync%(") do
+            n = n + 1
+        end
+        return n
+    end
+    T.eq(fsyncs(false), 0, "fsync calls by default")
+    T.eq(fsyncs(true), 2, "fsync calls with output_sync: the file, then its directory")
+end)
