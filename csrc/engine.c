@@ -823,10 +823,6 @@ static void finish(ljh_transfer *t, CURLcode rc)
             ljh__response_parse_json(t->resp);
     } else {
         ljh_error code = t->col.abort_error ? t->col.abort_error : ljh__error_from_curl(rc);
-        /* Every scheme was checked before libcurl saw the URL: here this
-         * means a reply that is not HTTP ("HTTP/0.9", bad status line). */
-        if (rc == CURLE_UNSUPPORTED_PROTOCOL && !t->col.abort_error)
-            code = LJH_E_PROTOCOL;
         /* The proxy answered CONNECT with an error (407, 403...): there is
          * no response to return, and no connection to the server. */
         long proxy_code = 0;

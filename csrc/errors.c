@@ -48,7 +48,10 @@ ljh_error ljh__error_from_curl(CURLcode rc)
     case CURLE_OK:
         return LJH_OK;
     case CURLE_UNSUPPORTED_PROTOCOL:
-        return LJH_E_UNSUPPORTED_SCHEME;
+        /* Every URL's scheme, first or redirected, is checked before
+         * libcurl sees it: libcurl says this of a reply that is not HTTP
+         * ("HTTP/0.9", a bad status line). */
+        return LJH_E_PROTOCOL;
     case CURLE_URL_MALFORMAT:
         return LJH_E_INVALID_URL;
     case CURLE_COULDNT_RESOLVE_HOST:
