@@ -113,6 +113,13 @@ function M.response(r, streamed)
         -- options.output: the body is in the file; body_size counts it
         body, body_size = "", tonumber(r.output_len)
     else
+        if not streamed and body_size >= 1048576 then
+            -- Pay the collector's debt for this string before making it:
+            -- the same work its allocation would cause later, but done
+            -- while the previous large bodies are garbage, so they are
+            -- freed first. 20 x 10 MiB: peak RSS 52 -> 32 MiB, same time.
+            collectgarbage("step", body_size / 1024)
+        end
         body = streamed and "" or ffi_str(r.body, body_size)
     end
     local v = r.http_version

@@ -104,3 +104,32 @@ T.test("responses stay valid after the C side is freed", function()
         T.eq(rs[i].headers["content-length"], tostring(i * 37))
     end
 end)
+
+T.test("large bodies in a loop: the previous ones are collected before the next is made", function()
+    -- a separate process, so its peak RSS (VmHWM) is this loop's alone.
+    -- Each body exists twice at its peak (C's buffer, then the Lua string);
+    -- bodies already dropped must be gone by then, not wait for the collector
+    local script = T.tmpfile("big_loop.lua")
+    local mib = 8
+    T.write_file(script, ([[
+package.path = %q .. "/lua/?.lua;" .. package.path
+local http = require("ljhttp")
+local c = http.new()
+local status = io.open("/proc/self/status"):read("*a")
+local base = tonumber(status:match("VmRSS:%%s+(%%d+)"))
+for i = 1, 12 do
+    local r = assert(c:get(%q .. "&seed=" .. i))
+    assert(r.body_size == %d * 1048576 and #r.body == r.body_size)
+end
+status = io.open("/proc/self/status"):read("*a")
+print(base, tonumber(status:match("VmHWM:%%s+(%%d+)")))
+]]):format(T.root, T.url("/bytes?n=" .. mib * 1048576), mib))
+    local out, ok = T.capture(T.shq(arg and arg[-1] or "luajit") .. " " .. T.shq(script))
+    T.ok(ok, out)
+    local base, hwm = out:match("^(%d+)%s+(%d+)")
+    T.not_nil(hwm, out)
+    local grown = (tonumber(hwm) - tonumber(base)) / 1024
+    io.stdout:write(string.format("  (12 x %d MiB bodies: peak RSS grew %.1f MiB)\n", mib, grown))
+    -- C's buffer + the new string + one old string at most, plus slack
+    T.lt(grown, 3 * mib + 4, "peak RSS growth in MiB")
+end)
