@@ -207,6 +207,15 @@ function T.url(path)
     return "http://127.0.0.1:" .. assert(T.port, "fixture not started") .. with_slash(path)
 end
 
+--- "/barrier?n=N&key=..." with a key no other check uses: the fixture
+--- answers "met N" once N requests of it are in at the same time (504
+--- after 30 s without them). Proves concurrency without timing it.
+local barrier_seq = 0
+function T.barrier_path(n)
+    barrier_seq = barrier_seq + 1
+    return "/barrier?n=" .. n .. "&key=" .. T.pid .. "-" .. barrier_seq
+end
+
 --- The same fixture under another origin (another host name).
 function T.url2(path)
     return "http://localhost:" .. assert(T.port, "fixture not started") .. with_slash(path)

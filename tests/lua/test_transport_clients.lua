@@ -84,7 +84,7 @@ T.test("clients: max_connections = 2 caps a batch of 10", function()
     T.eq(reqs, 10)
     T.ok(conns <= 2, "connections " .. conns)
     T.ok(dt > 0.8, "10 x 200 ms over 2 connections took only " .. dt .. " s")
-    T.lt(dt, 3)
+    T.lt(dt, 60, "seconds (a hang, not a speed limit)")
     c:close()
 end)
 
@@ -97,11 +97,14 @@ T.test("clients: max_host_connections = 1 serialises one host, not two", functio
     T.is_nil(errs)
     T.eq((stats()), 1, "connections")
     T.ok(dt > 0.55, "4 x 150 ms on one connection took only " .. dt .. " s")
-    -- another host name is another host: both run at once
-    t0 = T.now()
-    _, errs = c:request_batch({ { "GET", T.url("/slow?ms=300") }, { "GET", T.url2("/slow?ms=300") } })
+    -- another host name is another host: both run at once (the barrier
+    -- answers only while both are in; one after the other would be 504)
+    local path = T.barrier_path(2)
+    local rs
+    rs, errs = c:request_batch({ { "GET", T.url(path) }, { "GET", T.url2(path) } })
     T.is_nil(errs)
-    T.lt(T.now() - t0, 0.55)
+    T.eq(T.res(200, rs[1]).body, "met 2")
+    T.eq(T.res(200, rs[2]).body, "met 2")
     c:close()
 end)
 
@@ -131,8 +134,9 @@ T.test("clients: an HTTP/1.1 batch over TLS still runs in parallel", function()
     local dt = T.now() - t0
     T.is_nil(errs)
     T.eq(rs[1].http_version, "1.1")
+    -- six connections at once (one after the other would reuse one)
     T.eq(distinct(rs, 6), 6)
-    T.lt(dt, 0.6)
+    T.lt(dt, 60, "seconds (a hang, not a speed limit)")
     c:close()
 end)
 
@@ -275,7 +279,7 @@ T.test("clients: close() closes the connections (the server sees them go) and la
     T.is_nil(errs)
     T.eq(S.tcp_states(port)["01"], 3, "established server-side connections while open")
     T.eq(c:close(), true)
-    local deadline = T.now() + 3
+    local deadline = T.now() + 20
     while T.now() < deadline and (S.tcp_states(port)["01"] or 0) > 0 do
         T.sleep(0.02)
     end
@@ -300,7 +304,7 @@ end)
 T.test("clients: close() ends requests in flight with closed", function()
     local c = http.new()
     local got
-    local h = c:get_async(T.url("/slow?ms=2000"), nil, function(r, e, code)
+    local h = c:get_async(T.url("/slow?ms=60000"), nil, function(r, e, code)
         got = code
     end)
     c:run(0.1)
@@ -309,7 +313,8 @@ T.test("clients: close() ends requests in flight with closed", function()
     c:close()
     T.err("closed", h:wait(1))
     T.eq(got, "closed")
-    T.lt(T.now() - t0, 0.5)
+    -- not held until the 60 s answer
+    T.lt(T.now() - t0, 20, "seconds (a hang, not a speed limit)")
 end)
 
 T.test("clients: client options are checked", function()
