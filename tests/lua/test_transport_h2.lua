@@ -141,7 +141,7 @@ T.test("decompress: a gzip bomb stops at max_body_size with too_large, memory st
         { decompress = true, max_body_size = 1024 * 1024 }))
     local dt = T.now() - t0
     T.contains(msg, "max_body_size")
-    T.lt(dt, 2, "seconds")
+    T.lt(dt, 30, "seconds (a hang, not a speed limit)")
     T.lt(S.rss_kb() - before, 40 * 1024, "RSS growth in KiB")
     -- a streamed bomb stops too
     local got = 0
