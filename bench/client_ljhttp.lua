@@ -3,7 +3,10 @@
 --   VARIANT "get": the module function http.get(url)
 --   VARIANT "output": c:get(url, {output = file}): the body goes to a file
 --     from C and never becomes a Lua string
---   VARIANT "stream": c:stream("GET", url), chunks consumed as they come
+--   VARIANT "stream": c:stream("GET", url), each chunk consumed in place
+--     with s:read_ref() (a pointer and a length, no Lua string)
+--   VARIANT "chunks": c:stream("GET", url), for chunk in s:chunks() (each
+--     chunk a Lua string of at most 64 KiB)
 -- CONC > 1: one http.request_batch(list, {concurrency = CONC}) call with
 -- N items {"GET", url}.
 -- Extra argument after the common ones: VARIANT.
@@ -78,28 +81,44 @@ elseif variant == "output" then
     bytes = bytes + r.body_size
   end
   os.remove(file)
-elseif variant == "stream" then
+elseif variant == "stream" or variant == "chunks" then
+  local ffi = require("ffi")
+  local max, min = math.max, math.min
+  -- the bytes at body offsets [from, to) that lie in the chunk p of len
+  -- bytes starting at body offset got ("" when none)
+  local function slice(p, got, len, from, to)
+    from, to = max(from, got), min(to, got + len)
+    if from >= to then return "" end
+    if type(p) == "string" then return p:sub(from - got + 1, to - got) end
+    return ffi.string(p + (from - got), to - from)
+  end
   local c = http.new({})
+  -- the consumer sees every chunk once and keeps only what the checks need
   c0, t0 = B.cpu(), B.now()
   for i = 0, n - 1 do
     local e = list[i % #list + 1]
     local s, err = c:stream("GET", e.url)
     if not s then B.fail(("request %d %s: %s"):format(i, e.url, tostring(err))) end
-    -- keep only what the checks need: the consumer sees every chunk once
     local got, head, mid, tail = 0, "", "", ""
-    for chunk in s:chunks() do
-      local n0 = got
-      got = got + #chunk
-      if #head < #e.head then head = head .. chunk:sub(1, #e.head - #head) end
-      if got > e.mid_off and n0 < e.mid_off + #e.mid then
-        mid = mid .. chunk:sub(math.max(1, e.mid_off - n0 + 1), e.mid_off + #e.mid - n0)
-      end
-      -- the last bytes seen; a chunk long enough holds them alone
-      if #chunk >= #e.tail then
-        tail = chunk:sub(-#e.tail)
+    local ntail = #e.tail
+    while true do
+      local p, len
+      if variant == "stream" then
+        p, len = s:read_ref()
       else
-        tail = (tail .. chunk):sub(-#e.tail)
+        p = s:read()
+        len = p and #p
       end
+      if not p then break end
+      head = head .. slice(p, got, len, #head, #e.head)
+      mid = mid .. slice(p, got, len, e.mid_off + #mid, e.mid_off + #e.mid)
+      -- the last bytes seen; a chunk long enough holds them alone
+      if len >= ntail then
+        tail = slice(p, got, len, got + len - ntail, got + len)
+      else
+        tail = (tail .. slice(p, got, len, got, got + len)):sub(-ntail)
+      end
+      got = got + len
     end
     if s.error then B.fail(("request %d %s: %s"):format(i, e.url, tostring(s.error))) end
     s:close()
@@ -126,5 +145,6 @@ else
 end
 local t1, c1 = B.now(), B.cpu()
 local api = conc > 1 and "http.request_batch"
-  or ({ get = "http.get", output = "c:get{output}", stream = "c:stream" })[variant] or "c:get"
+  or ({ get = "http.get", output = "c:get{output}", stream = "s:read_ref()",
+    chunks = "s:read()" })[variant] or "c:get"
 B.report(n, conc, t1 - t0, c1 - c0, { bytes = bytes, api = api })

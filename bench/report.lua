@@ -3,12 +3,14 @@
 -- Prints text tables to stdout; writes markdown to RESULTS_MD if given.
 local raw_file, facts_file, md_file = arg[1], arg[2], arg[3]
 
-local ORDER = { "limit", "strings", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream", "lua-curl",
+local ORDER = { "limit", "strings", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
+  "ljhttp.chunks", "lua-curl",
   "luasocket", "curl-per-request" }
 local LABEL = {
   limit = "LIMIT (C libcurl)", strings = "STRINGS (ffi.string only)",
   ljhttp = "ljhttp c:get", ["ljhttp.get"] = "ljhttp http.get",
-  ["ljhttp.output"] = "ljhttp output= (no string)", ["ljhttp.stream"] = "ljhttp stream (no string)",
+  ["ljhttp.output"] = "ljhttp output= (no string)", ["ljhttp.stream"] = "ljhttp stream read_ref (no string)",
+  ["ljhttp.chunks"] = "ljhttp stream chunks (strings)",
   ["lua-curl"] = "lua-curl", luasocket = "LuaSocket",
   ["curl-per-request"] = "curl per request",
 }

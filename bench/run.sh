@@ -55,8 +55,8 @@ client_plan() { # client workload
     strings:W2|strings:W3) echo 1 ;;
     strings:*) echo "na:-" ;;
     ljhttp.get:W4|ljhttp.get:W5) echo "na:-" ;;
-    ljhttp.output:W2|ljhttp.output:W3|ljhttp.stream:W2|ljhttp.stream:W3) echo 1 ;;
-    ljhttp.output:*|ljhttp.stream:*) echo "na:-" ;;
+    ljhttp.output:W2|ljhttp.output:W3|ljhttp.stream:W2|ljhttp.stream:W3|ljhttp.chunks:W2|ljhttp.chunks:W3) echo 1 ;;
+    ljhttp.output:*|ljhttp.stream:*|ljhttp.chunks:*) echo "na:-" ;;
     lua-curl:W4|lua-curl:W5) echo "na:easy interface only" ;;
     luasocket:W5) echo 4 ;;            # sequential: 50 ms each
     curl-per-request:W1) echo 10 ;;
@@ -64,20 +64,20 @@ client_plan() { # client workload
     *) echo 1 ;;
   esac
 }
-CLIENTS=(limit strings ljhttp ljhttp.get ljhttp.output ljhttp.stream lua-curl luasocket curl-per-request)
+CLIENTS=(limit strings ljhttp ljhttp.get ljhttp.output ljhttp.stream ljhttp.chunks lua-curl luasocket curl-per-request)
 
 client_cmd() { # client -> command prefix (array printed one word per line)
   case "$1" in
     limit) echo "$BENCH_DIR/limit" ;;
     strings) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_strings.lua" ;;
-    ljhttp|ljhttp.get|ljhttp.output|ljhttp.stream) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
+    ljhttp|ljhttp.get|ljhttp.output|ljhttp.stream|ljhttp.chunks) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
     lua-curl) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luacurl.lua" ;;
     luasocket) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luasocket.lua" ;;
     curl-per-request) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_curlproc.lua" ;;
   esac
 }
 client_extra() {
-  case "$1" in ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp) echo client ;; esac
+  case "$1" in ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp.chunks) echo chunks ;; ljhttp) echo client ;; esac
 }
 
 # ---------------------------------------------------------------- checks

@@ -16,7 +16,7 @@ local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
 local sse = require("ljhttp.sse")
 
-local type, pairs, setmetatable, tostring = type, pairs, setmetatable, tostring
+local type, pairs, setmetatable, tostring, tonumber = type, pairs, setmetatable, tostring, tonumber
 local ffi_str = ffi.string
 
 local M = {}
@@ -138,9 +138,9 @@ local function ended(s)
     return nil
 end
 
---- The next chunk of body bytes (a non-empty string), nil at the end,
---- or nil, message, code when the transfer failed.
-function Stream:read()
+-- The next piece of body bytes as C's pointer and length, valid until
+-- the next take on this transfer; nil at the end, or nil, message, code.
+local function next_piece(self)
     local h = self._h
     if self._closed then
         return nil, "the stream is closed", "closed"
@@ -155,7 +155,7 @@ function Stream:read()
         h.waiter.finished = false
         local n = C.ljh_transfer_take(t, e.data)
         if n > 0 then
-            return ffi_str(e.data[0], n)
+            return e.data[0], tonumber(n)
         end
         if C.ljh_transfer_done(t) ~= 0 then
             local r = C.ljh_transfer_response(t) -- NULL when open() took it
@@ -170,6 +170,24 @@ function Stream:read()
         end
         wait(h)
     end
+end
+
+--- The next chunk of body bytes (a non-empty string), nil at the end,
+--- or nil, message, code when the transfer failed.
+function Stream:read()
+    local p, n, code = next_piece(self)
+    if p == nil then
+        return nil, n, code
+    end
+    return ffi_str(p, n)
+end
+
+--- The next chunk without making a Lua string: a `const char *` and a
+--- length (at most LJH_STREAM_CHUNK), valid until the next read(),
+--- read_ref() or close() of this stream (keep the stream referenced
+--- meanwhile); nil at the end, or nil, message, code.
+function Stream:read_ref()
+    return next_piece(self)
 end
 
 --- Iterator over the remaining chunks: for chunk in s:chunks() do ... end.

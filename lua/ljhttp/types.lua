@@ -190,6 +190,14 @@ local Stream = {}
 ---@return ljhttp.ErrorCode? code
 function Stream:read() end
 
+---The next chunk in place, without a Lua string: a `const char *` and its
+---length, valid until the next read, read_ref or close of this stream; nil
+---at the end, or nil, message, code.
+---@return ffi.cdata*|nil ptr
+---@return integer|string|nil len_or_err
+---@return ljhttp.ErrorCode? code
+function Stream:read_ref() end
+
 ---@return fun(): string? iterator over the remaining chunks
 function Stream:chunks() end
 

@@ -237,3 +237,94 @@ T.test("async requests keep running while a stream is read", function()
     T.eq(got.body, "slow 100")
     c:close()
 end)
+
+-- ---- read_ref: the chunk in place, as a pointer and a length ----
+
+-- the fixture's /bytes body: byte i is (i * 7 + seed) % 256
+local function bytes_at(off, n, seed)
+    local t = {}
+    for i = 0, n - 1 do
+        t[i + 1] = string.char(((off + i) * 7 + seed) % 256)
+    end
+    return table.concat(t)
+end
+
+T.test("read_ref: a pointer and a length, the same bytes as read(), nil at the end", function()
+    local url = T.url("/bytes?n=3000000&seed=3")
+    local s = T.ok(http.stream("GET", url))
+    local parts, pieces = {}, 0
+    while true do
+        local p, n = s:read_ref()
+        if p == nil then
+            T.is_nil(n, "no error at the end")
+            break
+        end
+        T.eq(type(p), "cdata")
+        T.ok(ffi.istype("const char *", p), "a const char *")
+        T.eq(type(n), "number")
+        T.ok(n > 0 and n <= 65536, "length " .. n)
+        parts[#parts + 1] = ffi.string(p, n)
+        pieces = pieces + 1
+    end
+    T.ok(table.concat(parts) == T.res(200, http.get(url)).body, "same bytes as a plain GET")
+    T.ok(pieces >= 3000000 / 65536, "pieces " .. pieces)
+    T.is_nil(s:read_ref(), "still the end")
+    T.eq(s:close(), true)
+    T.err("closed", s:read_ref())
+end)
+
+T.test("read_ref and read take turns on one stream without losing a byte", function()
+    local s = T.ok(http.stream("GET", T.url("/bytes?n=1000000&seed=5")))
+    local parts, turn = {}, 0
+    while true do
+        turn = turn + 1
+        local chunk
+        if turn % 2 == 0 then
+            local p, n = s:read_ref()
+            chunk = p and ffi.string(p, n)
+        else
+            chunk = s:read()
+        end
+        if not chunk then
+            break
+        end
+        parts[#parts + 1] = chunk
+    end
+    T.ok(turn > 4, "turns " .. turn)
+    T.ok(table.concat(parts) == bytes_at(0, 1000000, 5), "bytes in order")
+end)
+
+T.test("read_ref: the bytes stay put while the engine runs other transfers", function()
+    local c = T.ok(http.new())
+    local s = T.ok(c:stream("GET", T.url("/bytes?n=4000000&seed=9")))
+    local off = 0
+    for _ = 1, 6 do
+        local p, n = s:read_ref()
+        T.not_nil(p)
+        -- more of the stream arrives (into C's other buffer) while
+        -- another request on the same client drives the engine
+        T.res(200, c:get(T.url("/bytes?n=300000")))
+        T.ok(ffi.string(p, n) == bytes_at(off, n, 9), "chunk at " .. off .. " intact")
+        off = off + n
+    end
+    T.eq(s:close(), true)
+    c:close()
+end)
+
+T.test("read_ref: a failure midway is nil, message, code after the data", function()
+    local s = T.ok(http.stream("GET", T.url("/close-mid")))
+    local got = 0
+    while true do
+        local p, n, code = s:read_ref()
+        if p == nil then
+            T.eq(code, "network")
+            T.contains(n, "close-mid")
+            break
+        end
+        T.eq(ffi.string(p, n), string.rep("a", n))
+        got = got + n
+    end
+    T.eq(got, 500)
+    T.eq(s.error_code, "network")
+    T.eq(select(3, s:read_ref()), "network", "the error stays")
+end)
