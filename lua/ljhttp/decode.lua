@@ -118,7 +118,14 @@ function M.response(r, streamed)
             -- the same work its allocation would cause later, but done
             -- while the previous large bodies are garbage, so they are
             -- freed first. 20 x 10 MiB: peak RSS 52 -> 32 MiB, same time.
-            collectgarbage("step", body_size / 1024)
+            -- A step that ends a cycle whose marking began while the last
+            -- body was still in use has not freed it: one more step runs
+            -- a cycle that frees it (without it, 2 runs in 30 peaked at
+            -- 42 MiB).
+            local kb = body_size / 1024
+            if collectgarbage("step", kb) then
+                collectgarbage("step", kb)
+            end
         end
         body = streamed and "" or ffi_str(r.body, body_size)
     end
