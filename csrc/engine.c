@@ -85,6 +85,8 @@ struct ljh_client {
     int running;
     int n_pullable;           /* transfers Lua may pull: ready has room for all */
     int retry_waiting;        /* transfers sleeping before a retry */
+    ljh_buf spare[2];         /* a finished stream's buffers, for the next */
+    int nspare;
     char *cookie_file;
     ljh_client_options opts;
 };
@@ -1108,12 +1110,35 @@ void ljh_client_free(ljh_client *c)
     }
     if (c->epfd >= 0)
         close(c->epfd);
+    for (int i = 0; i < c->nspare; i++)
+        ljh__buf_free(&c->spare[i]);
     free(c->ready);
     free(c->watched);
     free(c->wanted);
     free(c->owned);
     free(c->cookie_file);
     free(c);
+}
+
+/* The client keeps the buffers of a finished stream (memory already
+ * faulted in) for its next stream; too large ones, or with no client
+ * left, are freed. */
+static void spare_put(ljh_client *c, ljh_buf *b)
+{
+    if (c && b->p && b->cap <= LJH_STREAM_SPARE_MAX && c->nspare < 2) {
+        b->len = 0;
+        b->p[0] = '\0';
+        c->spare[c->nspare++] = *b;
+        *b = (ljh_buf){0};
+        return;
+    }
+    ljh__buf_free(b);
+}
+
+static void spare_get(ljh_client *c, ljh_buf *b)
+{
+    if (c->nspare > 0)
+        *b = c->spare[--c->nspare];
 }
 
 static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
@@ -1149,9 +1174,13 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
         fail(t, err, msg);
         return t;
     }
-    /* A stream is consumed as it comes: no size limit unless asked. */
-    if ((t->plan.flags & LJH_F_STREAM) && req->max_body_size == 0)
-        t->plan.max_body = -1;
+    if (t->plan.flags & LJH_F_STREAM) {
+        /* A stream is consumed as it comes: no size limit unless asked. */
+        if (req->max_body_size == 0)
+            t->plan.max_body = -1;
+        spare_get(c, &t->stream);
+        spare_get(c, &t->taken);
+    }
     easy_get(c, t);
     if (!t->easy) {
         fail(t, LJH_E_OUT_OF_MEMORY, "out of memory");
@@ -1429,7 +1458,7 @@ void ljh_transfer_free(ljh_transfer *t)
     }
     ljh_response_free(t->resp);
     ljh_response_free(t->head);
-    ljh__buf_free(&t->stream);
-    ljh__buf_free(&t->taken);
+    spare_put(c, &t->stream);
+    spare_put(c, &t->taken);
     free(t);
 }

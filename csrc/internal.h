@@ -32,6 +32,9 @@
 
 /* Stream mode: pause the transfer when this many bytes wait for Lua. */
 #define LJH_STREAM_HIGH_WATER (1024 * 1024)
+/* A client keeps the buffers of its last stream, up to this capacity
+ * each, for its next one: fresh megabytes cost a page fault per 4 KiB. */
+#define LJH_STREAM_SPARE_MAX (2 * LJH_STREAM_HIGH_WATER + 65536)
 
 /* options.output: libcurl's receive buffer, and so the size of each write. */
 #define LJH_OUTPUT_BUFFER 65536L
