@@ -289,8 +289,9 @@ int32_t ljh_transfer_id(const ljh_transfer *t);
 int32_t ljh_transfer_done(const ljh_transfer *t);  /* 1 when finished */
 /* The next stream bytes, at most LJH_STREAM_CHUNK; 0 when none wait (call
  * again until 0: one take may leave bytes for the next). *data stays valid
- * until the next call on this transfer or its client. Resumes a paused
- * transfer once what it had buffered is all taken. */
+ * until the next take or free of this transfer: running the client writes
+ * only into the transfer's other buffer. Resumes a paused transfer once
+ * what it had buffered is all taken. */
 size_t ljh_transfer_take(ljh_transfer *t, const char **data);
 void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out);
 /* LJH_F_STREAM: the final response's status and headers (body empty),
