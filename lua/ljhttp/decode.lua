@@ -11,6 +11,18 @@ local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, typ
 
 local M = {}
 
+-- Whether the collector runs: a step would restart one the application
+-- stopped (collectgarbage("stop")). LuaJIT 2.0 has no "isrunning": there
+-- the step is always taken.
+local function gc_running()
+    return true
+end
+if pcall(collectgarbage, "isrunning") then
+    gc_running = function()
+        return collectgarbage("isrunning")
+    end
+end
+
 local C -- set by M.init
 local canon_buf_len = 256
 local canon_buf = ffi.new("char[?]", canon_buf_len)
@@ -113,7 +125,7 @@ function M.response(r, streamed)
         -- options.output: the body is in the file; body_size counts it
         body, body_size = "", tonumber(r.output_len)
     else
-        if not streamed and body_size >= 1048576 then
+        if not streamed and body_size >= 1048576 and gc_running() then
             -- Pay the collector's debt for this string before making it:
             -- the same work its allocation would cause later, but done
             -- while the previous large bodies are garbage, so they are

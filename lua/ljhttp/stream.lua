@@ -176,16 +176,20 @@ end
 --- or nil, message, code when the transfer failed.
 function Stream:read()
     local p, n, code = next_piece(self)
-    if p == nil then
-        return nil, n, code
+    if p ~= nil then
+        return ffi_str(p, n)
     end
-    return ffi_str(p, n)
+    if n == nil then
+        return nil -- the end: one value, as before read_ref shared this path
+    end
+    return nil, n, code
 end
 
 --- The next chunk without making a Lua string: a `const char *` and a
 --- length (at most LJH_STREAM_CHUNK), valid until the next read(),
---- read_ref() or close() of this stream (keep the stream referenced
---- meanwhile); nil at the end, or nil, message, code.
+--- read_ref() or close() of this stream; nil at the end, or nil,
+--- message, code. Keep the stream referenced while using the pointer: a
+--- collected stream's buffer goes to its client's next stream.
 function Stream:read_ref()
     return next_piece(self)
 end

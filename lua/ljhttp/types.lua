@@ -192,7 +192,8 @@ function Stream:read() end
 
 ---The next chunk in place, without a Lua string: a `const char *` and its
 ---length, valid until the next read, read_ref or close of this stream; nil
----at the end, or nil, message, code.
+---at the end, or nil, message, code. Keep the stream referenced while using
+---the pointer: a collected stream's buffer is reused by its client's next one.
 ---@return ffi.cdata*|nil ptr
 ---@return integer|string|nil len_or_err
 ---@return ljhttp.ErrorCode? code

@@ -105,6 +105,20 @@ T.test("responses stay valid after the C side is freed", function()
     end
 end)
 
+T.test("a large body does not restart a collector the application stopped", function()
+    if not pcall(collectgarbage, "isrunning") then
+        T.skip("this LuaJIT has no collectgarbage(\"isrunning\")")
+    end
+    collectgarbage("stop")
+    local ok, r = pcall(http.get, T.url("/bytes?n=2000000"))
+    local running = collectgarbage("isrunning")
+    collectgarbage("restart")
+    T.ok(ok, tostring(r))
+    T.eq(T.res(200, r).body_size, 2000000)
+    T.eq(running, false, "collector still stopped after a 2 MB body")
+    T.eq(collectgarbage("isrunning"), true)
+end)
+
 T.test("large bodies in a loop: the previous ones are collected before the next is made", function()
     if T.foreign_allocator() then
         T.skip("another allocator is preloaded (sanitizer or valgrind run): freed memory stays in quarantine")

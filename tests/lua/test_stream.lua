@@ -242,11 +242,12 @@ end)
 
 -- the fixture's /bytes body: byte i is (i * 7 + seed) % 256
 local function bytes_at(off, n, seed)
+    -- the pattern repeats every 256 bytes
     local t = {}
-    for i = 0, n - 1 do
+    for i = 0, 255 do
         t[i + 1] = string.char(((off + i) * 7 + seed) % 256)
     end
-    return table.concat(t)
+    return string.rep(table.concat(t), math.ceil(n / 256)):sub(1, n)
 end
 
 T.test("read_ref: a pointer and a length, the same bytes as read(), nil at the end", function()
@@ -296,19 +297,56 @@ end)
 
 T.test("read_ref: the bytes stay put while the engine runs other transfers", function()
     local c = T.ok(http.new())
-    local s = T.ok(c:stream("GET", T.url("/bytes?n=4000000&seed=9")))
-    local off = 0
-    for _ = 1, 6 do
+    local size = 4000000
+    local s = T.ok(c:stream("GET", T.url("/bytes?n=" .. size .. "&seed=9")))
+    -- the whole body, so C swaps its two buffers several times (each
+    -- holds about 1 MiB at most)
+    local off, arrived = 0, 0
+    while true do
         local p, n = s:read_ref()
-        T.not_nil(p)
-        -- more of the stream arrives (into C's other buffer) while
-        -- another request on the same client drives the engine
+        if p == nil then
+            T.is_nil(n)
+            break
+        end
+        -- another request on the same client drives the engine, and more
+        -- of the stream arrives meanwhile (into C's other buffer)
+        local before = s._h:progress().downloaded
         T.res(200, c:get(T.url("/bytes?n=300000")))
+        if s._h:progress().downloaded > before then
+            arrived = arrived + 1
+        end
         T.ok(ffi.string(p, n) == bytes_at(off, n, 9), "chunk at " .. off .. " intact")
         off = off + n
     end
+    T.eq(off, size)
+    T.ok(arrived > 0, "stream bytes arrived during the other requests")
     T.eq(s:close(), true)
     c:close()
+end)
+
+T.test("stream: back-to-back streams on one client (kept buffers) are byte-exact", function()
+    local c = T.ok(http.new())
+    -- each stream reuses the buffers the one before it left to the client
+    for seed = 1, 3 do
+        local size = 1500000 + seed * 100000
+        local s = T.ok(c:stream("GET", T.url("/bytes?n=" .. size .. "&seed=" .. seed)))
+        local body = read_all(s)
+        T.eq(#body, size)
+        T.ok(body == bytes_at(0, size, seed), "stream " .. seed .. " bytes")
+        s:close()
+    end
+    -- a short stream after long ones: nothing of the earlier bytes shows
+    local s = T.ok(c:stream("GET", T.url("/bytes?n=10&seed=200")))
+    T.eq(read_all(s), bytes_at(0, 10, 200))
+    c:close()
+end)
+
+T.test("stream: read() and read_ref() end with one nil", function()
+    local s = T.ok(http.stream("GET", T.url("/bytes?n=100")))
+    T.eq(#T.ok(s:read()), 100)
+    T.eq(select("#", s:read()), 1, "values at the end")
+    T.eq(select("#", s:read_ref()), 1, "values at the end")
+    s:close()
 end)
 
 T.test("read_ref: a failure midway is nil, message, code after the data", function()
