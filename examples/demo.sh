@@ -15,7 +15,7 @@ while [ ! -s "$tmp/port" ]; do
 done
 base="http://127.0.0.1:$(cat "$tmp/port")"
 echo "fixture server on $base"
-for ex in basics batch cookies async gluahttp_script; do
+for ex in basics batch cookies async stream gluahttp_script; do
     echo
     echo "==== examples/$ex.lua"
     luajit examples/$ex.lua "$base"

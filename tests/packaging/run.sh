@@ -189,6 +189,7 @@ done
 check "no Lua error in the demo" '[[ $D != *"stack traceback"* ]]'
 for want in $'GET /headers ->\t200' $'3\terror:\tRequest must be a table' \
   "client with a jar sends:   session=abc123; theme=dark" "streamed 4 chunks: 000 111 222 333" \
+  "read_ref: 5000000 bytes in" "plain GET hashes the same:"$'\t'"true" $'  event:\t3\tevent 3' \
   $'200\tunsupported protocol scheme "nope"' $'nil\tinvalid duration "soon"'; do
   check "demo output has \"${want//$'\t'/ }\"" '[[ $D == *"$want"* ]]'
 done
