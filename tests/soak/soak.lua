@@ -2,7 +2,7 @@
 -- local nginx (tests/soak/run.sh starts it), printing RSS, Lua heap and open
 -- descriptors at the start, after warm-up and at the end, and requests/s.
 -- Exits 1 when RSS grows by 1 MiB or more after warm-up, or a descriptor
--- or the Lua heap leaks.
+-- or the Lua heap leaks (batches: descriptors past the connection cache).
 --   luajit tests/soak/soak.lua BASE_URL [sequential] [batches]
 local base = assert(arg[1], "usage: soak.lua BASE_URL [sequential] [batches]")
 local N_SEQ = tonumber(arg[2]) or 100000
@@ -80,6 +80,7 @@ for _ = 1, N_SEQ - warm do
 end
 local dt = now() - t0
 local e = figures("sequential: end (" .. N_SEQ .. ")")
+local e_seq = e
 print(string.format("  sequential: %.0f requests/s, %d bad", (N_SEQ - warm) / dt, bad))
 check("sequential: RSS growth from the start < 16 MiB", e.rss - start.rss < 16384, (e.rss - start.rss) .. " KiB")
 check("sequential: RSS growth after warm-up < 1 MiB", e.rss - w.rss < 1024, (e.rss - w.rss) .. " KiB")
@@ -92,12 +93,13 @@ check("sequential: every answer right", bad == 0, bad .. " bad")
 -- 1,000 responses per batch make the collector's peak heap between cycles
 -- vary by megabytes, which RSS would show; collected, RSS shows leaks only
 -- (without them RSS settled about 4 MiB higher in our runs, flat C heap)
+local CONC = 64
 local reqs = {}
 for i = 1, 1000 do
     reqs[i] = { "GET", url .. "?i=" .. i }
 end
 local function batch()
-    local res = c:request_batch(reqs, { concurrency = 64 })
+    local res = c:request_batch(reqs, { concurrency = CONC })
     local n = 0
     for i = 1, 1000 do
         if res[i] and res[i].status_code == 200 then
@@ -115,14 +117,23 @@ end
 w = figures("batches: after " .. warm_b .. " warm-up")
 t0 = now()
 bad = 0
+-- descriptors after every batch: libcurl's connection cache holds between
+-- a few and CONC connections from batch to batch (it closes and reopens
+-- some), so "equal" would be luck; a leak grows past the cache's bound
+local max_fds = 0
 for _ = 1, N_BATCH - warm_b do
     bad = bad + batch()
+    max_fds = math.max(max_fds, fds())
 end
 dt = now() - t0
 e = figures("batches: end (" .. N_BATCH .. " x 1,000)")
 print(string.format("  batches: %.0f requests/s, %d bad", (N_BATCH - warm_b) * 1000 / dt, bad))
 check("batches: RSS growth after warm-up < 1 MiB", e.rss - w.rss < 1024, (e.rss - w.rss) .. " KiB")
-check("batches: descriptors", e.fds == w.fds, string.format("%+d", e.fds - w.fds))
+-- the sequential phase ended with one connection; a batch adds at most
+-- CONC - 1 more, and one while a finished transfer's connection is on its
+-- way back to the cache
+check("batches: descriptors within the connection cache", max_fds <= e_seq.fds + CONC,
+    string.format("at most %d, bound %d", max_fds, e_seq.fds + CONC))
 check("batches: Lua heap", e.heap - w.heap < 64, string.format("%+.1f KiB", e.heap - w.heap))
 check("batches: C heap", e.c - w.c < 256, string.format("%+.1f KiB", e.c - w.c))
 check("batches: every answer right", bad == 0, bad .. " bad")
