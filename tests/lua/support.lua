@@ -237,6 +237,25 @@ function T.fd_count()
     return n
 end
 
+--- Collects garbage and counts descriptors until at most limit are open,
+--- for up to 10 s; returns the last count. Descriptors of earlier tests
+--- (their clients collected now, a server closing an idle connection, a
+--- default client's request timing out) settle meanwhile on a loaded
+--- machine; a leak stays.
+function T.fd_settle(limit)
+    local now
+    for _ = 1, 100 do
+        collectgarbage()
+        collectgarbage()
+        now = T.fd_count()
+        if now <= limit then
+            break
+        end
+        T.sleep(0.1)
+    end
+    return now
+end
+
 -- ---- cases ----
 
 T.cases = {}

@@ -373,19 +373,7 @@ T.test("file descriptors back to baseline after the error cases", function()
     end
     c:close()
     c = nil
-    -- Earlier tests' descriptors (their clients collected now, or a server
-    -- closing an idle connection) may settle meanwhile: look a few times.
-    local now
-    for _ = 1, 100 do -- up to 10 s on a loaded machine
-        collectgarbage()
-        collectgarbage()
-        now = T.fd_count()
-        if now == base then
-            break
-        end
-        os.execute("sleep 0.1")
-    end
-    T.eq(now, base, "open descriptors")
+    T.eq(T.fd_settle(base), base, "open descriptors")
 end)
 
 T.test("module functions: descriptors stay flat over repeated errors", function()
@@ -399,14 +387,6 @@ T.test("module functions: descriptors stay flat over repeated errors", function(
         http.get(T.url("/close-mid"))
         http.get(T.url("/stall"), { timeout = 0.05 })
     end
-    local now
-    for _ = 1, 100 do -- a closing socket may still be counted for a moment
-        collectgarbage()
-        now = T.fd_count()
-        if now <= base then
-            break
-        end
-        os.execute("sleep 0.1")
-    end
+    local now = T.fd_settle(base)
     T.ok(now <= base, "descriptors grew from " .. base .. " to " .. now)
 end)
