@@ -92,6 +92,7 @@ elseif variant == "stream" or variant == "chunks" then
     if type(p) == "string" then return p:sub(from - got + 1, to - got) end
     return ffi.string(p + (from - got), to - from)
   end
+  local in_place = variant == "stream"
   local c = http.new({})
   -- the consumer sees every chunk once and keeps only what the checks need
   c0, t0 = B.cpu(), B.now()
@@ -103,7 +104,7 @@ elseif variant == "stream" or variant == "chunks" then
     local ntail = #e.tail
     while true do
       local p, len
-      if variant == "stream" then
+      if in_place then
         p, len = s:read_ref()
       else
         p = s:read()

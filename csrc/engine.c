@@ -1125,7 +1125,8 @@ void ljh_client_free(ljh_client *c)
  * left, are freed. */
 static void spare_put(ljh_client *c, ljh_buf *b)
 {
-    if (c && b->p && b->cap <= LJH_STREAM_SPARE_MAX && c->nspare < 2) {
+    if (c && b->p && b->cap <= LJH_STREAM_SPARE_MAX &&
+        c->nspare < (int)(sizeof c->spare / sizeof c->spare[0])) {
         b->len = 0;
         b->p[0] = '\0';
         c->spare[c->nspare++] = *b;

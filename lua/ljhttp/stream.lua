@@ -138,9 +138,12 @@ local function ended(s)
     return nil
 end
 
--- The next piece of body bytes as C's pointer and length, valid until
--- the next take on this transfer; nil at the end, or nil, message, code.
-local function next_piece(self)
+--- The next chunk without making a Lua string: a `const char *` and a
+--- length (at most LJH_STREAM_CHUNK), valid until the next read(),
+--- read_ref() or close() of this stream; nil at the end, or nil,
+--- message, code. Keep the stream referenced while using the pointer: a
+--- collected stream's buffer goes to its client's next stream.
+function Stream:read_ref()
     local h = self._h
     if self._closed then
         return nil, "the stream is closed", "closed"
@@ -175,23 +178,14 @@ end
 --- The next chunk of body bytes (a non-empty string), nil at the end,
 --- or nil, message, code when the transfer failed.
 function Stream:read()
-    local p, n, code = next_piece(self)
+    local p, n, code = self:read_ref()
     if p ~= nil then
         return ffi_str(p, n)
     end
     if n == nil then
-        return nil -- the end: one value, as before read_ref shared this path
+        return nil -- the end: one value, as read_ref() gives
     end
     return nil, n, code
-end
-
---- The next chunk without making a Lua string: a `const char *` and a
---- length (at most LJH_STREAM_CHUNK), valid until the next read(),
---- read_ref() or close() of this stream; nil at the end, or nil,
---- message, code. Keep the stream referenced while using the pointer: a
---- collected stream's buffer goes to its client's next stream.
-function Stream:read_ref()
-    return next_piece(self)
 end
 
 --- Iterator over the remaining chunks: for chunk in s:chunks() do ... end.
