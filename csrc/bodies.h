@@ -33,9 +33,12 @@ typedef struct ljh_bodies {
     pid_t out_pid;          /* only the creating process removes the file */
     int64_t out_len;        /* bytes written by the current hop */
     int64_t out_max;        /* explicit max_body_size, or -1 */
+    int64_t out_reserved;   /* size fallocate gave the file for this hop, or 0 */
     int to_file;            /* current hop: -1 undecided, 0 memory, 1 file */
     int written;            /* the file was renamed into place */
     int out_sync;           /* LJH_F_OUTPUT_SYNC: fsync before and after rename */
+    int out_prealloc;       /* the body is written as received (no decompress):
+                             * Content-Length is the file's size */
     int is_head;
     /* body_file: streamed by libcurl's read callback */
     char *body_file;

@@ -554,6 +554,60 @@ print(r and r.body_size or e, hwm)
     T.lt(hwm, 64 * 1024, "peak RSS in KiB")
 end)
 
+-- Runs a LuaJIT script in a child, behind an optional shell prefix.
+local function run_child(name, prefix, body)
+    local script = T.tmpfile(name)
+    T.write_file(script, ("package.path = %q .. \"/lua/?.lua;\" .. package.path\n"):format(T.root)
+        .. "local http = require(\"ljhttp\")\n" .. body)
+    return T.capture(prefix .. T.shq(arg and arg[-1] or "luajit") .. " " .. T.shq(script))
+end
+
+T.test("output: the announced size is reserved before the first byte is written", function()
+    if not T.sh("strace -V >/dev/null 2>&1") then
+        T.skip("strace is not installed")
+    end
+    local path, trace = T.tmpfile("pre.bin"), T.tmpfile("pre.strace")
+    local out, ok = run_child("pre.lua", "strace -f -e trace=fallocate -o " .. T.shq(trace) .. " ", ([[
+for _, u in ipairs({ %q, %q }) do
+    local r, e = http.get(u, { output = %q })
+    print(r and r.body_size or e)
+end
+]]):format(T.url("/bytes?n=300000&seed=4"), T.url("/bytes?n=200000&chunked=1"), path))
+    T.ok(ok, out)
+    T.eq(out, "300000\n200000\n")
+    T.eq(#T.read_file(path), 200000, "the file has the last body, no more")
+    local calls = {}
+    for size in (T.read_file(trace) or ""):gmatch("fallocate%([^\n]-, (%d+)%)") do
+        calls[#calls + 1] = tonumber(size)
+    end
+    -- Content-Length is reserved; a chunked body of unknown size is not
+    T.same(calls, { 300000 }, "fallocate calls and sizes")
+end)
+
+T.test("output: no room for the announced size fails before any byte is written", function()
+    -- RLIMIT_FSIZE of 1 MiB (SIGXFSZ ignored): fallocate of 4 MB fails with EFBIG
+    local path = T.tmpfile("full.bin")
+    T.write_file(path, "previous content")
+    local function fetch(n)
+        return run_child("full.lua", "ulimit -f 1024; trap '' XFSZ; ", ([[
+local r, e, code = http.get(%q, { output = %q })
+print(r and r.body_size, code, e)
+]]):format(T.url("/bytes?n=" .. n), path))
+    end
+    local out, ok = fetch(4000000)
+    T.ok(ok, out)
+    T.contains(out, "nil\tinternal\t")
+    T.contains(out, "4000000 bytes announced")
+    T.contains(out, "File too large")
+    T.eq(T.read_file(path), "previous content", "the old file is untouched")
+    T.same(files_like(path), { "full.bin" }, "no temporary file left")
+    -- a body that fits goes through under the same limit
+    out, ok = fetch(500000)
+    T.ok(ok, out)
+    T.eq(out, "500000\tnil\tnil\n")
+    T.eq(#T.read_file(path), 500000)
+end)
+
 T.test("output_sync: fsyncs the file and its directory only when asked", function()
     if not T.sh("strace -V >/dev/null 2>&1") then
         T.skip("strace is not installed")

@@ -132,6 +132,22 @@ T.test("decompress: deflate and zstd bodies are decoded", function()
     T.ok(r.body == S.big_text, "zstd decoded")
 end)
 
+T.test("decompress with output: the file holds the decoded bytes, not the announced length", function()
+    S.start()
+    -- a static compressed file: Content-Length is the compressed size
+    local path = T.tmpfile("decoded.txt")
+    local c = http.new()
+    local r = T.res(200, c:get(S.http("plain", "/pre/big.deflate"), { decompress = true, output = path }))
+    T.eq(r.headers["Content-Encoding"], "deflate")
+    T.lt(tonumber(r.headers["Content-Length"]), #S.big_text, "compressed on the wire")
+    T.eq(r.body_size, #S.big_text)
+    T.ok(T.read_file(path) == S.big_text, "the file is the decoded text")
+    -- without decompress the compressed bytes are the file, at their announced size
+    r = T.res(200, c:get(S.http("plain", "/pre/big.deflate"), { output = path }))
+    T.eq(#T.read_file(path), tonumber(r.headers["Content-Length"]))
+    c:close()
+end)
+
 T.test("decompress: a gzip bomb stops at max_body_size with too_large, memory stays bounded", function()
     S.start()
     collectgarbage()
