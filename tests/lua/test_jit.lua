@@ -84,6 +84,49 @@ T.test("hot loop of requests: decode.lua compiles, no NYI", function()
     check_decode_traces(lines, text)
 end)
 
+-- The line range of request_batch's submit-and-wait loop in client.lua:
+-- from its `while true do` to the `if n_err > 0 then` after it.
+local function batch_loop_lines()
+    local first, last, n, in_batch = nil, nil, 0, false
+    for line in io.lines(T.root .. "/lua/ljhttp/client.lua") do
+        n = n + 1
+        if line:find("request_batch", 1, true) and line:find("function", 1, true) then
+            in_batch = true
+        elseif in_batch and not first and line:match("^%s+while true do%s*$") then
+            first = n
+        elseif first and not last and line:match("^%s+if n_err > 0 then") then
+            last = n
+        end
+    end
+    assert(first and last, "the batch loop was not found in client.lua")
+    return first, last
+end
+
+T.test("request_batch: the submit-and-wait loop makes no closure per wait", function()
+    if not jit or not jit.status() then
+        T.skip("the JIT compiler is off")
+    end
+    local lines = jit_log([[
+    local reqs = {}
+    for i = 1, 400 do reqs[i] = { "GET", url } end
+    local res, errs = http.request_batch(reqs, { concurrency = 20 })
+    assert(errs == nil and #res == 400, "batch failed")
+]], T.url("/small"))
+    -- a closure made inside the loop shows as NYI FNEW (bytecode 51) or
+    -- UCLO (50) at a line of client.lua's batch loop, and the loop runs
+    -- interpreted
+    local bad, first, last = {}, batch_loop_lines()
+    for _, line in ipairs(lines) do
+        if line:find("NYI: bytecode 5[01] at client.lua", 1) then
+            local at = tonumber(line:match("at client%.lua:(%d+)"))
+            if at and at > first and at < last then
+                bad[#bad + 1] = line
+            end
+        end
+    end
+    T.ok(#bad == 0, "closures in the batch loop:\n" .. table.concat(bad, "\n"))
+end)
+
 T.test("hot loop of error results: decode.lua has no NYI", function()
     if not jit or not jit.status() then
         T.skip("the JIT compiler is off")
