@@ -59,7 +59,9 @@ if conc > 1 then
   end
 elseif variant == "output" then
   local c = http.new({})
-  local file = os.tmpname()
+  -- beside LIMIT's file when run.sh says where (same file system)
+  local dir = os.getenv("BENCH_OUT_DIR")
+  local file = dir and dir .. "/ljhttp-out.bin" or os.tmpname()
   c0, t0 = B.cpu(), B.now()
   for i = 0, n - 1 do
     local e = list[i % #list + 1]

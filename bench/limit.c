@@ -1,7 +1,7 @@
 /* LIMIT client of the ljhttp benchmark: plain C on libcurl, the ceiling
  * any binding on top of libcurl can reach on this machine.
  *
- *   limit KIND N CONC BASE_URL MANIFEST
+ *   limit KIND N CONC BASE_URL MANIFEST [OUTFILE]
  *   limit --version
  *
  * KIND is a manifest kind (small, 1m, 10m, sleep); request i fetches the
@@ -11,18 +11,27 @@
  * Every body is checked (status 200, size, head/middle/tail bytes); any
  * failure exits 1 with a message on stderr.
  *
+ * With OUTFILE (sequential only), each body goes to a file the way a
+ * careful C downloader writes one, and the way ljhttp's `output` does:
+ * a temporary file beside OUTFILE (mkstemp), the announced size reserved
+ * with fallocate, pwrite from the write callback, close, rename over
+ * OUTFILE; the check bytes are read back with pread. The floor for any
+ * client that saves bodies to files.
+ *
  * Prints one line:
  *   RESULT n=N conc=C wall_s=.. cpu_s=.. rss_kb=.. bytes=..
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_ENTRIES 64
 #define CHECK_LEN 8
@@ -187,6 +196,96 @@ static unsigned long long run_seq(size_t n)
     return bytes;
 }
 
+/* ---- OUTFILE mode ---- */
+
+struct file_out {
+    CURL *h;
+    int fd;
+    off_t len;
+    int started;
+};
+
+static size_t on_write_file(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct file_out *o = ud;
+    size_t n = size * nmemb, done = 0;
+    if (!o->started) {
+        curl_off_t cl = -1;
+        o->started = 1;
+        curl_easy_getinfo(o->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        if (cl > 0 && fallocate(o->fd, 0, 0, (off_t)cl) != 0 && errno != EOPNOTSUPP)
+            return 0;
+    }
+    while (done < n) {
+        ssize_t w = pwrite(o->fd, data + done, n - done, o->len + (off_t)done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0;
+        done += (size_t)w;
+    }
+    o->len += (off_t)n;
+    return n;
+}
+
+static void check_file(const char *path, const struct entry *e, off_t len, size_t i)
+{
+    unsigned char got[CHECK_LEN];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("request %zu: cannot open %s: %s", i, path, strerror(errno));
+    if ((size_t)len != e->size)
+        die("request %zu %s: wrote %lld bytes, expected %zu", i, e->url, (long long)len, e->size);
+    const struct { const unsigned char *want; size_t n; size_t off; } part[3] = {
+        {e->head, e->head_len, 0},
+        {e->mid, e->mid_len, e->mid_off},
+        {e->tail, e->tail_len, e->size - e->tail_len},
+    };
+    for (int k = 0; k < 3; k++)
+        if (pread(fd, got, part[k].n, (off_t)part[k].off) != (ssize_t)part[k].n
+            || memcmp(got, part[k].want, part[k].n) != 0)
+            die("request %zu %s: file bytes differ", i, e->url);
+    close(fd);
+}
+
+static unsigned long long run_seq_file(size_t n, const char *outfile)
+{
+    struct buf unused = {0};
+    struct file_out o = {0};
+    unsigned long long bytes = 0;
+    size_t tlen = strlen(outfile) + sizeof ".tmp.XXXXXX";
+    char *tmp = malloc(tlen);
+    if (!tmp)
+        die("out of memory");
+    CURL *h = new_easy(&unused);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write_file);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &o);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 65536L); /* as ljhttp's output */
+    o.h = h;
+    for (size_t i = 0; i < n; i++) {
+        const struct entry *e = &entries[i % n_entries];
+        snprintf(tmp, tlen, "%s.tmp.XXXXXX", outfile);
+        o.fd = mkostemp(tmp, O_CLOEXEC);
+        if (o.fd < 0)
+            die("mkostemp %s: %s", tmp, strerror(errno));
+        o.len = 0;
+        o.started = 0;
+        curl_easy_setopt(h, CURLOPT_URL, e->url);
+        CURLcode rc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (rc != CURLE_OK || status != 200)
+            die("request %zu %s: %s, status %ld", i, e->url, curl_easy_strerror(rc), status);
+        if (close(o.fd) != 0 || rename(tmp, outfile) != 0)
+            die("request %zu: cannot put %s in place: %s", i, outfile, strerror(errno));
+        check_file(outfile, e, o.len, i);
+        bytes += (unsigned long long)o.len;
+    }
+    curl_easy_cleanup(h);
+    free(tmp);
+    return bytes;
+}
+
 struct slot {
     CURL *h;
     struct buf b;
@@ -259,8 +358,8 @@ int main(int argc, char **argv)
         printf("%s\n", curl_version());
         return 0;
     }
-    if (argc != 6)
-        die("usage: limit KIND N CONC BASE_URL MANIFEST | limit --version");
+    if (argc != 6 && argc != 7)
+        die("usage: limit KIND N CONC BASE_URL MANIFEST [OUTFILE] | limit --version");
     const char *kind = argv[1];
     long n = strtol(argv[2], NULL, 10), conc = strtol(argv[3], NULL, 10);
     if (n <= 0 || conc <= 0)
@@ -270,8 +369,11 @@ int main(int argc, char **argv)
     load_manifest(argv[5], kind, argv[4]);
 
     double c0 = cpu_s(), t0 = now_s();
-    unsigned long long bytes =
-        conc == 1 ? run_seq((size_t)n) : run_multi((size_t)n, (size_t)conc);
+    if (argc == 7 && conc != 1)
+        die("OUTFILE needs CONC 1");
+    unsigned long long bytes = argc == 7 ? run_seq_file((size_t)n, argv[6])
+                             : conc == 1 ? run_seq((size_t)n)
+                                         : run_multi((size_t)n, (size_t)conc);
     double t1 = now_s(), c1 = cpu_s();
 
     printf("RESULT n=%ld conc=%ld wall_s=%.6f cpu_s=%.6f rss_kb=%ld bytes=%llu\n",

@@ -3,11 +3,12 @@
 -- Prints text tables to stdout; writes markdown to RESULTS_MD if given.
 local raw_file, facts_file, md_file = arg[1], arg[2], arg[3]
 
-local ORDER = { "limit", "strings", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
+local ORDER = { "limit", "strings", "limit.file", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
   "ljhttp.chunks", "lua-curl",
   "luasocket", "curl-per-request" }
 local LABEL = {
   limit = "LIMIT (C libcurl)", strings = "STRINGS (ffi.string only)",
+  ["limit.file"] = "LIMIT to a file (C libcurl)",
   ljhttp = "ljhttp c:get", ["ljhttp.get"] = "ljhttp http.get",
   ["ljhttp.output"] = "ljhttp output= (no string)", ["ljhttp.stream"] = "ljhttp stream read_ref (no string)",
   ["ljhttp.chunks"] = "ljhttp stream chunks (strings)",
@@ -95,6 +96,8 @@ local function rows_for(w)
       row.na = w.na[c]
     else
       local walls, cpus, ratios, ratios2, rss, crss, n, mode = {}, {}, {}, {}, 0, 0, nil, nil
+      -- output= writes files: also against the C program that writes them
+      local file_ratios = {}
       for round, r in pairs(by[c] or {}) do
         n, mode = r.n, r.mode
         walls[#walls + 1] = r.wall_s
@@ -108,6 +111,8 @@ local function rows_for(w)
           local s = by.strings and by.strings[round]
           if two and s then ratios2[#ratios2 + 1] = per / (lper + s.wall_s / s.n) end
         end
+        local lf = c == "ljhttp.output" and by["limit.file"] and by["limit.file"][round]
+        if lf then file_ratios[#file_ratios + 1] = (r.wall_s / r.n) / (lf.wall_s / lf.n) end
       end
       if n then
         local mw = median(walls)
@@ -122,6 +127,7 @@ local function rows_for(w)
         row.cpu = ftime(median(cpus) / n)
         row.rss = fmib(rss) .. (crss > 0 and (" (+curl " .. fmib(crss) .. ")") or "")
         local notes = {}
+        if #file_ratios > 0 then notes[#notes + 1] = fratio(median(file_ratios)) .. " LIMIT to a file" end
         if n ~= w.n then notes[#notes + 1] = ("n=%d of %d"):format(n, w.n) end
         if mode == "sequential" then notes[#notes + 1] = "run sequentially"
         elseif mode and tostring(mode):match("^groups%-of%-") then
