@@ -18,9 +18,10 @@ end
 -- client and its batch share a series (W1-W3 run c:get, W4-W5 the batch).
 local SERIES = {
     { match = "^STRINGS", label = "STRINGS (ffi.string only)", color = "#b0b0b0" },
-    { match = "^LIMIT to a file", label = "LIMIT to a file (W2, W3)", color = "#606060" },
+    { match = "^LIMIT %+ copy", label = "LIMIT + copy per body (W2, W3)", color = "#404040" },
+    { match = "^LIMIT to a file", label = "LIMIT to a file (W2, W3)", color = "#808080" },
     { match = "^ljhttp c:get$", label = "ljhttp (client; request_batch in W4, W5)", color = "#1b9e77" },
-    { match = "^ljhttp http%.request_batch", same_as = 3 },
+    { match = "^ljhttp http%.request_batch", same_as = 4 },
     { match = "^ljhttp http%.get", label = "ljhttp http.get (W1-W3)", color = "#66c2a5" },
     { match = "^ljhttp c:get{output}", label = "ljhttp output = file (W2, W3)", color = "#a6761d" },
     { match = "^ljhttp s:read_ref", label = "ljhttp stream, read_ref in place (W2, W3)", color = "#e7298a" },

@@ -1,7 +1,7 @@
 /* LIMIT client of the ljhttp benchmark: plain C on libcurl, the ceiling
  * any binding on top of libcurl can reach on this machine.
  *
- *   limit KIND N CONC BASE_URL MANIFEST [OUTFILE]
+ *   limit KIND N CONC BASE_URL MANIFEST [OUTFILE | --copy]
  *   limit --version
  *
  * KIND is a manifest kind (small, 1m, 10m, sleep); request i fetches the
@@ -18,6 +18,13 @@
  * OUTFILE; the check bytes are read back with pread. The floor for any
  * client that saves bodies to files.
  *
+ * With --copy (sequential only), after each transfer the body is copied
+ * into fresh memory (mmap), and the previous copy is unmapped: what
+ * making a string of each body costs a language runtime whose allocator
+ * maps large strings (LuaJIT does), in the same process as the
+ * transfers. On these virtual machines that churn also slows the next
+ * transfers, which LIMIT and STRINGS, measured apart, do not show.
+ *
  * Prints one line:
  *   RESULT n=N conc=C wall_s=.. cpu_s=.. rss_kb=.. bytes=..
  */
@@ -29,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,10 +186,25 @@ static CURL *new_easy(struct buf *b)
     return h;
 }
 
-static unsigned long long run_seq(size_t n)
+/* --copy: the body into fresh pages; the previous copy goes back. */
+static void copy_out(const struct buf *b, void **prev, size_t *prev_len)
+{
+    void *m = mmap(NULL, b->len + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        die("mmap: %s", strerror(errno));
+    memcpy(m, b->p, b->len);
+    if (*prev)
+        munmap(*prev, *prev_len);
+    *prev = m;
+    *prev_len = b->len + 1;
+}
+
+static unsigned long long run_seq(size_t n, int copy)
 {
     struct buf b = {0};
     unsigned long long bytes = 0;
+    void *prev = NULL;
+    size_t prev_len = 0;
     CURL *h = new_easy(&b);
     for (size_t i = 0; i < n; i++) {
         const struct entry *e = &entries[i % n_entries];
@@ -189,8 +212,12 @@ static unsigned long long run_seq(size_t n)
         curl_easy_setopt(h, CURLOPT_URL, e->url);
         CURLcode rc = curl_easy_perform(h);
         check(h, rc, e, &b, i);
+        if (copy)
+            copy_out(&b, &prev, &prev_len);
         bytes += b.len;
     }
+    if (prev)
+        munmap(prev, prev_len);
     curl_easy_cleanup(h);
     free(b.p);
     return bytes;
@@ -369,11 +396,12 @@ int main(int argc, char **argv)
     load_manifest(argv[5], kind, argv[4]);
 
     double c0 = cpu_s(), t0 = now_s();
+    int copy = argc == 7 && strcmp(argv[6], "--copy") == 0;
     if (argc == 7 && conc != 1)
-        die("OUTFILE needs CONC 1");
-    unsigned long long bytes = argc == 7 ? run_seq_file((size_t)n, argv[6])
-                             : conc == 1 ? run_seq((size_t)n)
-                                         : run_multi((size_t)n, (size_t)conc);
+        die("OUTFILE and --copy need CONC 1");
+    unsigned long long bytes = argc == 7 && !copy ? run_seq_file((size_t)n, argv[6])
+                             : conc == 1          ? run_seq((size_t)n, copy)
+                                                  : run_multi((size_t)n, (size_t)conc);
     double t1 = now_s(), c1 = cpu_s();
 
     printf("RESULT n=%ld conc=%ld wall_s=%.6f cpu_s=%.6f rss_kb=%ld bytes=%llu\n",

@@ -3,11 +3,12 @@
 -- Prints text tables to stdout; writes markdown to RESULTS_MD if given.
 local raw_file, facts_file, md_file = arg[1], arg[2], arg[3]
 
-local ORDER = { "limit", "strings", "limit.file", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
+local ORDER = { "limit", "strings", "limit.copy", "limit.file", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
   "ljhttp.chunks", "lua-curl",
   "luasocket", "curl-per-request" }
 local LABEL = {
   limit = "LIMIT (C libcurl)", strings = "STRINGS (ffi.string only)",
+  ["limit.copy"] = "LIMIT + copy (C libcurl, fresh copy per body)",
   ["limit.file"] = "LIMIT to a file (C libcurl)",
   ljhttp = "ljhttp c:get", ["ljhttp.get"] = "ljhttp http.get",
   ["ljhttp.output"] = "ljhttp output= (no string)", ["ljhttp.stream"] = "ljhttp stream read_ref (no string)",
@@ -95,7 +96,7 @@ local function rows_for(w)
     if w.na[c] then
       row.na = w.na[c]
     else
-      local walls, cpus, ratios, ratios2, rss, crss, n, mode = {}, {}, {}, {}, 0, 0, nil, nil
+      local walls, cpus, ratios, ratios2, ratios3, rss, crss, n, mode = {}, {}, {}, {}, {}, 0, 0, nil, nil
       -- output= writes files: also against the C program that writes them
       local file_ratios = {}
       for round, r in pairs(by[c] or {}) do
@@ -111,6 +112,8 @@ local function rows_for(w)
           local s = by.strings and by.strings[round]
           if two and s then ratios2[#ratios2 + 1] = per / (lper + s.wall_s / s.n) end
         end
+        local lc = two and by["limit.copy"] and by["limit.copy"][round]
+        if lc then ratios3[#ratios3 + 1] = (r.wall_s / r.n) / (lc.wall_s / lc.n) end
         local lf = c == "ljhttp.output" and by["limit.file"] and by["limit.file"][round]
         if lf then file_ratios[#file_ratios + 1] = (r.wall_s / r.n) / (lf.wall_s / lf.n) end
       end
@@ -123,6 +126,7 @@ local function rows_for(w)
         row.per = ftime(mw / n)
         row.ratio = fratio(median(ratios))
         row.ratio2 = fratio(median(ratios2))
+        row.ratio3 = fratio(median(ratios3))
         row.rps = fnum(n / mw)
         row.cpu = ftime(median(cpus) / n)
         row.rss = fmib(rss) .. (crss > 0 and (" (+curl " .. fmib(crss) .. ")") or "")
@@ -148,7 +152,10 @@ local function columns(two)
     { "client", "client" }, { "n", "n" }, { "median wall", "wall" }, { "min - max", "range" },
     { "wall/req", "per" }, { "x LIMIT", "ratio" },
   }
-  if two then cols[#cols + 1] = { "x (LIMIT+STRINGS)", "ratio2" } end
+  if two then
+    cols[#cols + 1] = { "x (LIMIT+STRINGS)", "ratio2" }
+    cols[#cols + 1] = { "x LIMIT+copy", "ratio3" }
+  end
   for _, c in ipairs { { "req/s", "rps" }, { "CPU/req", "cpu" }, { "peak RSS", "rss" }, { "note", "note" } } do
     cols[#cols + 1] = c
   end
@@ -223,7 +230,7 @@ out[#out + 1] = "x LIMIT = median over counted rounds of (client wall/req) / (LI
 io.stdout:write(table.concat(out, "\n"), "\n")
 
 md[#md + 1] = "Ratios are medians over the counted rounds of per-round ratios of wall time per request "
-  .. "(client / LIMIT, or client / (LIMIT + STRINGS)), measured in the same round. "
+  .. "(client / LIMIT, client / (LIMIT + STRINGS), client / LIMIT+copy), measured in the same round. "
   .. "CPU/req is the median CPU time (user + system, plus waited-for children for curl per request) per request. "
   .. "Peak RSS is the largest ru_maxrss over the rounds."
 if md_file and md_file ~= "" then

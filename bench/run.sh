@@ -52,8 +52,8 @@ WORKLOADS=(
 # or "na:<reason>" ("na:-" = not applicable, left out of the table).
 client_plan() { # client workload
   case "$1:$2" in
-    strings:W2|strings:W3|limit.file:W2|limit.file:W3) echo 1 ;;
-    strings:*|limit.file:*) echo "na:-" ;;
+    strings:W2|strings:W3|limit.copy:W2|limit.copy:W3|limit.file:W2|limit.file:W3) echo 1 ;;
+    strings:*|limit.copy:*|limit.file:*) echo "na:-" ;;
     ljhttp.get:W4|ljhttp.get:W5) echo "na:-" ;;
     ljhttp.output:W2|ljhttp.output:W3|ljhttp.stream:W2|ljhttp.stream:W3|ljhttp.chunks:W2|ljhttp.chunks:W3) echo 1 ;;
     ljhttp.output:*|ljhttp.stream:*|ljhttp.chunks:*) echo "na:-" ;;
@@ -64,11 +64,11 @@ client_plan() { # client workload
     *) echo 1 ;;
   esac
 }
-CLIENTS=(limit strings limit.file ljhttp ljhttp.get ljhttp.output ljhttp.stream ljhttp.chunks lua-curl luasocket curl-per-request)
+CLIENTS=(limit strings limit.copy limit.file ljhttp ljhttp.get ljhttp.output ljhttp.stream ljhttp.chunks lua-curl luasocket curl-per-request)
 
 client_cmd() { # client -> command prefix (array printed one word per line)
   case "$1" in
-    limit|limit.file) echo "$BENCH_DIR/limit" ;;
+    limit|limit.copy|limit.file) echo "$BENCH_DIR/limit" ;;
     strings) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_strings.lua" ;;
     ljhttp|ljhttp.get|ljhttp.output|ljhttp.stream|ljhttp.chunks) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
     lua-curl) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luacurl.lua" ;;
@@ -77,7 +77,7 @@ client_cmd() { # client -> command prefix (array printed one word per line)
   esac
 }
 client_extra() {
-  case "$1" in limit.file) echo "$TMP/limit-out.bin" ;; ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp.chunks) echo chunks ;; ljhttp) echo client ;; esac
+  case "$1" in limit.copy) echo --copy ;; limit.file) echo "$TMP/limit-out.bin" ;; ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp.chunks) echo chunks ;; ljhttp) echo client ;; esac
 }
 
 # ---------------------------------------------------------------- checks
