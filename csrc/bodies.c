@@ -298,7 +298,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
         r = pread(b->in_fd, buf, want, (off_t)b->in_off);
     while (r < 0 && errno == EINTR);
     if (r <= 0) {
-        b->error = LJH_E_INTERNAL;
+        b->error = LJH_E_IO;
         if (r == 0)
             ljh__msg(b->errmsg, sizeof b->errmsg,
                      "body_file \"%s\" became shorter while it was sent", b->body_file);
@@ -439,7 +439,7 @@ static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
         return 0;
     ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s (%" PRId64 " bytes announced)",
              b->output, strerror(errno), (int64_t)cl);
-    b->error = *err = LJH_E_INTERNAL;
+    b->error = *err = LJH_E_IO;
     return 1;
 }
 
@@ -471,7 +471,7 @@ int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, lj
         if (w <= 0) {
             ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s", b->output,
                      w < 0 ? strerror(errno) : "nothing written");
-            b->error = *err = LJH_E_INTERNAL;
+            b->error = *err = LJH_E_IO;
             return 1;
         }
         done += (size_t)w;
@@ -505,8 +505,8 @@ ljh_error ljh__bodies_commit(ljh_bodies *b, CURL *easy)
     if (why) {
         ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\" (%s): %s", b->output,
                  why, strerror(errno));
-        b->error = LJH_E_INTERNAL;
-        return LJH_E_INTERNAL;
+        b->error = LJH_E_IO;
+        return LJH_E_IO;
     }
     free(b->output_tmp);
     b->output_tmp = NULL;

@@ -1008,7 +1008,7 @@ int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
             close(fd);
         free(tmp);
         tmp = NULL;
-        err = LJH_E_INTERNAL;
+        err = LJH_E_IO;
         goto out;
     }
     fd = -1;
@@ -1021,7 +1021,7 @@ int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
         ljh__msg(errmsg, cap, "cannot write the cookie jar %s: %s", c->cookie_file,
                  strerror(errno));
         unlink(tmp);
-        err = LJH_E_INTERNAL;
+        err = LJH_E_IO;
     }
 out:
     free(tmp);

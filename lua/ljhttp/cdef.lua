@@ -14,7 +14,7 @@ return [==[
 
 /* Bumped whenever a declaration below changes shape or meaning. */
 enum {
-    LJH_ABI_VERSION = 3
+    LJH_ABI_VERSION = 4
 };
 
 /* The most bytes one ljh_transfer_take returns: a Lua string this small
@@ -42,7 +42,8 @@ typedef enum ljh_error {
     LJH_E_CLOSED = 13,
     LJH_E_OUT_OF_MEMORY = 14,
     LJH_E_INTERNAL = 15,
-    LJH_E_COUNT = 16
+    LJH_E_IO = 16,
+    LJH_E_COUNT = 17
 } ljh_error;
 
 /* Request flags (ljh_request.flags). */

@@ -21,6 +21,7 @@
 ---| "closed"
 ---| "out_of_memory"
 ---| "internal"
+---| "io"
 ---| "json"
 
 ---Seconds (fractions honoured) or a Go duration string ("300ms", "1.5s", "1h30m").

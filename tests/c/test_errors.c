@@ -11,6 +11,7 @@ static const char *const want_names[] = {
     "dns",         "connect",          "tls",                "timeout",
     "too_many_redirects", "too_large", "protocol",           "network",
     "cancelled",   "closed",           "out_of_memory",      "internal",
+    "io",
 };
 
 Test(error_name, exact_words)

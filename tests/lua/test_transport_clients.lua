@@ -241,11 +241,11 @@ T.test("cookie_jar: save_cookies errors are values", function()
     local ok, msg, code = c:save_cookies()
     T.is_nil(ok)
     T.contains(msg, "no-such-dir")
-    T.eq(code, "internal")
+    T.eq(code, "io")
     -- close still closes, and reports the failed save
     ok, msg, code = c:close()
     T.is_nil(ok)
-    T.eq(code, "internal")
+    T.eq(code, "io")
     T.err("closed", c:get(T.url("/echo")))
     -- an in-memory jar has no file to save
     local m = http.new({ cookie_jar = true })
