@@ -386,7 +386,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc != 6 && argc != 7)
-        die("usage: limit KIND N CONC BASE_URL MANIFEST [OUTFILE] | limit --version");
+        die("usage: limit KIND N CONC BASE_URL MANIFEST [OUTFILE | --copy] | limit --version");
     const char *kind = argv[1];
     long n = strtol(argv[2], NULL, 10), conc = strtol(argv[3], NULL, 10);
     if (n <= 0 || conc <= 0)
