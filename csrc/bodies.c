@@ -199,6 +199,10 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
         return LJH_E_OUT_OF_MEMORY;
     b->n_parts = n;
     for (int i = 0; i < n; i++) {
+        b->parts[i].file_fd = -1;
+        b->parts[i].owner = b;
+    }
+    for (int i = 0; i < n; i++) {
         const ljh_part *in = &req->parts[i];
         ljh_body_part *p = &b->parts[i];
         if (!in->name.ptr || in->name.len == 0 || in->name.len > 4096 || !mime_text_ok(&in->name)) {
@@ -246,8 +250,9 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
         }
         if (!(p->file = dup_str(&in->file)))
             return LJH_E_OUT_OF_MEMORY;
-        /* libcurl opens the file again when it sends the part; this only
-         * makes a missing or unreadable file fail before the request. */
+        /* A missing or unreadable file fails before the request; its size
+         * now is the part's size. read_part opens it again when the part is
+         * sent (one descriptor at a time, however many parts). */
         char what[64];
         struct stat st;
         ljh__msg(what, sizeof what, "multipart part %d file", i + 1);
@@ -255,6 +260,7 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
         if (fd < 0)
             return LJH_E_INVALID_ARGUMENT;
         close(fd);
+        p->file_size = (int64_t)st.st_size;
     }
     return LJH_OK;
 }
@@ -326,6 +332,87 @@ static int seek_cb(void *userp, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* What curl_mime_filedata would name and type a file part: the path's
+ * last component, and a type from a few well-known extensions, else
+ * application/octet-stream. */
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static const char *default_type(const char *filename)
+{
+    static const char *const types[][2] = {
+        {".gif", "image/gif"},  {".jpg", "image/jpeg"},         {".jpeg", "image/jpeg"},
+        {".png", "image/png"},  {".svg", "image/svg+xml"},      {".txt", "text/plain"},
+        {".htm", "text/html"},  {".html", "text/html"},         {".pdf", "application/pdf"},
+        {".xml", "application/xml"},
+    };
+    const char *dot = strrchr(filename, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcasecmp(dot, types[i][0]) == 0)
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* A multipart file part, read as it is sent. The size was taken when the
+ * request was made and is what Content-Length counts: a file that has
+ * shrunk since ends the transfer with LJH_E_IO, never a short body that
+ * leaves the server waiting; one that has grown sends its first size
+ * bytes. The descriptor is closed once the part is sent. */
+static size_t read_part(char *buf, size_t size, size_t nitems, void *userp)
+{
+    ljh_body_part *p = userp;
+    ljh_bodies *b = p->owner;
+    int64_t left = p->file_size - p->file_off;
+    size_t want = size * nitems;
+    if (left <= 0)
+        return 0;
+    if ((int64_t)want > left)
+        want = (size_t)left;
+    if (p->file_fd < 0) {
+        do
+            p->file_fd = open(p->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        while (p->file_fd < 0 && errno == EINTR);
+        if (p->file_fd < 0) {
+            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read multipart file \"%s\": %s",
+                     p->file, strerror(errno));
+            b->error = LJH_E_IO;
+            return CURL_READFUNC_ABORT;
+        }
+    }
+    ssize_t r;
+    do
+        r = pread(p->file_fd, buf, want, (off_t)p->file_off);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        b->error = LJH_E_IO;
+        if (r == 0)
+            ljh__msg(b->errmsg, sizeof b->errmsg,
+                     "multipart file \"%s\" became shorter while it was sent", p->file);
+        else
+            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read multipart file \"%s\": %s",
+                     p->file, strerror(errno));
+        return CURL_READFUNC_ABORT;
+    }
+    p->file_off += r;
+    if (p->file_off == p->file_size) {
+        close(p->file_fd);
+        p->file_fd = -1;
+    }
+    return (size_t)r;
+}
+
+static int seek_part(void *userp, curl_off_t offset, int origin)
+{
+    ljh_body_part *p = userp;
+    if (origin != SEEK_SET || offset < 0 || (int64_t)offset > p->file_size)
+        return CURL_SEEKFUNC_CANTSEEK;
+    p->file_off = (int64_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 static CURLcode build_mime(ljh_bodies *b, CURL *easy)
 {
     curl_mime_free(b->mime); /* the easy handle was reset: nothing uses it */
@@ -334,14 +421,22 @@ static CURLcode build_mime(ljh_bodies *b, CURL *easy)
         return CURLE_OUT_OF_MEMORY;
     CURLcode rc = CURLE_OK;
     for (int i = 0; i < b->n_parts && rc == CURLE_OK; i++) {
-        const ljh_body_part *p = &b->parts[i];
+        ljh_body_part *p = &b->parts[i];
         curl_mimepart *part = curl_mime_addpart(b->mime);
         if (!part)
             return CURLE_OUT_OF_MEMORY;
         rc = curl_mime_name(part, p->name);
-        if (rc == CURLE_OK)
-            rc = p->file ? curl_mime_filedata(part, p->file)
-                         : curl_mime_data(part, p->data, p->data_len);
+        if (rc == CURLE_OK && p->file) {
+            p->file_off = 0; /* a new hop sends it from the start */
+            rc = curl_mime_data_cb(part, (curl_off_t)p->file_size, read_part, seek_part, NULL, p);
+            /* the file's own name and a type, as curl_mime_filedata gives */
+            if (rc == CURLE_OK && !p->filename)
+                rc = curl_mime_filename(part, base_name(p->file));
+            if (rc == CURLE_OK && !p->content_type)
+                rc = curl_mime_type(part, default_type(p->filename ? p->filename : base_name(p->file)));
+        } else if (rc == CURLE_OK) {
+            rc = curl_mime_data(part, p->data, p->data_len);
+        }
         if (rc == CURLE_OK && p->filename)
             rc = curl_mime_filename(part, p->filename);
         if (rc == CURLE_OK && p->content_type)
@@ -362,8 +457,12 @@ CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
     b->errmsg[0] = '\0';
     if (b->output_tmp && b->out_fd >= 0) {
         /* A retry or a redirect starts the file over. */
-        if ((b->out_len > 0 || b->out_reserved > 0) && ftruncate(b->out_fd, 0) != 0)
+        if ((b->out_len > 0 || b->out_reserved > 0) && ftruncate(b->out_fd, 0) != 0) {
+            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot start output \"%s\" over: %s",
+                     b->output, strerror(errno));
+            b->error = LJH_E_IO;
             return CURLE_WRITE_ERROR;
+        }
         b->out_len = 0;
         b->out_reserved = 0;
         b->to_file = -1;
@@ -433,8 +532,8 @@ static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
     do
         rc = fallocate(b->out_fd, 0, 0, (off_t)cl);
     while (rc != 0 && errno == EINTR);
-    if (rc == 0)
-        b->out_reserved = (int64_t)cl;
+    /* recorded even on failure: ext4 may have grown the file part way */
+    b->out_reserved = (int64_t)cl;
     if (rc == 0 || (errno != ENOSPC && errno != EDQUOT && errno != EFBIG))
         return 0;
     ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s (%" PRId64 " bytes announced)",
@@ -540,6 +639,8 @@ void ljh__bodies_free(ljh_bodies *b)
     free(b->body_file);
     for (int i = 0; i < b->n_parts; i++) {
         ljh_body_part *p = &b->parts[i];
+        if (p->file_fd >= 0)
+            close(p->file_fd);
         free(p->name);
         free(p->data);
         free(p->file);

@@ -19,9 +19,13 @@ typedef struct ljh_body_part {
     char *name;
     char *data;             /* data parts: data_len bytes */
     size_t data_len;
-    char *file;             /* file parts: the path libcurl streams from */
+    char *file;             /* file parts: the path read_part streams from */
+    int64_t file_size;      /* its size when the request was made */
+    int64_t file_off;       /* next byte to send */
+    int file_fd;            /* open while the part is being sent, else -1 */
     char *filename;         /* NULL = libcurl's default */
     char *content_type;     /* NULL = libcurl's default */
+    struct ljh_bodies *owner;
 } ljh_body_part;
 
 typedef struct ljh_bodies {

@@ -870,6 +870,14 @@ static void fail(ljh_transfer *t, ljh_error code, const char *msg)
     push_ready(t);
 }
 
+/* A hop that could not be set up: a file of the request's bodies says
+ * why when it was one (io), else it is ours. */
+static void fail_start(ljh_transfer *t, const char *what)
+{
+    const ljh_bodies *b = &t->plan.bodies;
+    fail(t, b->error ? b->error : LJH_E_INTERNAL, b->errmsg[0] ? b->errmsg : what);
+}
+
 /* The hop ended with a redirect to follow: check and start the next. */
 static void next_hop(ljh_transfer *t)
 {
@@ -907,7 +915,7 @@ static void next_hop(ljh_transfer *t)
     }
     ljh__collect_reset_hop(&t->col);
     if (setup_hop(t) != CURLE_OK || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
-        fail(t, LJH_E_INTERNAL, "could not start the redirected request");
+        fail_start(t, "could not start the redirected request");
 }
 
 static void collect_finished(ljh_client *c)
@@ -1004,11 +1012,12 @@ int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
     if (!f) {
         ljh__msg(errmsg, cap, "cannot write the cookie jar beside %s: %s", c->cookie_file,
                  strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        free(tmp);
-        tmp = NULL;
         err = LJH_E_IO;
+        if (fd >= 0) { /* fdopen failed: memory, and a file to remove */
+            close(fd);
+            unlink(tmp);
+            err = LJH_E_OUT_OF_MEMORY;
+        }
         goto out;
     }
     fd = -1;
@@ -1189,7 +1198,7 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
     }
     CURLcode rc = setup_hop(t);
     if (rc != CURLE_OK) {
-        ljh_error code = ljh__error_from_curl(rc);
+        ljh_error code = t->plan.bodies.error ? t->plan.bodies.error : ljh__error_from_curl(rc);
         error_message(t, code, rc, msg, sizeof msg);
         fail(t, code, msg);
         return t;
@@ -1222,7 +1231,7 @@ static int64_t start_retries(ljh_client *c)
         t->retry_at = 0;
         c->retry_waiting--;
         if (setup_hop(t) != CURLE_OK || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
-            fail(t, LJH_E_INTERNAL, "could not start the retry");
+            fail_start(t, "could not start the retry");
     }
     return next;
 }
