@@ -290,29 +290,39 @@ ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, 
 
 /* ---- per hop ---- */
 
+/* Reads up to want bytes at off of an upload of size bytes; 0 at the end.
+ * A file that ends early (it shrank since its size was taken) or fails to
+ * read sets b's error (LJH_E_IO, naming what and path) and returns -1. */
+static ssize_t read_at(ljh_bodies *b, int fd, char *buf, size_t want, int64_t off, int64_t size,
+                       const char *what, const char *path)
+{
+    if (off >= size)
+        return 0;
+    if ((int64_t)want > size - off)
+        want = (size_t)(size - off);
+    ssize_t r;
+    do
+        r = pread(fd, buf, want, (off_t)off);
+    while (r < 0 && errno == EINTR);
+    if (r > 0)
+        return r;
+    b->error = LJH_E_IO;
+    if (r == 0)
+        ljh__msg(b->errmsg, sizeof b->errmsg, "%s \"%s\" became shorter while it was sent", what,
+                 path);
+    else
+        ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read %s \"%s\": %s", what, path,
+                 strerror(errno));
+    return -1;
+}
+
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
     ljh_bodies *b = userp;
-    int64_t left = b->in_size - b->in_off;
-    size_t want = size * nitems;
-    if (left <= 0)
-        return 0;
-    if ((int64_t)want > left)
-        want = (size_t)left;
-    ssize_t r;
-    do
-        r = pread(b->in_fd, buf, want, (off_t)b->in_off);
-    while (r < 0 && errno == EINTR);
-    if (r <= 0) {
-        b->error = LJH_E_IO;
-        if (r == 0)
-            ljh__msg(b->errmsg, sizeof b->errmsg,
-                     "body_file \"%s\" became shorter while it was sent", b->body_file);
-        else
-            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read body_file \"%s\": %s",
-                     b->body_file, strerror(errno));
+    ssize_t r = read_at(b, b->in_fd, buf, size * nitems, b->in_off, b->in_size, "body_file",
+                        b->body_file);
+    if (r < 0)
         return CURL_READFUNC_ABORT;
-    }
     b->in_off += r;
     return (size_t)r;
 }
@@ -365,12 +375,8 @@ static size_t read_part(char *buf, size_t size, size_t nitems, void *userp)
 {
     ljh_body_part *p = userp;
     ljh_bodies *b = p->owner;
-    int64_t left = p->file_size - p->file_off;
-    size_t want = size * nitems;
-    if (left <= 0)
+    if (p->file_off >= p->file_size)
         return 0;
-    if ((int64_t)want > left)
-        want = (size_t)left;
     if (p->file_fd < 0) {
         do
             p->file_fd = open(p->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -382,20 +388,10 @@ static size_t read_part(char *buf, size_t size, size_t nitems, void *userp)
             return CURL_READFUNC_ABORT;
         }
     }
-    ssize_t r;
-    do
-        r = pread(p->file_fd, buf, want, (off_t)p->file_off);
-    while (r < 0 && errno == EINTR);
-    if (r <= 0) {
-        b->error = LJH_E_IO;
-        if (r == 0)
-            ljh__msg(b->errmsg, sizeof b->errmsg,
-                     "multipart file \"%s\" became shorter while it was sent", p->file);
-        else
-            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read multipart file \"%s\": %s",
-                     p->file, strerror(errno));
+    ssize_t r = read_at(b, p->file_fd, buf, size * nitems, p->file_off, p->file_size,
+                        "multipart file", p->file);
+    if (r < 0)
         return CURL_READFUNC_ABORT;
-    }
     p->file_off += r;
     if (p->file_off == p->file_size) {
         close(p->file_fd);
