@@ -377,16 +377,11 @@ static size_t read_part(char *buf, size_t size, size_t nitems, void *userp)
     ljh_bodies *b = p->owner;
     if (p->file_off >= p->file_size)
         return 0;
-    if (p->file_fd < 0) {
-        do
-            p->file_fd = open(p->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        while (p->file_fd < 0 && errno == EINTR);
-        if (p->file_fd < 0) {
-            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot read multipart file \"%s\": %s",
-                     p->file, strerror(errno));
-            b->error = LJH_E_IO;
-            return CURL_READFUNC_ABORT;
-        }
+    struct stat st;
+    if (p->file_fd < 0 &&
+        (p->file_fd = open_regular(p->file, "multipart file", &st, b->errmsg, sizeof b->errmsg)) < 0) {
+        b->error = LJH_E_IO;
+        return CURL_READFUNC_ABORT;
     }
     ssize_t r = read_at(b, p->file_fd, buf, size * nitems, p->file_off, p->file_size,
                         "multipart file", p->file);
@@ -421,22 +416,21 @@ static CURLcode build_mime(ljh_bodies *b, CURL *easy)
         curl_mimepart *part = curl_mime_addpart(b->mime);
         if (!part)
             return CURLE_OUT_OF_MEMORY;
+        const char *fname = p->filename, *ftype = p->content_type;
         rc = curl_mime_name(part, p->name);
         if (rc == CURLE_OK && p->file) {
             p->file_off = 0; /* a new hop sends it from the start */
             rc = curl_mime_data_cb(part, (curl_off_t)p->file_size, read_part, seek_part, NULL, p);
             /* the file's own name and a type, as curl_mime_filedata gives */
-            if (rc == CURLE_OK && !p->filename)
-                rc = curl_mime_filename(part, base_name(p->file));
-            if (rc == CURLE_OK && !p->content_type)
-                rc = curl_mime_type(part, default_type(p->filename ? p->filename : base_name(p->file)));
+            fname = fname ? fname : base_name(p->file);
+            ftype = ftype ? ftype : default_type(fname);
         } else if (rc == CURLE_OK) {
             rc = curl_mime_data(part, p->data, p->data_len);
         }
-        if (rc == CURLE_OK && p->filename)
-            rc = curl_mime_filename(part, p->filename);
-        if (rc == CURLE_OK && p->content_type)
-            rc = curl_mime_type(part, p->content_type);
+        if (rc == CURLE_OK && fname)
+            rc = curl_mime_filename(part, fname);
+        if (rc == CURLE_OK && ftype)
+            rc = curl_mime_type(part, ftype);
     }
     return rc;
 }
@@ -519,7 +513,7 @@ void ljh__bodies_drop(ljh_bodies *b)
 static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
 {
     curl_off_t cl = -1;
-    if (!b->out_prealloc || b->out_len != 0 ||
+    if (!b->out_prealloc ||
         curl_easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK || cl <= 0)
         return 0;
     if (b->out_max > 0 && cl > b->out_max)
