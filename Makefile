@@ -31,7 +31,7 @@ LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
 .PHONY: all deps test test-c test-lua test-install test-hosts test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
-        test-asan-c fuzz soak
+        test-asan-c fuzz soak test-platforms
 
 all: $(LIB) $(CDEF_LUA)
 
@@ -156,3 +156,9 @@ soak: all
 
 clean:
 	rm -rf build tests/c/layout_check.h
+
+# The README's two commands in fresh minimal roots of Debian 13 and
+# unstable (root and debootstrap needed): RELEASES="trixie" to pick.
+RELEASES ?= trixie sid
+test-platforms:
+	sh tools/platforms.sh $(RELEASES)

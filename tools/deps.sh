@@ -3,13 +3,22 @@
 #   sh tools/deps.sh build   # to build the library and run the demo
 #   sh tools/deps.sh test    # also what the test suites and bench-smoke start
 # As root it runs apt-get; otherwise it prints the exact command to run.
+#
+# Works on a minimal Debian 12, 13 or unstable (no make, no ca-certificates):
+# where a package was renamed between releases, a word below lists the
+# names to try in order, separated by '|', and the first one the archive
+# has is taken. A name ending in '?' is optional: a benchmark peer that is
+# installed where the release still has it and skipped where it has not.
 set -eu
 profile=${1:-test}
 
-# luajit2 (OpenResty's LuaJIT 2.1), not luajit: Debian's nginx Lua module
-# depends on libluajit2-5.1-2 and apt removes the other LuaJIT with it.
-build="make gcc pkg-config luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libcjson-dev python3"
-test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo neovim lua-curl lua-socket lua-cjson curl openssl tinyproxy zstd microsocks libnginx-mod-http-brotli-filter"
+# OpenResty's LuaJIT 2.1: Debian 12 calls it luajit2 (and its nginx Lua
+# module removes the plain luajit); from Debian 13 on it is luajit itself.
+build="make gcc libc6-dev pkg-config luajit2|luajit libluajit2-5.1-dev|libluajit-5.1-dev
+       libcurl4-openssl-dev libcjson-dev python3"
+test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo
+      libnginx-mod-http-brotli-filter neovim lua-socket lua-cjson curl openssl tinyproxy zstd
+      microsocks lua-curl?"
 
 case "$profile" in
 build) want=$build ;;
@@ -17,34 +26,63 @@ test) want=$test ;;
 *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
 
-missing=""
-for p in $want; do
-    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    case "$st" in
-    *" installed") ;;
-    *)
-        # python3 may come from elsewhere (pyenv); a working command is enough
-        if [ "$p" = python3 ] && command -v python3 >/dev/null 2>&1; then continue; fi
-        missing="$missing $p"
-        ;;
+installed() {
+    case "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" in
+    *" installed") return 0 ;;
     esac
-done
+    # python3 may come from elsewhere (pyenv): a working command is enough
+    [ "$1" = python3 ] && command -v python3 >/dev/null 2>&1
+}
 
+# True when the archive knows $1 as a real package (not only a name that
+# another package provides). Needs the package lists, so call after update.
+available() {
+    apt-cache show --no-all-versions "$1" >/dev/null 2>&1
+}
+
+# First pass: what is missing, before touching the network.
+missing=""
+for word in $want; do
+    alts=$(echo "${word%\?}" | tr '|' ' ')
+    found=""
+    for p in $alts; do
+        # a later name counts only where the archive lacks the earlier ones
+        if installed "$p"; then found=1; break; fi
+        available "$p" && break
+    done
+    [ -z "$found" ] && missing="$missing $word"
+done
 [ -z "$missing" ] && exit 0
 
-cmd="apt-get install -y --no-install-recommends$missing"
-if [ "$(id -u)" = 0 ]; then
-    echo "deps: installing$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing
-    # Debian starts system nginx and tinyproxy on install; the tests run their own.
-    if command -v service >/dev/null 2>&1; then
-        for s in nginx tinyproxy; do service "$s" stop >/dev/null 2>&1 || true; done
-    fi
-else
-    echo "deps: missing Debian packages:$missing" >&2
-    echo "deps: run as root:  apt-get update && $cmd" >&2
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing Debian packages (alternatives with |, optional with ?):$missing" >&2
+    echo "deps: run as root:  sh tools/deps.sh $profile" >&2
     exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+
+# Second pass: pick the name this release has.
+pick=""
+for word in $missing; do
+    alts=$(echo "${word%\?}" | tr '|' ' ')
+    chosen=""
+    for p in $alts; do available "$p" && { chosen=$p; break; }; done
+    if [ -n "$chosen" ]; then
+        pick="$pick $chosen"
+    elif [ "$word" != "${word%\?}" ]; then
+        echo "deps: ${word%\?} is not in this release's archive; skipped (optional)"
+    else
+        echo "deps: none of '${word}' is in this release's archive" >&2
+        exit 1
+    fi
+done
+
+echo "deps: installing$pick"
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $pick
+# Debian starts system nginx and tinyproxy on install; the tests run their own.
+if command -v service >/dev/null 2>&1; then
+    for s in nginx tinyproxy; do service "$s" stop >/dev/null 2>&1 || true; done
 fi
