@@ -37,7 +37,7 @@ installed() {
 # True when the archive knows $1 as a real package (not only a name that
 # another package provides). Needs the package lists, so call after update.
 available() {
-    apt-cache show --no-all-versions "$1" >/dev/null 2>&1
+    apt-cache policy "$1" 2>/dev/null | grep -q '^ *Candidate: [^(]'
 }
 
 # First pass: what is missing, before touching the network.

@@ -8,7 +8,7 @@
 # it does not ignore) of this work tree. Results go to
 # build/platforms/RELEASE.log and one summary line to
 # build/platforms/RELEASE.row, which `tools/platforms.sh --table` prints as
-# the README's table.
+# the README's table and `--readme` writes into README.md.
 #   MIRROR=URL     the Debian mirror (default: the one apt uses here)
 #   PLATFORM_CMD   run this instead of the README's two commands
 #   KEEP=1         keep the last root after the run (for a look inside)
@@ -23,7 +23,27 @@ table() {
     for f in "$out"/*.row; do [ -f "$f" ] && cat "$f"; done
 }
 
+# --readme: the table's rows in README.md (between its platforms-table
+# markers) become the Debian 12 row already there plus the last run's rows.
+readme() {
+    table > "$out/table.md"
+    keep=$(awk '/<!-- platforms-table -->/ { s = 1; next } /<!-- \/platforms-table -->/ { s = 0 }
+                s && /Debian 12/' README.md)
+    awk -v rows="$out/table.md" -v keep="$keep" '
+        /<!-- platforms-table -->/ {
+            print
+            n = 0
+            while ((getline l < rows) > 0) { if (++n == 3 && keep != "") print keep; print l }
+            if (n == 2 && keep != "") print keep
+            skip = 1; next
+        }
+        /<!-- \/platforms-table -->/ { skip = 0 }
+        !skip' README.md > README.md.new
+    mv README.md.new README.md
+}
+
 if [ "${1:-}" = --table ]; then table; exit 0; fi
+if [ "${1:-}" = --readme ]; then readme; exit 0; fi
 [ "$(id -u)" = 0 ] || { echo "platforms: needs root (debootstrap, chroot, mount)" >&2; exit 2; }
 
 releases=${*:-trixie sid}
@@ -101,12 +121,12 @@ for rel in $releases; do
     secs=$(( $(date +%s) - start ))
 
     # what the release gave, read inside the root
-    ver() { chroot "$root" sh -c "$1" 2>/dev/null | head -n 1 || true; }
-    curlv=$(ver "pkg-config --modversion libcurl")
-    nvimv=$(ver "nvim --version | sed -n '1s/^NVIM v//p'")
-    nginxv=$(ver "nginx -v 2>&1 | sed 's|.*nginx/||'")
-    ljv=$(ver "luajit -v | cut -d' ' -f2")
-    ver_id=$(ver ". /etc/os-release; echo \"\${VERSION_ID:-unstable} \${VERSION_CODENAME:-$rel}\"")
+    ver() { chroot "$root" sh -c "command -v $1 >/dev/null && $2" 2>/dev/null | head -n 1 || true; }
+    curlv=$(ver pkg-config "pkg-config --modversion libcurl")
+    nvimv=$(ver nvim "nvim --version | sed -n '1s/^NVIM v//p'")
+    nginxv=$(ver nginx "nginx -v 2>&1 | sed 's|.*nginx/||'")
+    ljv=$(ver luajit "luajit -v | cut -d' ' -f2")
+    ver_id=$(ver true ". /etc/os-release; echo \"\${VERSION_ID:-unstable} \${VERSION_CODENAME:-$rel}\"")
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/$rel.log" | tail -n 1 || true)
     echo "| Debian ${ver_id:-$rel} | ${curlv:-?} | ${nvimv:-?} | ${nginxv:-?} | ${ljv:-?} | $result in ${secs} s |" \
         > "$out/$rel.row"
