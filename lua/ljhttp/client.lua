@@ -16,7 +16,8 @@ local M = {}
 
 ---A client: connections, an optional cookie jar and request defaults.
 ---get/post/put/patch/delete/head and their _async forms are made in
----loops below, so they are declared here.
+---loops below, so they are declared here. Every function also works
+---with a dot (client.get(url), gluahttp style): each client binds them.
 ---@class ljhttp.Client
 ---@field defaults ljhttp.Options request defaults (the client options that are not client-only)
 ---@field host table the host driving async requests (host.name: "luajit", "nvim", "openresty")
@@ -69,6 +70,28 @@ M.host_for = host_for
 
 local function bad(msg)
     return nil, msg, "invalid_argument"
+end
+
+-- The client's public functions, bound to it: `client.get(url)` (as a
+-- gluahttp script calls a module) and `client:get(url)` both work. A
+-- first argument that is the client itself is the colon's self; no
+-- method takes a client as its first real argument, so this cannot
+-- misread a call. Fixed arities keep the calls free of varargs.
+local BOUND = { "request", "get", "post", "put", "patch", "delete", "head", "request_async",
+    "get_async", "post_async", "put_async", "patch_async", "delete_async", "head_async",
+    "request_batch", "stream", "sse", "run", "save_cookies", "close" }
+
+local function bind_methods(self)
+    for i = 1, #BOUND do
+        local name = BOUND[i]
+        local f = Client[name]
+        self[name] = function(a, b, c, d, e)
+            if rawequal(a, self) then
+                return f(self, b, c, d, e)
+            end
+            return f(self, a, b, c, d)
+        end
+    end
 end
 
 --- Creates a client. opts: cookie_jar, max_connections,
@@ -131,6 +154,7 @@ function M.new(opts)
         host = host,
         cookie_file = type(jar) == "string" and jar or nil,
     }, Client)
+    bind_methods(self)
     live[self] = true
     return self
 end
