@@ -6,6 +6,7 @@ local loader = require("ljhttp.loader")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
+local options = require("ljhttp.options")
 
 local type, pairs, setmetatable = type, pairs, setmetatable
 local str_upper = string.upper
@@ -43,6 +44,8 @@ local MAX_BATCH = 100000
 -- Options only a client takes; everything else is a request default.
 local CLIENT_ONLY = { cookie_jar = true, max_connections = true, max_host_connections = true,
     host = true }
+local CLIENT_NAMES = options.client_names(CLIENT_ONLY)
+local BATCH_NAMES = { concurrency = true }
 
 local live = setmetatable({}, { __mode = "k" }) -- clients, for ljhttp.run()
 M.live = live
@@ -105,6 +108,13 @@ function M.new(opts)
         return bad("client options must be a table")
     end
     opts = opts or {}
+    local umsg = options.unknown(opts, CLIENT_NAMES)
+    if umsg then
+        if opts.on_chunk ~= nil or opts.on_event ~= nil then
+            umsg = "on_chunk and on_event are options of one request_async call, not of a client"
+        end
+        return bad(umsg)
+    end
     local C, lerr = loader.load()
     if not C then
         return nil, lerr, "internal"
@@ -125,8 +135,8 @@ function M.new(opts)
     for _, k in ipairs({ "max_connections", "max_host_connections" }) do
         local v = opts[k]
         if v ~= nil then
-            if type(v) ~= "number" or v < 1 or v > 100000 then
-                return bad(k .. " must be a number from 1 to 100000")
+            if type(v) ~= "number" or v < 1 or v > 100000 or v % 1 ~= 0 then
+                return bad(k .. " must be a whole number from 1 to 100000")
             end
             copts[k] = v
         end
@@ -271,7 +281,7 @@ function Client:request_async(method, url, opts, callback)
         return h
     end
     local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
-        on_chunk and encode.F_STREAM or 0)
+        on_chunk and encode.F_STREAM or 0, true)
     if not ok then
         req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
     end
@@ -330,12 +340,13 @@ end
 
 -- ---- batches ----
 
---- gluahttp's request_batch: returns responses, or responses, errors.
+--- gluahttp's request_batch: returns responses, or responses, errors,
+--- codes (codes[i], the error code of errors[i]).
 ---@param requests ljhttp.BatchItem[]
 ---@param bopts? ljhttp.BatchOptions
 ---@return ljhttp.Response[]? responses
 ---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
----@return ljhttp.ErrorCode? code when the batch itself was refused
+---@return (ljhttp.ErrorCode|table<integer, ljhttp.ErrorCode>)? codes codes[i] for each errors[i] (or the code when the batch itself was refused)
 function Client:request_batch(requests, bopts)
     if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
         -- metamethods may raise: keep the no-raise promise
@@ -360,6 +371,10 @@ function Client:_request_batch(requests, bopts)
         if type(bopts) ~= "table" then
             return bad("batch options must be a table")
         end
+        local umsg = options.unknown(bopts, BATCH_NAMES)
+        if umsg then
+            return bad(umsg)
+        end
         if bopts.concurrency ~= nil then
             conc = bopts.concurrency
             if type(conc) ~= "number" or conc < 1 or conc > 10000 or conc % 1 ~= 0 then
@@ -376,17 +391,17 @@ function Client:_request_batch(requests, bopts)
     if n > MAX_BATCH then
         return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
     end
-    local responses, errors, n_err = {}, {}, 0
+    local responses, errors, codes, n_err = {}, {}, {}, 0
     local e = self.engine
     local active, i = 0, 1
     -- One settle function per batch (a closure per item would keep the
     -- loop out of the JIT); the handle carries its index.
-    local function settle(h, res, err)
+    local function settle(h, res, err, code)
         active = active - 1
         if res then
             responses[h.index] = res
         else
-            errors[h.index] = err
+            errors[h.index], codes[h.index] = err, code
             n_err = n_err + 1
         end
     end
@@ -401,23 +416,23 @@ function Client:_request_batch(requests, bopts)
         while i <= n and active < conc do
             local item = requests[i]
             if type(item) ~= "table" then
-                errors[i] = "Request must be a table"
+                errors[i], codes[i] = "Request must be a table", "invalid_argument"
                 n_err = n_err + 1
             else
-                local req, msg
+                local req, msg, code
                 local o = item[3]
                 if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
                     -- metamethods may raise: keep the no-raise promise
                     local ok
-                    ok, req, msg = pcall(encode_request, item[1], item[2], o, defaults, 0)
+                    ok, req, msg, code = pcall(encode_request, item[1], item[2], o, defaults, 0)
                     if not ok then
-                        req, msg = nil, "invalid options: " .. tostring(req)
+                        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
                     end
                 else
-                    req, msg = encode_request(item[1], item[2], o, defaults, 0)
+                    req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
                 end
                 if not req then
-                    errors[i] = msg
+                    errors[i], codes[i] = msg, code
                     n_err = n_err + 1
                 else
                     active = active + 1
@@ -438,7 +453,7 @@ function Client:_request_batch(requests, bopts)
         e.host.block_until(e, progressed)
     end
     if n_err > 0 then
-        return responses, errors
+        return responses, errors, codes
     end
     return responses
 end

@@ -67,8 +67,8 @@
 ---@field follow_redirects? boolean default true
 ---@field max_redirects? integer default 10
 ---@field insecure? boolean skip TLS verification for this request
----@field on_chunk? fun(chunk: string) async only: body bytes as they arrive
----@field on_event? fun(event: ljhttp.Event) async only: server-sent events as they arrive
+---@field on_chunk? fun(chunk: string) async only (blocking calls refuse it): body bytes as they arrive
+---@field on_event? fun(event: ljhttp.Event) async only (blocking calls refuse it): server-sent events as they arrive
 ---@field proxy? string|false a proxy URL; false ignores the proxy environment variables
 ---@field proxy_auth? ljhttp.Credentials
 ---@field no_proxy? string comma-separated hosts that bypass the proxy
