@@ -276,6 +276,9 @@ function Client:request_async(method, url, opts, callback)
     local h = engine_mod.handle(callback, on_chunk, false)
     local e = self.engine
     h.engine = e
+    if on_chunk then -- named in an http_status message
+        h.method, h.what = method, on_event and "the event stream" or "the server"
+    end
     if self.cptr == nil then
         h:_finish(closed())
         return h

@@ -172,6 +172,23 @@ function M.response(r, streamed)
     return res
 end
 
+-- A streamed request (stream, sse, on_chunk, on_event) that the server
+-- answered outside 2xx: the caller gets nil, message, "http_status" and
+-- the response, its body kept up to ERROR_BODY_CAP bytes (an API's
+-- "invalid key" JSON), instead of an error body read as data.
+M.ERROR_BODY_CAP = 65536
+
+function M.refused(status)
+    return status < 200 or status > 299
+end
+
+function M.http_status(method, what, res, body)
+    res.body, res.body_size = body, #body
+    local m = type(method) == "string" and method:sub(1, 1):upper() .. method:sub(2):lower() or "Get"
+    return nil, ("%s %q: %s answered with status %d"):format(m, res.url, what, res.status_code),
+        "http_status", res
+end
+
 -- Decodes and frees at once: ffi.gc is only the safety net.
 function M.take(r, streamed)
     if r == nil then

@@ -106,14 +106,30 @@ function Handle:_deliver(fn, ...)
     end
 end
 
-function Handle:_finish(res, err, code)
+-- answer: with code "http_status", the refused response (decode.lua)
+function Handle:_finish(res, err, code, answer)
     self.finished = true
     if self.settle then -- batch items: the batch keeps the result
         return self.settle(self, res, err, code)
     end
-    self.res, self.err, self.code = res, err, code
+    self.res, self.err, self.code, self.answer = res, err, code, answer
     if self.callback then
-        self:_deliver(self.callback, res, err, code)
+        if answer ~= nil then
+            self:_deliver(self.callback, res, err, code, answer)
+        else
+            self:_deliver(self.callback, res, err, code)
+        end
+    end
+end
+
+-- An on_chunk transfer answered outside 2xx keeps its body (capped) for
+-- the callback instead of passing it to on_chunk as data.
+local function keep_refused(self, p, n)
+    local room = decode.ERROR_BODY_CAP - self.kept_len
+    if room > 0 then
+        local s = ffi_str(p, n < room and n or room)
+        self.kept[#self.kept + 1] = s
+        self.kept_len = self.kept_len + #s
     end
 end
 
@@ -121,9 +137,25 @@ function Handle:_take_chunk()
     local e = self.engine
     local n = e.C.ljh_transfer_take(self.t, e.data)
     if n > 0 then
-        self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+        if self.kept then
+            keep_refused(self, e.data[0], tonumber(n))
+        else
+            self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+        end
     end
     return n
+end
+
+-- The status, once the headers are in: outside 2xx, the body is kept.
+local function check_head(self, C, t)
+    local head = C.ljh_transfer_head(t)
+    if head ~= nil then
+        self.head_seen = true
+        local res = decode.take(head, true)
+        if res and decode.refused(res.status_code) then
+            self.kept, self.kept_len = {}, 0
+        end
+    end
 end
 
 function Handle:_ready()
@@ -137,6 +169,9 @@ function Handle:_ready()
     local e, t = self.engine, self.t
     local C = e.C
     if self.on_chunk then
+        if not self.head_seen then
+            check_head(self, C, t)
+        end
         -- one take returns at most LJH_STREAM_CHUNK bytes: take them all,
         -- or a paused transfer would wait for a wake-up that never comes
         while self:_take_chunk() > 0 do
@@ -150,6 +185,10 @@ function Handle:_ready()
     self:progress() -- keep the final figures
     C.ljh_transfer_free(ffi.gc(t, nil))
     self.t = nil
+    if res and self.kept then
+        return self:_finish(decode.http_status(self.method, self.what, res,
+            table.concat(self.kept)))
+    end
     self:_finish(res, err, code)
 end
 
@@ -178,6 +217,9 @@ function Handle:wait(timeout)
     end
     if not self.finished then
         return nil, "wait timed out", "timeout"
+    end
+    if self.answer ~= nil then
+        return self.res, self.err, self.code, self.answer
     end
     return self.res, self.err, self.code
 end

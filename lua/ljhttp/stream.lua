@@ -54,9 +54,31 @@ local function wait(h)
     e.host.wait(e, h.waiter, nil)
 end
 
+-- A stream answered outside 2xx: its body, up to decode.ERROR_BODY_CAP
+-- bytes, goes to the caller with nil, message, "http_status", response.
+local function refused(s, method, what, res)
+    local parts, n = {}, 0
+    while n < decode.ERROR_BODY_CAP do
+        local chunk = s:read()
+        if not chunk then
+            break
+        end
+        parts[#parts + 1] = chunk
+        n = n + #chunk
+    end
+    s:close()
+    local body = table.concat(parts)
+    if #body > decode.ERROR_BODY_CAP then
+        body = body:sub(1, decode.ERROR_BODY_CAP)
+    end
+    return decode.http_status(method, what, res, body)
+end
+
 --- Opens a streamed request on client; returns the stream once status
---- and headers are in, or nil, message, code.
-function M.open(client, method, url, opts)
+--- and headers are in, or nil, message, code (and, for a status outside
+--- 2xx, "http_status" and the response). what names the stream in that
+--- message.
+function M.open(client, method, url, opts, what)
     if client.cptr == nil then
         return nil, "the client is closed", "closed"
     end
@@ -105,6 +127,9 @@ function M.open(client, method, url, opts)
             end
             local s = M.wrap(h)
             set_head(s, res)
+            if decode.refused(res.status_code) then
+                return refused(s, method, what or "the server", res)
+            end
             return s
         end
         if C.ljh_transfer_done(t) ~= 0 then
@@ -117,6 +142,9 @@ function M.open(client, method, url, opts)
             end
             local s = M.wrap(h)
             set_head(s, res)
+            if decode.refused(res.status_code) then
+                return refused(s, method, what or "the server", res)
+            end
             return s
         end
         wait(h)
@@ -245,16 +273,12 @@ function M.sse(client, url, opts)
         hs.Accept = "text/event-stream"
         o.headers = hs
     end
-    local s, err, code = M.open(client, method, url, o)
+    local s, err, code, res = M.open(client, method, url, o, "the event stream")
     if not s then
+        if res ~= nil then
+            return nil, err, code, res
+        end
         return nil, err, code
-    end
-    local status = s.status_code
-    if status < 200 or status > 299 then
-        s:close()
-        local m = method:sub(1, 1):upper() .. method:sub(2):lower()
-        return nil, ("%s %q: the event stream answered with status %d"):format(m, s.url or url,
-            status), "protocol"
     end
     local ev = setmetatable({
         stream = s,

@@ -16,6 +16,7 @@
 ---| "too_many_redirects"
 ---| "too_large"
 ---| "protocol"
+---| "http_status"
 ---| "network"
 ---| "cancelled"
 ---| "closed"
@@ -146,7 +147,7 @@ function Response:json() end
 ---@field [3] integer uploaded
 ---@field [4] integer upload_total
 
----@alias ljhttp.Callback fun(res: ljhttp.Response?, err: string?, code: ljhttp.ErrorCode?)
+---@alias ljhttp.Callback fun(res: ljhttp.Response?, err: string?, code: ljhttp.ErrorCode?, answer: ljhttp.Response?) answer: with "http_status", the refused response
 
 ---What the _async functions return.
 ---@class ljhttp.Handle
