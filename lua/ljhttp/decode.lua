@@ -5,6 +5,7 @@
 -- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
 local ffi = require("ffi")
 local json = require("ljhttp.json")
+local links = require("ljhttp.links")
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -142,14 +143,16 @@ function M.response(r, streamed)
         body = streamed and "" or ffi_str(r.body, body_size)
     end
     local v = r.http_version
+    local url = ffi_str(r.url, r.url_len)
     -- Assigned, then returned: a tail call to setmetatable would abort
     -- the trace (NYI: return to lower frame).
     local res = setmetatable({
         body = body,
         body_size = body_size,
         status_code = r.status,
-        url = ffi_str(r.url, r.url_len),
+        url = url,
         headers = headers,
+        links = rawget(headers, "Link") and links.parse(list, url) or {},
         header_list = list,
         cookies = cookies,
         redirects = redirects,

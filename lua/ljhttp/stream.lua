@@ -38,7 +38,7 @@ local function release(h)
     end
 end
 
-local HEAD_FIELDS = { "status_code", "headers", "header_list", "cookies", "url", "redirects",
+local HEAD_FIELDS = { "status_code", "headers", "header_list", "links", "cookies", "url", "redirects",
     "http_version", "remote_ip" }
 
 local function set_head(s, res)

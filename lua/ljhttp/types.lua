@@ -101,6 +101,12 @@
 ---One batch item: { method, url [, options] }.
 ---@alias ljhttp.BatchItem { [1]: ljhttp.Method, [2]: string, [3]: ljhttp.Options? }
 
+---One link of a Link header: its absolute URL and its parameters.
+---@class ljhttp.Link
+---@field url string the target, resolved against the response's URL
+---@field rel string the rel it is filed under (lower case)
+---@field [string] string the link's other parameters (title, type, ...)
+
 ---@class ljhttp.Redirect
 ---@field status_code integer
 ---@field url string
@@ -120,6 +126,7 @@
 ---@field url string final URL after redirects (credentials removed)
 ---@field headers table<string, string> canonical name -> first value; lookup ignores case
 ---@field header_list { [1]: string, [2]: string }[] every header of the final response, in order
+---@field links table<string, ljhttp.Link> the Link headers (RFC 8288) by rel; {} when none
 ---@field cookies table<string, string> from the final response's Set-Cookie headers
 ---@field redirects ljhttp.Redirect[]
 ---@field http_version? "1.0"|"1.1"|"2"|"3"
