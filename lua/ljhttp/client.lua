@@ -231,7 +231,7 @@ end
 -- ---- non-blocking ----
 
 local function read_callbacks(o)
-    return o.on_chunk, o.on_event
+    return o.on_chunk, o.on_event, o.on_line, o.lines
 end
 
 --- Starts a request; callback(response, err, code) runs exactly once.
@@ -247,20 +247,20 @@ function Client:request_async(method, url, opts, callback)
     if callback ~= nil and type(callback) ~= "function" then
         error("ljhttp: callback must be a function", 2)
     end
-    local on_chunk, on_event
+    local on_chunk, on_event, on_line, line_format
     if type(opts) == "table" then
         if getmetatable(opts) ~= nil then
             -- options with metamethods may raise: the callback gets the error
-            local ok, a, b = pcall(read_callbacks, opts)
+            local ok, a, b, c, d = pcall(read_callbacks, opts)
             if not ok then
                 local h = engine_mod.handle(callback, nil, false)
                 h.engine = self.engine
                 h:_finish(bad("invalid options: " .. tostring(a)))
                 return h
             end
-            on_chunk, on_event = a, b
+            on_chunk, on_event, on_line, line_format = a, b, c, d
         else
-            on_chunk, on_event = opts.on_chunk, opts.on_event
+            on_chunk, on_event, on_line, line_format = read_callbacks(opts)
         end
     end
     if on_chunk ~= nil and type(on_chunk) ~= "function" then
@@ -272,6 +272,33 @@ function Client:request_async(method, url, opts, callback)
         end
         -- server-sent events, parsed from the chunks (sse.lua)
         on_chunk = require("ljhttp.sse").chunk_handler(on_event, on_chunk)
+    end
+    if on_line ~= nil then
+        if type(on_line) ~= "function" then
+            error("ljhttp: on_line must be a function", 2)
+        end
+        -- lines (lines.lua) split from the chunks; the last one, if it has
+        -- no line end, reaches on_line just before the callback
+        local lines = require("ljhttp.lines")
+        if not lines.format(line_format) then
+            error("ljhttp: lines must be \"json\" or \"text\"", 2)
+        end
+        local finish
+        on_chunk, finish = lines.chunk_handler(on_line, line_format, on_chunk)
+        local user_cb = callback
+        callback = function(res, err, code, answer)
+            if res then
+                finish()
+            end
+            if user_cb then
+                if answer ~= nil then
+                    return user_cb(res, err, code, answer)
+                end
+                return user_cb(res, err, code)
+            end
+        end
+    elseif line_format ~= nil then
+        error("ljhttp: lines goes with on_line", 2)
     end
     local h = engine_mod.handle(callback, on_chunk, false)
     local e = self.engine

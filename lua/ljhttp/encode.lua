@@ -265,9 +265,10 @@ function M.request(method, url, o, d, extra_flags, async)
         if umsg then
             return bad(umsg)
         end
-        if not async and (o.on_chunk ~= nil or o.on_event ~= nil) then
-            return bad("on_chunk and on_event are options of request_async: a blocking call "
-                .. "returns the whole body (use stream() to read it in pieces)")
+        if not async and (o.on_chunk ~= nil or o.on_event ~= nil or o.on_line ~= nil
+            or o.lines ~= nil) then
+            return bad("on_chunk, on_event and on_line are options of request_async: a blocking "
+                .. "call returns the whole body (use stream() to read it in pieces)")
         end
     end
     if type(method) ~= "string" then

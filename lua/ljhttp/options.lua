@@ -61,6 +61,8 @@ local REQUEST = {
     { name = "output_sync", kind = "flag", when = true, bit = "LJH_F_OUTPUT_SYNC" },
     { name = "on_chunk", kind = "async" },
     { name = "on_event", kind = "async" },
+    { name = "on_line", kind = "async" },
+    { name = "lines", kind = "async" },
 }
 M.REQUEST = REQUEST
 

@@ -86,14 +86,16 @@ function M.open(client, method, url, opts, what)
     if type(opts) == "table" then
         -- options with metamethods may raise: keep the no-raise promise
         ok_opts, has_cb = pcall(function()
-            return opts.on_chunk ~= nil or opts.on_event ~= nil
+            return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil
+                or opts.lines ~= nil
         end)
         if not ok_opts then
             return nil, "invalid options: " .. tostring(has_cb), "invalid_argument"
         end
     end
     if has_cb then
-        return nil, "on_chunk and on_event are for request_async; a stream is read with read()",
+        return nil, "on_chunk, on_event and on_line are for request_async; a stream is read "
+            .. "with read() or lines()",
             "invalid_argument"
     end
     local ok, req, msg, code = pcall(encode.request, method, url, opts, client.defaults,
@@ -221,6 +223,51 @@ end
 function Stream:chunks()
     return function()
         return (self:read())
+    end
+end
+
+--- Iterator over the remaining body as lines (lines.lua): LF or CRLF
+--- ends a line, the last needs none. With "json" each line's decoded
+--- value (blank lines skipped); a line that is not JSON ends the loop
+--- with s.error and s.error_code = "json". After the loop, s.error tells
+--- a failure from the end.
+function Stream:lines(format)
+    local lines = require("ljhttp.lines")
+    if not lines.format(format) then
+        error("ljhttp: lines() takes nil, \"text\" or \"json\"", 2)
+    end
+    local sp = lines.new()
+    local queue, qi, done = {}, 1, false
+    return function()
+        while true do
+            local line = queue[qi]
+            if line ~= nil then
+                queue[qi] = nil
+                qi = qi + 1
+                local v, err, code = lines.convert(line, format)
+                if v == nil then
+                    self.error, self.error_code = err, code
+                    done, queue, qi = true, {}, 1
+                    return nil
+                end
+                if err ~= "skip" then
+                    return v
+                end
+            elseif done then
+                return nil
+            else
+                local chunk = self:read()
+                queue, qi = {}, 1
+                if chunk then
+                    sp:feed(chunk, queue)
+                else
+                    done = true
+                    if not self.error then -- a cut line is not a line
+                        queue[1] = sp:finish()
+                    end
+                end
+            end
+        end
     end
 end
 

@@ -70,6 +70,8 @@
 ---@field insecure? boolean skip TLS verification for this request
 ---@field on_chunk? fun(chunk: string) async only (blocking calls refuse it): body bytes as they arrive
 ---@field on_event? fun(event: ljhttp.Event) async only (blocking calls refuse it): server-sent events as they arrive
+---@field on_line? fun(line: any, err?: string, code?: ljhttp.ErrorCode) async only: each line of the body (LF or CRLF), or its JSON value with lines = "json" (nil, message, "json" for a line that is not JSON)
+---@field lines? "text"|"json" async only, with on_line: "json" decodes each line (blank lines skipped)
 ---@field proxy? string|false a proxy URL; false ignores the proxy environment variables
 ---@field proxy_auth? ljhttp.Credentials
 ---@field no_proxy? string comma-separated hosts that bypass the proxy
@@ -210,6 +212,13 @@ function Stream:read_ref() end
 
 ---@return fun(): string? iterator over the remaining chunks
 function Stream:chunks() end
+
+---Lines of the remaining body (LF or CRLF; the last needs none); with
+---"json" each line's decoded value, blank lines skipped. A failure, or a
+---line that is not JSON (error_code "json"), ends the loop with s.error.
+---@param format? "text"|"json"
+---@return fun(): any iterator over the lines (or values)
+function Stream:lines(format) end
 
 ---Ends the transfer if it still runs. Always true.
 ---@return true
