@@ -95,6 +95,8 @@ static int scheme_allowed(const char *s, size_t n)
     return ljh__header_is(s, n, "http") || ljh__header_is(s, n, "https");
 }
 
+#define NO_SCHEME_HINT " (the url must start with http:// or https://)"
+
 static ljh_error check_scheme(const char *url, size_t n, const char *what, char *errmsg,
                               size_t errlen)
 {
@@ -108,7 +110,9 @@ static ljh_error check_scheme(const char *url, size_t n, const char *what, char 
     for (; shown[i]; i++)
         lower[i] = (shown[i] >= 'A' && shown[i] <= 'Z') ? (char)(shown[i] + 32) : shown[i];
     lower[i] = '\0';
-    ljh__msg(errmsg, errlen, "%sunsupported protocol scheme \"%s\"", what, lower);
+    /* Go's phrase, then the way out when there was no scheme at all */
+    ljh__msg(errmsg, errlen, "%sunsupported protocol scheme \"%s\"%s", what, lower,
+             sl ? "" : NO_SCHEME_HINT);
     return LJH_E_UNSUPPORTED_SCHEME;
 }
 
@@ -474,7 +478,7 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
     if (err)
         return err;
     if (!req->url || req->url_len <= 0) {
-        ljh__msg(errmsg, errlen, "unsupported protocol scheme \"\"");
+        ljh__msg(errmsg, errlen, "unsupported protocol scheme \"\"" NO_SCHEME_HINT);
         return LJH_E_UNSUPPORTED_SCHEME;
     }
     size_t ul = (size_t)req->url_len;

@@ -75,6 +75,32 @@ local function bad(msg)
     return nil, msg, "invalid_argument"
 end
 
+-- A cookie file is written at save_cookies()/close() by a rename in its
+-- directory: a directory that is missing or not writable is refused now,
+-- not at close(). nil when fine, else the message.
+local function check_jar_path(path)
+    if not pcall(function()
+        return ffi.C.access
+    end) then
+        ffi.cdef("int access(const char *path, int mode);")
+    end
+    local dir = path:match("^(.*)/[^/]*$")
+    if dir == nil then
+        dir = "."
+    elseif dir == "" then
+        dir = "/"
+    end
+    if ffi.C.access(dir .. "/.", 0) ~= 0 then -- F_OK; "file/." fails too
+        return "cookie_jar \"" .. path .. "\": the directory \"" .. dir
+            .. "\" does not exist (create it, or give a path in an existing directory)"
+    end
+    if ffi.C.access(dir, 3) ~= 0 then -- W_OK | X_OK
+        return "cookie_jar \"" .. path .. "\": the directory \"" .. dir
+            .. "\" is not writable, so the jar could not be saved"
+    end
+    return nil
+end
+
 -- The client's public functions, bound to it: `client.get(url)` (as a
 -- gluahttp script calls a module) and `client:get(url)` both work. A
 -- first argument that is the client itself is the colon's self; no
@@ -129,6 +155,10 @@ function M.new(opts)
     if type(jar) == "string" then
         if jar == "" or jar:find("%z") then
             return bad("cookie_jar path must be a non-empty string without NUL")
+        end
+        local jerr = check_jar_path(jar)
+        if jerr then
+            return bad(jerr)
         end
         copts.cookie_file.ptr, copts.cookie_file.len = jar, #jar
     end

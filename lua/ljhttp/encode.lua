@@ -271,24 +271,26 @@ function M.request(method, url, o, d, extra_flags, async)
                 .. "call returns the whole body (use stream() to read it in pieces)")
         end
     end
+    -- gluahttp's phrase for a missing method or URL, then the way out
     if type(method) ~= "string" then
         if method == nil then
-            return nil, "unsupported protocol scheme \"\"", "unsupported_scheme"
+            return nil, "unsupported protocol scheme \"\" (method must be a string, got nil)",
+                "unsupported_scheme"
         end
-        return bad("method must be a string")
+        return bad("method must be a string, got " .. type(method))
     end
-    if url ~= nil and type(url) ~= "string" then
-        return bad("url must be a string")
+    if type(url) ~= "string" then
+        if url == nil then
+            return nil, "unsupported protocol scheme \"\" (url must be a string, got nil)",
+                "unsupported_scheme"
+        end
+        return bad("url must be a string, got " .. type(url))
     end
     local r = req
     -- every field starts at zero: no pointer survives from the last call
     ffi.fill(r, REQ_SIZE)
     r.method, r.method_len = method, #method
-    if url == nil then
-        r.url, r.url_len = C_NULL, 0
-    else
-        r.url, r.url_len = url, #url
-    end
+    r.url, r.url_len = url, #url
 
     local query = pick(o, d, "query")
     local qflags = 0

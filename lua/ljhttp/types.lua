@@ -92,7 +92,7 @@
 
 ---Client options: the client's own settings plus any request option as a default.
 ---@class ljhttp.ClientOptions: ljhttp.Options
----@field cookie_jar? boolean|string true: an in-memory jar; a path: a Netscape cookie file
+---@field cookie_jar? boolean|string true: an in-memory jar; a path: a Netscape cookie file (its directory must exist and be writable)
 ---@field max_connections? integer cap on open connections
 ---@field max_host_connections? integer cap on connections per host
 ---@field host? ljhttp.HostName|table which event loop drives async requests (detected)
