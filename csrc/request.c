@@ -545,9 +545,11 @@ static int method_is(const ljh_plan *plan, const char *m)
 struct curl_slist *ljh__plan_headers(const ljh_plan *plan)
 {
     struct curl_slist *list = NULL, *next;
-    /* No Expect: 100-continue round trip, and no Content-Type nobody asked
-     * for (libcurl adds one for POST bodies). */
-    const char *fixed[] = {"Expect:", plan->has_content_type ||
+    /* Expect: 100-continue only for large file and multipart uploads
+     * (bodies.h), and no Content-Type nobody asked for (libcurl adds one
+     * for POST bodies). */
+    const char *fixed[] = {ljh__bodies_expect(&plan->bodies) ? "Expect: 100-continue" : "Expect:",
+                           plan->has_content_type ||
                                               ljh__bodies_sets_content_type(&plan->bodies)
                                           ? NULL
                                           : "Content-Type:"};

@@ -56,7 +56,8 @@ enum {
     LJH_F_NO_PROXY = 32,  /* ignore proxy environment variables */
     LJH_F_QUERY_APPEND = 64, /* query is appended to the URL's, not replacing it */
     LJH_F_DECODE_JSON = 128, /* parse the body as JSON into ljh_response.json */
-    LJH_F_OUTPUT_SYNC = 256  /* fsync the output file (and its directory) */
+    LJH_F_OUTPUT_SYNC = 256, /* fsync the output file (and its directory) */
+    LJH_F_NO_EXPECT = 512    /* no Expect: 100-continue for body_file/multipart */
 };
 
 /* HTTP versions (ljh_request.http_version). */

@@ -59,6 +59,7 @@ local REQUEST = {
     { name = "follow_redirects", kind = "flag", when = false, bit = "LJH_F_NO_FOLLOW" },
     { name = "insecure", kind = "flag", when = true, bit = "LJH_F_INSECURE" },
     { name = "output_sync", kind = "flag", when = true, bit = "LJH_F_OUTPUT_SYNC" },
+    { name = "expect_continue", kind = "flag", when = false, bit = "LJH_F_NO_EXPECT" },
     { name = "on_chunk", kind = "async" },
     { name = "on_event", kind = "async" },
     { name = "on_line", kind = "async" },

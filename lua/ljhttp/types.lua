@@ -57,6 +57,7 @@
 ---@field json? any encoded as the JSON body, with Content-Type: application/json
 ---@field multipart? ljhttp.Part[] a multipart/form-data body
 ---@field body_file? string upload this file's bytes as the body
+---@field expect_continue? boolean default true: body_file/multipart uploads from 1 MiB send Expect: 100-continue (a refusal comes before the body)
 ---@field output? string write the response body to this file (response.body is then "")
 ---@field output_sync? boolean fsync the output file and its directory before returning (default false)
 ---@field decode? "json"|false parse the body as JSON in C (response:json())
