@@ -8,6 +8,7 @@ local ffi = require("ffi")
 local bodies = require("ljhttp.bodies")
 
 local type, tostring, tonumber, pairs, next = type, tostring, tonumber, pairs, next
+local getmetatable = getmetatable
 local str_lower = string.lower
 local C_NULL = nil
 
@@ -33,10 +34,18 @@ local options = require("ljhttp.options")
 local OPTIONS = options.REQUEST
 local request_names, unknown_option = options.request_names, options.unknown
 local flag_bits = {} -- spec -> its LJH_F_* value, read from the library's declarations
+local SIMPLE = {}     -- name -> spec, for the kinds simple_options sets
+local DEFAULTED = {}  -- specs whose nil is not the struct's zero
 for i = 1, #OPTIONS do
     local spec = OPTIONS[i]
     if spec.kind == "flag" then
         flag_bits[spec] = tonumber(ffi.C[spec.bit])
+    end
+    if spec.kind ~= "special" and spec.kind ~= "async" then
+        SIMPLE[spec.name] = spec
+    end
+    if spec.default and spec.default ~= 0 then
+        DEFAULTED[#DEFAULTED + 1] = spec
     end
 end
 
@@ -201,49 +210,93 @@ local function pick(o, d, k)
 end
 M.pick = pick
 
--- The options of kinds "int", "enum", "duration", "str" and "flag"
--- (options.lua), set in r; returns the flag bits, or nil, message.
+-- One option of kind "int", "enum", "duration", "str" or "flag"
+-- (options.lua) with value v (not nil) into r: its flag bit (or 0), or
+-- nil, message.
+local function apply(r, spec, v)
+    local kind, name = spec.kind, spec.name
+    if kind == "duration" then
+        local ok, msg = set_duration(r[name], v, name)
+        if not ok then
+            return nil, msg
+        end
+    elseif kind == "int" then
+        if v == false and spec.off then
+            r[name] = spec.off
+        elseif type(v) ~= "number" or v % 1 ~= 0
+            or (spec.c_range and (v < -2 ^ 31 or v >= 2 ^ 31))
+            or (not spec.c_range and (v < spec.min or v > spec.max)) then
+            return nil, name .. " must be " .. (spec.says or ("a whole number from "
+                .. spec.min .. " to " .. spec.max))
+        else
+            r[name] = v
+        end
+    elseif kind == "str" then
+        if type(v) ~= "string" then
+            return nil, name .. " must be a string"
+        end
+        local f = r[spec.field or name]
+        f.ptr, f.len = v, #v
+    elseif kind == "enum" then
+        local n = spec.values[v]
+        if not n then
+            return nil, name .. " must be " .. spec.says
+        end
+        r[name] = n
+    elseif kind == "flag" and v == spec.when then
+        return flag_bits[spec]
+    end
+    return 0
+end
+
+-- The simple options (apply) of o, else of the defaults d, set in r;
+-- returns the flag bits, or nil, message. Plain tables: only the keys
+-- they hold are visited, so a request with few options runs few
+-- iterations (and no hot loop of its own next to decode's). Tables with
+-- metatables: every option is looked up, as __index may build it.
 local function simple_options(r, o, d)
     local flags = 0
+    for i = 1, #DEFAULTED do -- what nil stands for, when it is not 0
+        local spec = DEFAULTED[i]
+        r[spec.name] = spec.default
+    end
+    if (o == nil or getmetatable(o) == nil) and (d == nil or getmetatable(d) == nil) then
+        if o ~= nil then
+            for k, v in next, o do
+                local spec = SIMPLE[k]
+                if spec then
+                    local bit, msg = apply(r, spec, v)
+                    if not bit then
+                        return nil, msg
+                    end
+                    flags = flags + bit
+                end
+            end
+        end
+        if d ~= nil then
+            for k, v in next, d do
+                local spec = SIMPLE[k]
+                if spec and (o == nil or o[k] == nil) then
+                    local bit, msg = apply(r, spec, v)
+                    if not bit then
+                        return nil, msg
+                    end
+                    flags = flags + bit
+                end
+            end
+        end
+        return flags
+    end
     for i = 1, #OPTIONS do
         local spec = OPTIONS[i]
-        local kind, name = spec.kind, spec.name
-        if kind ~= "special" and kind ~= "async" then
-            local v = pick(o, d, name)
-            if kind == "duration" then
-                local ok, msg = set_duration(r[name], v, name)
-                if not ok then
+        if SIMPLE[spec.name] then
+            local v = pick(o, d, spec.name)
+            if v ~= nil then
+                local bit, msg = apply(r, spec, v)
+                if not bit then
                     return nil, msg
                 end
-            elseif v == nil then
-                if spec.default then
-                    r[name] = spec.default
-                end
-            elseif kind == "int" then
-                if v == false and spec.off then
-                    r[name] = spec.off
-                elseif type(v) ~= "number" or v % 1 ~= 0
-                    or (spec.c_range and (v < -2 ^ 31 or v >= 2 ^ 31))
-                    or (not spec.c_range and (v < spec.min or v > spec.max)) then
-                    return nil, name .. " must be " .. (spec.says or ("a whole number from "
-                        .. spec.min .. " to " .. spec.max))
-                else
-                    r[name] = v
-                end
-            elseif kind == "str" then
-                if type(v) ~= "string" then
-                    return nil, name .. " must be a string"
-                end
-                local f = r[spec.field or name]
-                f.ptr, f.len = v, #v
-            elseif kind == "enum" then
-                local n = spec.values[v]
-                if not n then
-                    return nil, name .. " must be " .. spec.says
-                end
-                r[name] = n
-            elseif v == spec.when then -- "flag"
-                flags = flags + flag_bits[spec]
+                flags = flags + bit
             end
         end
     end
