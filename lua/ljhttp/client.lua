@@ -232,6 +232,10 @@ end
 -- yields instead of stalling the worker); its perform hook comes back
 -- here with blocking = true for the plain C call.
 function Client:_request(method, url, opts, blocking)
+    if type(opts) == "table" and type(opts.body) == "function" then
+        -- a body function is pulled by the engine: run it there and wait
+        return self:request_async(method, url, opts):wait()
+    end
     local perform = not blocking and self.host.perform
     if perform then
         return perform(self, method, url, opts)
@@ -261,7 +265,7 @@ end
 -- ---- non-blocking ----
 
 local function read_callbacks(o)
-    return o.on_chunk, o.on_event, o.on_line, o.lines
+    return o.on_chunk, o.on_event, o.on_line, o.lines, o.body
 end
 
 --- Starts a request; callback(response, err, code) runs exactly once.
@@ -277,20 +281,20 @@ function Client:request_async(method, url, opts, callback)
     if callback ~= nil and type(callback) ~= "function" then
         error("ljhttp: callback must be a function", 2)
     end
-    local on_chunk, on_event, on_line, line_format
+    local on_chunk, on_event, on_line, line_format, body
     if type(opts) == "table" then
         if getmetatable(opts) ~= nil then
             -- options with metamethods may raise: the callback gets the error
-            local ok, a, b, c, d = pcall(read_callbacks, opts)
+            local ok, a, b, c, d, f = pcall(read_callbacks, opts)
             if not ok then
                 local h = engine_mod.handle(callback, nil, false)
                 h.engine = self.engine
                 h:_finish(bad("invalid options: " .. tostring(a)))
                 return h
             end
-            on_chunk, on_event, on_line, line_format = a, b, c, d
+            on_chunk, on_event, on_line, line_format, body = a, b, c, d, f
         else
-            on_chunk, on_event, on_line, line_format = read_callbacks(opts)
+            on_chunk, on_event, on_line, line_format, body = read_callbacks(opts)
         end
     end
     if on_chunk ~= nil and type(on_chunk) ~= "function" then
@@ -335,6 +339,9 @@ function Client:request_async(method, url, opts, callback)
     h.engine = e
     if on_chunk then -- named in an http_status message
         h.method, h.what = method, on_event and "the event stream" or "the server"
+    end
+    if type(body) == "function" then -- pulled piece by piece (engine.lua)
+        h.body_fn = body
     end
     if self.cptr == nil then
         h:_finish(closed())

@@ -23,6 +23,7 @@ local anchors = {}
 local n_anchors = 0
 
 local F_STREAM, F_NO_PROXY = 2, 32
+local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
 local F_QUERY_APPEND = 64
 local F_DECODE_JSON = 128
 local json_encode = require("ljhttp.json").encode
@@ -401,6 +402,17 @@ function M.request(method, url, o, d, extra_flags, async)
     end
     if body == nil then
         r.body, r.body_len = C_NULL, 0
+    elseif type(body) == "function" then
+        -- pulled piece by piece by the engine (request_async; blocking
+        -- calls go through it): C pauses the upload until Lua feeds
+        if not async then
+            return bad("body as a function is not supported in request_batch or stream()")
+        end
+        if o == nil or o.body ~= body then
+            return bad("a body function belongs to one request, not to the client's defaults")
+        end
+        r.body, r.body_len = C_NULL, 0
+        extra_flags = (extra_flags or 0) + F_BODY_PULL
     else
         local b = text(body)
         if b == nil then

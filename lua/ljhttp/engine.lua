@@ -158,6 +158,47 @@ local function check_head(self, C, t)
     end
 end
 
+-- body = function: the upload paused for its next piece. Runs as a user
+-- call (the host's queue): pulls one piece from the function and feeds it
+-- to C, which resumes the upload. A function that raises or returns
+-- something else than a string or nil ends the transfer.
+local function feed_body(h)
+    h.feeding = false
+    local t = h.t
+    if t == nil or h.finished then
+        return
+    end
+    local e = h.engine
+    local C = e.C
+    if C.ljh_transfer_wants_body(t) == 0 then
+        return
+    end
+    local fn = h.body_fn
+    local ok, piece = pcall(function()
+        local p
+        repeat -- "" is no piece: ask again
+            p = fn()
+        until p ~= ""
+        return p
+    end)
+    if h.t == nil or h.finished then
+        return
+    end
+    if ok and piece ~= nil and type(piece) ~= "string" then
+        ok, piece = false, "it returned a " .. type(piece) .. ", not a string or nil"
+    end
+    if not ok then
+        h.body_error = "the body function failed: " .. tostring(piece)
+        C.ljh_transfer_cancel(t)
+    elseif piece == nil then
+        C.ljh_transfer_feed(t, nil, 0)
+    else
+        C.ljh_transfer_feed(t, piece, #piece)
+    end
+    e.host.kick(e)
+    e:dispatch()
+end
+
 function Handle:_ready()
     local waiter = self.waiter
     if waiter then
@@ -168,6 +209,10 @@ function Handle:_ready()
     end
     local e, t = self.engine, self.t
     local C = e.C
+    if self.body_fn and not self.feeding and C.ljh_transfer_wants_body(t) ~= 0 then
+        self.feeding = true
+        self:_deliver(feed_body, self)
+    end
     if self.on_chunk then
         if not self.head_seen then
             check_head(self, C, t)
@@ -188,6 +233,9 @@ function Handle:_ready()
     if res and self.kept then
         return self:_finish(decode.http_status(self.method, self.what, res,
             table.concat(self.kept)))
+    end
+    if self.body_error then
+        return self:_finish(nil, self.body_error, "io")
     end
     self:_finish(res, err, code)
 end

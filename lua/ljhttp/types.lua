@@ -52,7 +52,7 @@
 ---@field query? string|table<string, ljhttp.FormValue> a string replaces the URL's query (gluahttp); a table is encoded and appended
 ---@field headers? table<string, string|number> name -> value, applied last
 ---@field cookies? table<string, string> sent as one Cookie header
----@field body? string sent byte-exact with Content-Length
+---@field body? string|fun(): string? sent byte-exact with Content-Length; a function streams the upload piece by piece (nil ends it)
 ---@field form? string|table<string, ljhttp.FormValue> x-www-form-urlencoded body (body wins)
 ---@field json? any encoded as the JSON body, with Content-Type: application/json
 ---@field multipart? ljhttp.Part[] a multipart/form-data body
