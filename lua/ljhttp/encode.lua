@@ -22,10 +22,11 @@ local ck_kv = kv_type(ck_cap)
 local anchors = {}
 local n_anchors = 0
 
-local F_STREAM, F_NO_PROXY = 2, 32
+-- Flag values from the library's declarations (cdef/ljhttp.h), not copies.
+local F_STREAM, F_NO_PROXY = tonumber(ffi.C.LJH_F_STREAM), tonumber(ffi.C.LJH_F_NO_PROXY)
 local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
-local F_QUERY_APPEND = 64
-local F_DECODE_JSON = 128
+local F_QUERY_APPEND = tonumber(ffi.C.LJH_F_QUERY_APPEND)
+local F_DECODE_JSON = tonumber(ffi.C.LJH_F_DECODE_JSON)
 local json_encode = require("ljhttp.json").encode
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
