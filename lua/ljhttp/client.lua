@@ -134,10 +134,10 @@ function M.new(opts)
         return bad("client options must be a table")
     end
     opts = opts or {}
-    local umsg = options.unknown(opts, CLIENT_NAMES)
+    local umsg, ukey = options.unknown(opts, CLIENT_NAMES)
     if umsg then
-        if opts.on_chunk ~= nil or opts.on_event ~= nil then
-            umsg = "on_chunk and on_event are options of one request_async call, not of a client"
+        if options.request_names[ukey] then -- a callback (kind "async")
+            umsg = ukey .. " is an option of one request_async call, not of a client"
         end
         return bad(umsg)
     end

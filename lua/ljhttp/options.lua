@@ -124,19 +124,19 @@ end
 M.closest = closest
 
 -- nil when every key of t is in known, else the message naming the first
--- unknown key (and the option meant). Raw keys only: `next` honours no
+-- unknown key (and the option meant), and that key. Raw keys only: `next` honours no
 -- metamethod, and a value served by __index is not a key of t.
 function M.unknown(t, known)
     for k in next, t do
         if not known[k] then
             if type(k) ~= "string" then
-                return "unknown option " .. tostring(k) .. " (options are name = value)"
+                return "unknown option " .. tostring(k) .. " (options are name = value)", k
             end
             local near = closest(k, known)
             if near then
-                return "unknown option \"" .. k .. "\" (did you mean \"" .. near .. "\"?)"
+                return "unknown option \"" .. k .. "\" (did you mean \"" .. near .. "\"?)", k
             end
-            return "unknown option \"" .. k .. "\""
+            return "unknown option \"" .. k .. "\"", k
         end
     end
     return nil

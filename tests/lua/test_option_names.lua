@@ -39,7 +39,9 @@ T.test("unknown client and batch options are refused", function()
         { concurency = 2 }))
     T.eq(msg, 'unknown option "concurency" (did you mean "concurrency"?)')
     -- a callback belongs to one request_async call, not to a client
-    T.err("invalid_argument", http.new({ on_chunk = function() end }))
+    msg = T.err("invalid_argument", http.new({ on_chunk = function() end }))
+    T.eq(msg, "on_chunk is an option of one request_async call, not of a client")
+    T.err("invalid_argument", http.new({ lines = "json" }))
     -- every known option is still taken
     local c = assert(http.new({ timeout = 5, max_connections = 4, cookie_jar = true }))
     T.res(200, c:get(T.url("/echo"), { http_version = "1.1", retries = 1, max_redirects = 2 }))
