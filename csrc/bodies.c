@@ -277,6 +277,7 @@ ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, 
         return LJH_E_INVALID_ARGUMENT;
     }
     b->is_head = req->method && req->method_len == 4 && strncasecmp(req->method, "HEAD", 4) == 0;
+    b->no_expect = (req->flags & LJH_F_NO_EXPECT) != 0;
     ljh_error err = LJH_OK;
     if (req->body_file.ptr && (err = init_body_file(b, req, errmsg, errlen)) != LJH_OK)
         return err;
@@ -481,12 +482,24 @@ CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
             return rc;
         SET(CURLOPT_MIMEPOST, b->mime);
     }
+    if (ljh__bodies_expect(b))
+        SET(CURLOPT_EXPECT_100_TIMEOUT_MS, LJH_EXPECT_WAIT_MS);
     if (strcmp(method, "POST") != 0)
         SET(CURLOPT_CUSTOMREQUEST, method);
     else
         SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
 #undef SET
     return CURLE_OK;
+}
+
+int ljh__bodies_expect(const ljh_bodies *b)
+{
+    if (b->no_expect || b->dropped || b->is_head || (!b->body_file && !b->n_parts))
+        return 0;
+    int64_t size = b->body_file ? b->in_size : 0;
+    for (int i = 0; i < b->n_parts; i++) /* parts only: the boundaries are small */
+        size += b->parts[i].file ? b->parts[i].file_size : (int64_t)b->parts[i].data_len;
+    return size >= LJH_EXPECT_THRESHOLD;
 }
 
 int ljh__bodies_sets_content_type(const ljh_bodies *b)

@@ -44,6 +44,7 @@ typedef struct ljh_bodies {
     int out_prealloc;       /* the body is written as received (no decompress):
                              * Content-Length is the file's size */
     int is_head;
+    int no_expect;          /* LJH_F_NO_EXPECT */
     /* body_file: streamed by libcurl's read callback */
     char *body_file;
     int in_fd;              /* -1 when none */
@@ -62,6 +63,13 @@ ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, 
 /* Per hop, after the plan's own options, on a reset easy handle: sets
  * upload/MIME options (method = the hop's upper-case method). */
 CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method);
+/* body_file and multipart uploads from this size ask the server first
+ * (Expect: 100-continue), as curl does, so a refusal (401, 413) comes
+ * before the body is sent; libcurl sends anyway after LJH_EXPECT_WAIT_MS. */
+#define LJH_EXPECT_THRESHOLD (1024 * 1024)
+#define LJH_EXPECT_WAIT_MS 1000L
+/* True when this hop's upload sends Expect: 100-continue. */
+int ljh__bodies_expect(const ljh_bodies *b);
 /* True when libcurl writes the Content-Type header (multipart). */
 int ljh__bodies_sets_content_type(const ljh_bodies *b);
 /* A 301/302/303 redirect turned the request into a body-less GET. */

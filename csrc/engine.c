@@ -61,6 +61,12 @@ struct ljh_transfer {
     ljh_response *head;       /* ...packed then, until ljh_transfer_head */
     int attempts;             /* retries started so far */
     int64_t retry_at;         /* monotonic ms of the next attempt; 0 = none */
+    /* LJH_F_BODY_PULL: the piece Lua fed last, sent from upload_off */
+    ljh_buf upload;
+    size_t upload_off;
+    int want_body;            /* the read callback paused for the next piece */
+    int body_end;             /* Lua fed the end */
+    int body_used;            /* a byte went out: no second hop or attempt */
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
     char errbuf[CURL_ERROR_SIZE];
@@ -386,6 +392,27 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* LJH_F_BODY_PULL: libcurl asks for body bytes. What Lua fed goes out;
+ * with nothing left the upload pauses and the id is queued, so Lua pulls
+ * the next piece from its body function and feeds it (no call into Lua). */
+static size_t pull_read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+    ljh_transfer *t = userp;
+    size_t left = t->upload.len - t->upload_off;
+    if (left > 0) {
+        size_t n = size * nitems < left ? size * nitems : left;
+        memcpy(buf, t->upload.p + t->upload_off, n);
+        t->upload_off += n;
+        t->body_used = 1;
+        return n;
+    }
+    if (t->body_end)
+        return 0;
+    t->want_body = 1;
+    push_ready(t);
+    return CURL_READFUNC_PAUSE;
+}
+
 /* idle_timeout to the second. libcurl's own low-speed check averages the
  * speed over 5 s, so a stall after a few bytes took idle_timeout + 5 s to
  * notice. While a low-speed limit is set (request.c sets one) libcurl
@@ -526,7 +553,7 @@ static void profile_of(const ljh_plan *p, ljh_profile *out)
                  !(p->flags & (LJH_F_INSECURE | LJH_F_VERBOSE | LJH_F_DECOMPRESS | LJH_F_NO_PROXY)) &&
                  !tr->proxy && !tr->proxy_user && !tr->no_proxy && !tr->ca_file && !tr->ca_path &&
                  !tr->client_cert && !tr->client_key && !tr->pinned && !tr->unix_socket &&
-                 !tr->http_version && !tr->tls_min && !p->bodies.output && !p->bodies.body_file && !p->bodies.n_parts &&
+                 !tr->http_version && !tr->tls_min && !p->bodies.output && !p->bodies.body_file && !p->bodies.n_parts && !p->pull &&
                  (strcmp(p->method, "GET") == 0 || strcmp(p->method, "HEAD") == 0);
     if (!out->plain)
         return;
@@ -611,6 +638,11 @@ static CURLcode setup_hop(ljh_transfer *t)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, pipewait(&t->plan));
+    if (rc == CURLE_OK && t->plan.pull) {
+        rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, pull_read_cb);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_READDATA, t);
+    }
     t->idle_ref_ms = now_ms();
     t->idle_bytes = -1;
     if (rc == CURLE_OK && t->plan.idle_timeout_ms > 0) {
@@ -740,7 +772,7 @@ static int64_t retry_delay(ljh_transfer *t, CURLcode rc)
     const ljh_plan *p = &t->plan;
     int idle = t->col.abort_error == LJH_E_TIMEOUT; /* xferinfo_cb's idle_timeout */
     if (t->attempts >= p->transport.retries || !idempotent(p->method) ||
-        (t->col.abort_error && !idle))
+        (t->col.abort_error && !idle) || (p->pull && t->body_used))
         return -1;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -911,6 +943,11 @@ static void next_hop(ljh_transfer *t)
     curl_multi_remove_handle(c->multi, t->easy);
     if (err) {
         fail(t, err, err == LJH_E_OUT_OF_MEMORY ? "out of memory" : msg);
+        return;
+    }
+    if (t->plan.pull && t->body_used) {
+        fail(t, LJH_E_INVALID_ARGUMENT,
+             "the body function was read once: it cannot be sent again to a redirect");
         return;
     }
     ljh__collect_reset_hop(&t->col);
@@ -1180,6 +1217,10 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
     char msg[sizeof t->resp->errmsg];
     msg[0] = '\0';
     ljh_error err = ljh__plan_init(&t->plan, req, sync, msg, sizeof msg);
+    if (!err && sync && t->plan.pull) {
+        err = LJH_E_INVALID_ARGUMENT;
+        ljh__msg(msg, sizeof msg, "a pulled body (LJH_F_BODY_PULL) needs ljh_client_submit");
+    }
     if (err) {
         fail(t, err, msg);
         return t;
@@ -1410,6 +1451,32 @@ void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out)
     *out = t->progress;
 }
 
+int32_t ljh_transfer_wants_body(const ljh_transfer *t)
+{
+    return t && !t->done && t->want_body;
+}
+
+int32_t ljh_transfer_feed(ljh_transfer *t, const char *data, size_t len)
+{
+    if (!t)
+        return -1;
+    transfer_check_fork(t);
+    if (t->done || !t->want_body || (len > 0 && !data))
+        return -1;
+    t->upload.len = 0;
+    t->upload_off = 0;
+    if (len == 0) {
+        t->body_end = 1;
+    } else if (ljh__buf_append(&t->upload, data, len) != 0) {
+        fail(t, LJH_E_OUT_OF_MEMORY, "out of memory");
+        return -1;
+    }
+    t->want_body = 0;
+    if (t->easy) /* keep a stream's receive pause (ljh_transfer_take lifts it) */
+        curl_easy_pause(t->easy, t->paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
+    return 0;
+}
+
 ljh_response *ljh_transfer_head(ljh_transfer *t)
 {
     if (!t)
@@ -1470,5 +1537,6 @@ void ljh_transfer_free(ljh_transfer *t)
     ljh_response_free(t->head);
     spare_put(c, &t->stream);
     spare_put(c, &t->taken);
+    ljh__buf_free(&t->upload);
     free(t);
 }

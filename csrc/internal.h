@@ -86,6 +86,8 @@ typedef struct ljh_plan {
     char *owned_body;
     size_t body_len;
     int has_body;
+    int pull;               /* LJH_F_BODY_PULL: the engine reads the body from Lua */
+    int64_t pull_size;      /* ...its Content-Length, or -1: chunked */
     char **hdr_lines;       /* "Name: value" / "Name;" lines, caller's */
     unsigned char *hdr_sensitive;  /* 1: dropped on a cross-origin hop */
     int n_hdr;

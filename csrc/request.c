@@ -95,6 +95,8 @@ static int scheme_allowed(const char *s, size_t n)
     return ljh__header_is(s, n, "http") || ljh__header_is(s, n, "https");
 }
 
+#define NO_SCHEME_HINT " (the url must start with http:// or https://)"
+
 static ljh_error check_scheme(const char *url, size_t n, const char *what, char *errmsg,
                               size_t errlen)
 {
@@ -108,7 +110,9 @@ static ljh_error check_scheme(const char *url, size_t n, const char *what, char 
     for (; shown[i]; i++)
         lower[i] = (shown[i] >= 'A' && shown[i] <= 'Z') ? (char)(shown[i] + 32) : shown[i];
     lower[i] = '\0';
-    ljh__msg(errmsg, errlen, "%sunsupported protocol scheme \"%s\"", what, lower);
+    /* Go's phrase, then the way out when there was no scheme at all */
+    ljh__msg(errmsg, errlen, "%sunsupported protocol scheme \"%s\"%s", what, lower,
+             sl ? "" : NO_SCHEME_HINT);
     return LJH_E_UNSUPPORTED_SCHEME;
 }
 
@@ -298,6 +302,19 @@ static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errms
             ljh__msg(errmsg, errlen, "header \"Transfer-Encoding\" is set by ljhttp, not by callers");
             return LJH_E_INVALID_ARGUMENT;
         }
+        if (ljh__header_is(kv->name, nl, "content-length") && (req->flags & LJH_F_BODY_PULL)) {
+            /* a pulled body's size: libcurl sends it, and no more bytes */
+            int64_t size = 0;
+            size_t d = 0;
+            for (; d < vl && d < 18 && kv->value[d] >= '0' && kv->value[d] <= '9'; d++)
+                size = size * 10 + (kv->value[d] - '0');
+            if (d == 0 || d != vl) {
+                ljh__msg(errmsg, errlen, "header \"Content-Length\" must be a number of bytes");
+                return LJH_E_INVALID_ARGUMENT;
+            }
+            plan->pull_size = size;
+            continue;
+        }
         if (ljh__header_is(kv->name, nl, "content-length")) {
             if (req->body_file.ptr || req->n_parts) {
                 ljh__msg(errmsg, errlen, "header \"Content-Length\" is set by ljhttp for "
@@ -470,11 +487,12 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
         ljh__msg(errmsg, errlen, "no request");
         return LJH_E_INVALID_ARGUMENT;
     }
+    plan->pull_size = -1;
     ljh_error err = add_method(plan, req, errmsg, errlen);
     if (err)
         return err;
     if (!req->url || req->url_len <= 0) {
-        ljh__msg(errmsg, errlen, "unsupported protocol scheme \"\"");
+        ljh__msg(errmsg, errlen, "unsupported protocol scheme \"\"" NO_SCHEME_HINT);
         return LJH_E_UNSUPPORTED_SCHEME;
     }
     size_t ul = (size_t)req->url_len;
@@ -495,6 +513,14 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
         (err = ljh__transport_init(&plan->transport, req, errmsg, errlen)) ||
         (err = ljh__bodies_init(&plan->bodies, req, errmsg, errlen)))
         return err;
+    if (req->flags & LJH_F_BODY_PULL) {
+        if (req->body || req->body_file.ptr || req->n_parts) {
+            ljh__msg(errmsg, errlen,
+                     "give only one request body: body (or form, json), multipart or body_file");
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        plan->pull = 1;
+    }
     if (req->body) {
         plan->has_body = 1;
         plan->body_len = req->body_len;
@@ -541,9 +567,11 @@ static int method_is(const ljh_plan *plan, const char *m)
 struct curl_slist *ljh__plan_headers(const ljh_plan *plan)
 {
     struct curl_slist *list = NULL, *next;
-    /* No Expect: 100-continue round trip, and no Content-Type nobody asked
-     * for (libcurl adds one for POST bodies). */
-    const char *fixed[] = {"Expect:", plan->has_content_type ||
+    /* Expect: 100-continue only for large file and multipart uploads
+     * (bodies.h), and no Content-Type nobody asked for (libcurl adds one
+     * for POST bodies). */
+    const char *fixed[] = {ljh__bodies_expect(&plan->bodies) ? "Expect: 100-continue" : "Expect:",
+                           plan->has_content_type ||
                                               ljh__bodies_sets_content_type(&plan->bodies)
                                           ? NULL
                                           : "Content-Type:"};
@@ -582,6 +610,12 @@ CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
     SET(CURLOPT_FOLLOWLOCATION, 0L); /* hops are ours: see ljh__plan_redirect */
     if (method_is(plan, "HEAD")) {
         SET(CURLOPT_NOBODY, 1L);
+    } else if (plan->pull) {
+        /* the engine's read callback (engine.c) supplies the bytes */
+        SET(CURLOPT_POST, 1L);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->pull_size);
+        if (!method_is(plan, "POST"))
+            SET(CURLOPT_CUSTOMREQUEST, plan->method);
     } else if (plan->has_body || method_is(plan, "POST") || method_is(plan, "PUT") ||
                method_is(plan, "PATCH")) {
         /* A POST/PUT/PATCH without a body still sends Content-Length: 0. */
@@ -678,6 +712,7 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
         plan->body = NULL;
         plan->body_len = 0;
         plan->has_body = 0;
+        plan->pull = 0;
     }
     return LJH_OK;
 }

@@ -132,7 +132,7 @@ end
 ---@param batch_options? ljhttp.BatchOptions
 ---@return ljhttp.Response[]? responses
 ---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
----@return ljhttp.ErrorCode? code when the batch itself was refused
+---@return (ljhttp.ErrorCode|table<integer, ljhttp.ErrorCode>)? codes codes[i] for each errors[i] (or the code when the batch itself was refused)
 function M.request_batch(requests, batch_options)
     local c = default or get_default()
     if not c then

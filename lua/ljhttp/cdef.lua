@@ -56,7 +56,11 @@ enum {
     LJH_F_NO_PROXY = 32,  /* ignore proxy environment variables */
     LJH_F_QUERY_APPEND = 64, /* query is appended to the URL's, not replacing it */
     LJH_F_DECODE_JSON = 128, /* parse the body as JSON into ljh_response.json */
-    LJH_F_OUTPUT_SYNC = 256  /* fsync the output file (and its directory) */
+    LJH_F_OUTPUT_SYNC = 256, /* fsync the output file (and its directory) */
+    LJH_F_NO_EXPECT = 512,   /* no Expect: 100-continue for body_file/multipart */
+    LJH_F_BODY_PULL = 1024   /* ljh_client_submit only: the body comes in pieces
+                              * through ljh_transfer_feed; its size from a
+                              * Content-Length header, else sent chunked */
 };
 
 /* HTTP versions (ljh_request.http_version). */
@@ -301,6 +305,13 @@ void ljh_transfer_progress(const ljh_transfer *t, ljh_progress *out);
  * once, who frees it with ljh_response_free; NULL before the headers
  * arrived, after the first call, or when out of memory. */
 ljh_response *ljh_transfer_head(ljh_transfer *t);
+/* LJH_F_BODY_PULL: 1 while the upload waits for its next piece (the id is
+ * then queued by ljh_client_ready), else 0. */
+int32_t ljh_transfer_wants_body(const ljh_transfer *t);
+/* LJH_F_BODY_PULL: the next piece of the body, copied (len 0 = the end),
+ * and the upload resumes. Returns 0, or -1 when t does not wait for a
+ * piece or out of memory (the transfer then fails). */
+int32_t ljh_transfer_feed(ljh_transfer *t, const char *data, size_t len);
 /* Ends an unfinished transfer with LJH_E_CANCELLED; no-op when done. */
 void ljh_transfer_cancel(ljh_transfer *t);
 /* The finished transfer's response, handed to the caller; NULL when not

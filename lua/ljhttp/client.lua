@@ -6,6 +6,7 @@ local loader = require("ljhttp.loader")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
+local options = require("ljhttp.options")
 
 local type, pairs, setmetatable = type, pairs, setmetatable
 local str_upper = string.upper
@@ -16,7 +17,8 @@ local M = {}
 
 ---A client: connections, an optional cookie jar and request defaults.
 ---get/post/put/patch/delete/head and their _async forms are made in
----loops below, so they are declared here.
+---loops below, so they are declared here. Every function also works
+---with a dot (client.get(url), gluahttp style): each client binds them.
 ---@class ljhttp.Client
 ---@field defaults ljhttp.Options request defaults (the client options that are not client-only)
 ---@field host table the host driving async requests (host.name: "luajit", "nvim", "openresty")
@@ -42,6 +44,8 @@ local MAX_BATCH = 100000
 -- Options only a client takes; everything else is a request default.
 local CLIENT_ONLY = { cookie_jar = true, max_connections = true, max_host_connections = true,
     host = true }
+local CLIENT_NAMES = options.client_names(CLIENT_ONLY)
+local BATCH_NAMES = { concurrency = true }
 
 local live = setmetatable({}, { __mode = "k" }) -- clients, for ljhttp.run()
 M.live = live
@@ -71,6 +75,54 @@ local function bad(msg)
     return nil, msg, "invalid_argument"
 end
 
+-- A cookie file is written at save_cookies()/close() by a rename in its
+-- directory: a directory that is missing or not writable is refused now,
+-- not at close(). nil when fine, else the message.
+local function check_jar_path(path)
+    if not pcall(function()
+        return ffi.C.access
+    end) then
+        ffi.cdef("int access(const char *path, int mode);")
+    end
+    local dir = path:match("^(.*)/[^/]*$")
+    if dir == nil then
+        dir = "."
+    elseif dir == "" then
+        dir = "/"
+    end
+    if ffi.C.access(dir .. "/.", 0) ~= 0 then -- F_OK; "file/." fails too
+        return "cookie_jar \"" .. path .. "\": the directory \"" .. dir
+            .. "\" does not exist (create it, or give a path in an existing directory)"
+    end
+    if ffi.C.access(dir, 3) ~= 0 then -- W_OK | X_OK
+        return "cookie_jar \"" .. path .. "\": the directory \"" .. dir
+            .. "\" is not writable, so the jar could not be saved"
+    end
+    return nil
+end
+
+-- The client's public functions, bound to it: `client.get(url)` (as a
+-- gluahttp script calls a module) and `client:get(url)` both work. A
+-- first argument that is the client itself is the colon's self; no
+-- method takes a client as its first real argument, so this cannot
+-- misread a call. Fixed arities keep the calls free of varargs.
+local BOUND = { "request", "get", "post", "put", "patch", "delete", "head", "request_async",
+    "get_async", "post_async", "put_async", "patch_async", "delete_async", "head_async",
+    "request_batch", "stream", "sse", "run", "save_cookies", "close" }
+
+local function bind_methods(self)
+    for i = 1, #BOUND do
+        local name = BOUND[i]
+        local f = Client[name]
+        self[name] = function(a, b, c, d, e)
+            if rawequal(a, self) then
+                return f(self, b, c, d, e)
+            end
+            return f(self, a, b, c, d)
+        end
+    end
+end
+
 --- Creates a client. opts: cookie_jar, max_connections,
 --- max_host_connections, host, and any request option as a default.
 ---@param opts? ljhttp.ClientOptions
@@ -82,6 +134,13 @@ function M.new(opts)
         return bad("client options must be a table")
     end
     opts = opts or {}
+    local umsg, ukey = options.unknown(opts, CLIENT_NAMES)
+    if umsg then
+        if options.request_names[ukey] then -- a callback (kind "async")
+            umsg = ukey .. " is an option of one request_async call, not of a client"
+        end
+        return bad(umsg)
+    end
     local C, lerr = loader.load()
     if not C then
         return nil, lerr, "internal"
@@ -97,13 +156,17 @@ function M.new(opts)
         if jar == "" or jar:find("%z") then
             return bad("cookie_jar path must be a non-empty string without NUL")
         end
+        local jerr = check_jar_path(jar)
+        if jerr then
+            return bad(jerr)
+        end
         copts.cookie_file.ptr, copts.cookie_file.len = jar, #jar
     end
     for _, k in ipairs({ "max_connections", "max_host_connections" }) do
         local v = opts[k]
         if v ~= nil then
-            if type(v) ~= "number" or v < 1 or v > 100000 then
-                return bad(k .. " must be a number from 1 to 100000")
+            if type(v) ~= "number" or v < 1 or v > 100000 or v % 1 ~= 0 then
+                return bad(k .. " must be a whole number from 1 to 100000")
             end
             copts[k] = v
         end
@@ -131,6 +194,7 @@ function M.new(opts)
         host = host,
         cookie_file = type(jar) == "string" and jar or nil,
     }, Client)
+    bind_methods(self)
     live[self] = true
     return self
 end
@@ -168,6 +232,10 @@ end
 -- yields instead of stalling the worker); its perform hook comes back
 -- here with blocking = true for the plain C call.
 function Client:_request(method, url, opts, blocking)
+    if type(opts) == "table" and type(opts.body) == "function" then
+        -- a body function is pulled by the engine: run it there and wait
+        return self:request_async(method, url, opts):wait()
+    end
     local perform = not blocking and self.host.perform
     if perform then
         return perform(self, method, url, opts)
@@ -197,7 +265,7 @@ end
 -- ---- non-blocking ----
 
 local function read_callbacks(o)
-    return o.on_chunk, o.on_event
+    return o.on_chunk, o.on_event, o.on_line, o.lines, o.body
 end
 
 --- Starts a request; callback(response, err, code) runs exactly once.
@@ -213,20 +281,20 @@ function Client:request_async(method, url, opts, callback)
     if callback ~= nil and type(callback) ~= "function" then
         error("ljhttp: callback must be a function", 2)
     end
-    local on_chunk, on_event
+    local on_chunk, on_event, on_line, line_format, body
     if type(opts) == "table" then
         if getmetatable(opts) ~= nil then
             -- options with metamethods may raise: the callback gets the error
-            local ok, a, b = pcall(read_callbacks, opts)
+            local ok, a, b, c, d, f = pcall(read_callbacks, opts)
             if not ok then
                 local h = engine_mod.handle(callback, nil, false)
                 h.engine = self.engine
                 h:_finish(bad("invalid options: " .. tostring(a)))
                 return h
             end
-            on_chunk, on_event = a, b
+            on_chunk, on_event, on_line, line_format, body = a, b, c, d, f
         else
-            on_chunk, on_event = opts.on_chunk, opts.on_event
+            on_chunk, on_event, on_line, line_format, body = read_callbacks(opts)
         end
     end
     if on_chunk ~= nil and type(on_chunk) ~= "function" then
@@ -239,15 +307,48 @@ function Client:request_async(method, url, opts, callback)
         -- server-sent events, parsed from the chunks (sse.lua)
         on_chunk = require("ljhttp.sse").chunk_handler(on_event, on_chunk)
     end
+    if on_line ~= nil then
+        if type(on_line) ~= "function" then
+            error("ljhttp: on_line must be a function", 2)
+        end
+        -- lines (lines.lua) split from the chunks; the last one, if it has
+        -- no line end, reaches on_line just before the callback
+        local lines = require("ljhttp.lines")
+        if not lines.format(line_format) then
+            error("ljhttp: lines must be \"json\" or \"text\"", 2)
+        end
+        local finish
+        on_chunk, finish = lines.chunk_handler(on_line, line_format, on_chunk)
+        local user_cb = callback
+        callback = function(res, err, code, answer)
+            if res then
+                finish()
+            end
+            if user_cb then
+                if answer ~= nil then
+                    return user_cb(res, err, code, answer)
+                end
+                return user_cb(res, err, code)
+            end
+        end
+    elseif line_format ~= nil then
+        error("ljhttp: lines goes with on_line", 2)
+    end
     local h = engine_mod.handle(callback, on_chunk, false)
     local e = self.engine
     h.engine = e
+    if on_chunk then -- named in an http_status message
+        h.method, h.what = method, on_event and "the event stream" or "the server"
+    end
+    if type(body) == "function" then -- pulled piece by piece (engine.lua)
+        h.body_fn = body
+    end
     if self.cptr == nil then
         h:_finish(closed())
         return h
     end
     local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
-        on_chunk and encode.F_STREAM or 0)
+        on_chunk and encode.F_STREAM or 0, true)
     if not ok then
         req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
     end
@@ -306,12 +407,13 @@ end
 
 -- ---- batches ----
 
---- gluahttp's request_batch: returns responses, or responses, errors.
+--- gluahttp's request_batch: returns responses, or responses, errors,
+--- codes (codes[i], the error code of errors[i]).
 ---@param requests ljhttp.BatchItem[]
 ---@param bopts? ljhttp.BatchOptions
 ---@return ljhttp.Response[]? responses
 ---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
----@return ljhttp.ErrorCode? code when the batch itself was refused
+---@return (ljhttp.ErrorCode|table<integer, ljhttp.ErrorCode>)? codes codes[i] for each errors[i] (or the code when the batch itself was refused)
 function Client:request_batch(requests, bopts)
     if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
         -- metamethods may raise: keep the no-raise promise
@@ -336,6 +438,10 @@ function Client:_request_batch(requests, bopts)
         if type(bopts) ~= "table" then
             return bad("batch options must be a table")
         end
+        local umsg = options.unknown(bopts, BATCH_NAMES)
+        if umsg then
+            return bad(umsg)
+        end
         if bopts.concurrency ~= nil then
             conc = bopts.concurrency
             if type(conc) ~= "number" or conc < 1 or conc > 10000 or conc % 1 ~= 0 then
@@ -352,17 +458,17 @@ function Client:_request_batch(requests, bopts)
     if n > MAX_BATCH then
         return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
     end
-    local responses, errors, n_err = {}, {}, 0
+    local responses, errors, codes, n_err = {}, {}, {}, 0
     local e = self.engine
     local active, i = 0, 1
     -- One settle function per batch (a closure per item would keep the
     -- loop out of the JIT); the handle carries its index.
-    local function settle(h, res, err)
+    local function settle(h, res, err, code)
         active = active - 1
         if res then
             responses[h.index] = res
         else
-            errors[h.index] = err
+            errors[h.index], codes[h.index] = err, code
             n_err = n_err + 1
         end
     end
@@ -377,23 +483,23 @@ function Client:_request_batch(requests, bopts)
         while i <= n and active < conc do
             local item = requests[i]
             if type(item) ~= "table" then
-                errors[i] = "Request must be a table"
+                errors[i], codes[i] = "Request must be a table", "invalid_argument"
                 n_err = n_err + 1
             else
-                local req, msg
+                local req, msg, code
                 local o = item[3]
                 if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
                     -- metamethods may raise: keep the no-raise promise
                     local ok
-                    ok, req, msg = pcall(encode_request, item[1], item[2], o, defaults, 0)
+                    ok, req, msg, code = pcall(encode_request, item[1], item[2], o, defaults, 0)
                     if not ok then
-                        req, msg = nil, "invalid options: " .. tostring(req)
+                        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
                     end
                 else
-                    req, msg = encode_request(item[1], item[2], o, defaults, 0)
+                    req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
                 end
                 if not req then
-                    errors[i] = msg
+                    errors[i], codes[i] = msg, code
                     n_err = n_err + 1
                 else
                     active = active + 1
@@ -414,7 +520,7 @@ function Client:_request_batch(requests, bopts)
         e.host.block_until(e, progressed)
     end
     if n_err > 0 then
-        return responses, errors
+        return responses, errors, codes
     end
     return responses
 end

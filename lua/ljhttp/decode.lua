@@ -5,6 +5,7 @@
 -- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
 local ffi = require("ffi")
 local json = require("ljhttp.json")
+local links = require("ljhttp.links")
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -142,14 +143,16 @@ function M.response(r, streamed)
         body = streamed and "" or ffi_str(r.body, body_size)
     end
     local v = r.http_version
+    local url = ffi_str(r.url, r.url_len)
     -- Assigned, then returned: a tail call to setmetatable would abort
     -- the trace (NYI: return to lower frame).
     local res = setmetatable({
         body = body,
         body_size = body_size,
         status_code = r.status,
-        url = ffi_str(r.url, r.url_len),
+        url = url,
         headers = headers,
+        links = rawget(headers, "Link") and links.parse(list, url) or {},
         header_list = list,
         cookies = cookies,
         redirects = redirects,
@@ -170,6 +173,23 @@ function M.response(r, streamed)
         res.json_value, res.json_error = value, jerr
     end
     return res
+end
+
+-- A streamed request (stream, sse, on_chunk, on_event) that the server
+-- answered outside 2xx: the caller gets nil, message, "http_status" and
+-- the response, its body kept up to ERROR_BODY_CAP bytes (an API's
+-- "invalid key" JSON), instead of an error body read as data.
+M.ERROR_BODY_CAP = 65536
+
+function M.refused(status)
+    return status < 200 or status > 299
+end
+
+function M.http_status(method, what, res, body)
+    res.body, res.body_size = body, #body
+    local m = type(method) == "string" and method:sub(1, 1):upper() .. method:sub(2):lower() or "Get"
+    return nil, ("%s %q: %s answered with status %d"):format(m, res.url, what, res.status_code),
+        "http_status", res
 end
 
 -- Decodes and frees at once: ffi.gc is only the safety net.

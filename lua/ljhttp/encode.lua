@@ -7,7 +7,8 @@
 local ffi = require("ffi")
 local bodies = require("ljhttp.bodies")
 
-local type, tostring, pairs, next = type, tostring, pairs, next
+local type, tostring, tonumber, pairs, next = type, tostring, tonumber, pairs, next
+local getmetatable = getmetatable
 local str_lower = string.lower
 local C_NULL = nil
 
@@ -21,26 +22,34 @@ local ck_kv = kv_type(ck_cap)
 local anchors = {}
 local n_anchors = 0
 
-local F_NO_FOLLOW, F_STREAM, F_INSECURE = 1, 2, 4
-local F_DECOMPRESS, F_VERBOSE, F_NO_PROXY = 8, 16, 32
-local F_QUERY_APPEND = 64
-local F_DECODE_JSON = 128
-local F_OUTPUT_SYNC = 256
+-- Flag values from the library's declarations (cdef/ljhttp.h), not copies.
+local F_STREAM, F_NO_PROXY = tonumber(ffi.C.LJH_F_STREAM), tonumber(ffi.C.LJH_F_NO_PROXY)
+local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
+local F_QUERY_APPEND = tonumber(ffi.C.LJH_F_QUERY_APPEND)
+local F_DECODE_JSON = tonumber(ffi.C.LJH_F_DECODE_JSON)
 local json_encode = require("ljhttp.json").encode
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
 
--- Options that take one of a few words, each a number in the struct.
-local ENUM_OPTIONS = {
-    { name = "http_version", values = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21 },
-        allowed = "\"1.1\", \"2\" or \"2-prior-knowledge\"" },
-    { name = "tls_min_version", values = { ["1.2"] = 12, ["1.3"] = 13 },
-        allowed = "\"1.2\" or \"1.3\"" },
-}
-
--- Options that are plain strings copied into an ljh_str field.
-local STR_OPTIONS = { "ca_file", "ca_path", "client_cert", "client_key", "pinned_public_key",
-    "unix_socket", "no_proxy", "output", "body_file" }
+-- Every option and how it is checked (options.lua).
+local options = require("ljhttp.options")
+local OPTIONS = options.REQUEST
+local request_names, unknown_option = options.request_names, options.unknown
+local flag_bits = {} -- spec -> its LJH_F_* value, read from the library's declarations
+local SIMPLE = {}     -- name -> spec, for the kinds simple_options sets
+local DEFAULTED = {}  -- specs whose nil is not the struct's zero
+for i = 1, #OPTIONS do
+    local spec = OPTIONS[i]
+    if spec.kind == "flag" then
+        flag_bits[spec] = tonumber(ffi.C[spec.bit])
+    end
+    if spec.kind ~= "special" and spec.kind ~= "async" then
+        SIMPLE[spec.name] = spec
+    end
+    if spec.default and spec.default ~= 0 then
+        DEFAULTED[#DEFAULTED + 1] = spec
+    end
+end
 
 local function anchor(s)
     n_anchors = n_anchors + 1
@@ -203,31 +212,140 @@ local function pick(o, d, k)
 end
 M.pick = pick
 
+-- One option of kind "int", "enum", "duration", "str" or "flag"
+-- (options.lua) with value v (not nil) into r: its flag bit (or 0), or
+-- nil, message.
+local function apply(r, spec, v)
+    local kind, name = spec.kind, spec.name
+    if kind == "duration" then
+        local ok, msg = set_duration(r[name], v, name)
+        if not ok then
+            return nil, msg
+        end
+    elseif kind == "int" then
+        if v == false and spec.off then
+            r[name] = spec.off
+        elseif type(v) ~= "number" or v % 1 ~= 0
+            or (spec.c_range and (v < -2 ^ 31 or v >= 2 ^ 31))
+            or (not spec.c_range and (v < spec.min or v > spec.max)) then
+            return nil, name .. " must be " .. (spec.says or ("a whole number from "
+                .. spec.min .. " to " .. spec.max))
+        else
+            r[name] = v
+        end
+    elseif kind == "str" then
+        if type(v) ~= "string" then
+            return nil, name .. " must be a string"
+        end
+        local f = r[spec.field or name]
+        f.ptr, f.len = v, #v
+    elseif kind == "enum" then
+        local n = spec.values[v]
+        if not n then
+            return nil, name .. " must be " .. spec.says
+        end
+        r[name] = n
+    elseif kind == "flag" and v == spec.when then
+        return flag_bits[spec]
+    end
+    return 0
+end
+
+-- The simple options (apply) of o, else of the defaults d, set in r;
+-- returns the flag bits, or nil, message. Plain tables: only the keys
+-- they hold are visited, so a request with few options runs few
+-- iterations (and no hot loop of its own next to decode's). Tables with
+-- metatables: every option is looked up, as __index may build it.
+local function simple_options(r, o, d)
+    local flags = 0
+    for i = 1, #DEFAULTED do -- what nil stands for, when it is not 0
+        local spec = DEFAULTED[i]
+        r[spec.name] = spec.default
+    end
+    if (o == nil or getmetatable(o) == nil) and (d == nil or getmetatable(d) == nil) then
+        if o ~= nil then
+            for k, v in next, o do
+                local spec = SIMPLE[k]
+                if spec then
+                    local bit, msg = apply(r, spec, v)
+                    if not bit then
+                        return nil, msg
+                    end
+                    flags = flags + bit
+                end
+            end
+        end
+        if d ~= nil then
+            for k, v in next, d do
+                local spec = SIMPLE[k]
+                if spec and (o == nil or o[k] == nil) then
+                    local bit, msg = apply(r, spec, v)
+                    if not bit then
+                        return nil, msg
+                    end
+                    flags = flags + bit
+                end
+            end
+        end
+        return flags
+    end
+    for i = 1, #OPTIONS do
+        local spec = OPTIONS[i]
+        if SIMPLE[spec.name] then
+            local v = pick(o, d, spec.name)
+            if v ~= nil then
+                local bit, msg = apply(r, spec, v)
+                if not bit then
+                    return nil, msg
+                end
+                flags = flags + bit
+            end
+        end
+    end
+    return flags
+end
+
 -- Fills the scratch request from method, url, options and client
 -- defaults. Returns the struct, or nil, message, code. The caller must
 -- call M.release() after the C call.
-function M.request(method, url, o, d, extra_flags)
-    if o ~= nil and type(o) ~= "table" then
-        return bad("options must be a table")
+--
+-- async: the call is request_async, which reads on_chunk/on_event itself;
+-- a blocking call refuses them rather than never calling them.
+function M.request(method, url, o, d, extra_flags, async)
+    if o ~= nil then
+        if type(o) ~= "table" then
+            return bad("options must be a table")
+        end
+        local umsg = unknown_option(o, request_names)
+        if umsg then
+            return bad(umsg)
+        end
+        if not async and (o.on_chunk ~= nil or o.on_event ~= nil or o.on_line ~= nil
+            or o.lines ~= nil) then
+            return bad("on_chunk, on_event and on_line are options of request_async: a blocking "
+                .. "call returns the whole body (use stream() to read it in pieces)")
+        end
     end
+    -- gluahttp's phrase for a missing method or URL, then the way out
     if type(method) ~= "string" then
         if method == nil then
-            return nil, "unsupported protocol scheme \"\"", "unsupported_scheme"
+            return nil, "unsupported protocol scheme \"\" (method must be a string, got nil)",
+                "unsupported_scheme"
         end
-        return bad("method must be a string")
+        return bad("method must be a string, got " .. type(method))
     end
-    if url ~= nil and type(url) ~= "string" then
-        return bad("url must be a string")
+    if type(url) ~= "string" then
+        if url == nil then
+            return nil, "unsupported protocol scheme \"\" (url must be a string, got nil)",
+                "unsupported_scheme"
+        end
+        return bad("url must be a string, got " .. type(url))
     end
     local r = req
     -- every field starts at zero: no pointer survives from the last call
     ffi.fill(r, REQ_SIZE)
     r.method, r.method_len = method, #method
-    if url == nil then
-        r.url, r.url_len = C_NULL, 0
-    else
-        r.url, r.url_len = url, #url
-    end
+    r.url, r.url_len = url, #url
 
     local query = pick(o, d, "query")
     local qflags = 0
@@ -285,6 +403,17 @@ function M.request(method, url, o, d, extra_flags)
     end
     if body == nil then
         r.body, r.body_len = C_NULL, 0
+    elseif type(body) == "function" then
+        -- pulled piece by piece by the engine (request_async; blocking
+        -- calls go through it): C pauses the upload until Lua feeds
+        if not async then
+            return bad("body as a function is not supported in request_batch or stream()")
+        end
+        if o == nil or o.body ~= body then
+            return bad("a body function belongs to one request, not to the client's defaults")
+        end
+        r.body, r.body_len = C_NULL, 0
+        extra_flags = (extra_flags or 0) + F_BODY_PULL
     else
         local b = text(body)
         if b == nil then
@@ -322,51 +451,6 @@ function M.request(method, url, o, d, extra_flags)
         r.user, r.user_len, r.pass, r.pass_len = user, #user, pass, #pass
     end
 
-    err, msg = set_duration(r.timeout, pick(o, d, "timeout"), "timeout")
-    if not err then
-        return bad(msg)
-    end
-    err, msg = set_duration(r.connect_timeout, pick(o, d, "connect_timeout"), "connect_timeout")
-    if not err then
-        return bad(msg)
-    end
-    err, msg = set_duration(r.idle_timeout, pick(o, d, "idle_timeout"), "idle_timeout")
-    if not err then
-        return bad(msg)
-    end
-
-    local max_body = pick(o, d, "max_body_size")
-    if max_body == nil then
-        r.max_body_size = 0 -- C's default
-    elseif max_body == false then
-        r.max_body_size = -1
-    elseif type(max_body) == "number" and max_body >= 1 and max_body < 2 ^ 53 then
-        r.max_body_size = max_body
-    else
-        return bad("max_body_size must be a number of bytes >= 1, or false for no limit")
-    end
-
-    local max_redirects = pick(o, d, "max_redirects")
-    if max_redirects == nil then
-        r.max_redirects = -1
-    elseif type(max_redirects) == "number" and max_redirects >= 0 and max_redirects <= 1000 then
-        r.max_redirects = max_redirects
-    else
-        return bad("max_redirects must be a number from 0 to 1000")
-    end
-
-    for i = 1, #STR_OPTIONS do
-        local k = STR_OPTIONS[i]
-        local v = pick(o, d, k)
-        if v ~= nil then
-            if type(v) ~= "string" then
-                return bad(k .. " must be a string")
-            end
-            local f = r[k]
-            f.ptr, f.len = v, #v
-        end
-    end
-
     local multipart = pick(o, d, "multipart")
     if multipart ~= nil then
         local ok, merr = bodies.fill_parts(r, multipart, anchor)
@@ -393,50 +477,12 @@ function M.request(method, url, o, d, extra_flags)
         r.proxy_user.ptr, r.proxy_user.len = pauth.user, #pauth.user
         r.proxy_pass.ptr, r.proxy_pass.len = pauth.pass, #pauth.pass
     end
-    local key = pick(o, d, "client_key_password")
-    if key ~= nil then
-        if type(key) ~= "string" then
-            return bad("client_key_password must be a string")
-        end
-        r.key_password.ptr, r.key_password.len = key, #key
-    end
-    for i = 1, #ENUM_OPTIONS do
-        local e = ENUM_OPTIONS[i]
-        local v = pick(o, d, e.name)
-        if v ~= nil then
-            local n = e.values[v]
-            if not n then
-                return bad(e.name .. " must be " .. e.allowed)
-            end
-            r[e.name] = n
-        end
-    end
-    local retries = pick(o, d, "retries")
-    if retries ~= nil then
-        if type(retries) ~= "number" or retries < 0 or retries > 10 or retries % 1 ~= 0 then
-            return bad("retries must be a whole number from 0 to 10")
-        end
-        r.retries = retries
-    end
-    err, msg = set_duration(r.retry_delay, pick(o, d, "retry_delay"), "retry_delay")
-    if not err then
+    local f
+    f, msg = simple_options(r, o, d)
+    if not f then
         return bad(msg)
     end
-    if pick(o, d, "decompress") == true then
-        flags = flags + F_DECOMPRESS
-    end
-    if pick(o, d, "verbose") == true then
-        flags = flags + F_VERBOSE
-    end
-    if pick(o, d, "follow_redirects") == false then
-        flags = flags + F_NO_FOLLOW
-    end
-    if pick(o, d, "insecure") == true then
-        flags = flags + F_INSECURE
-    end
-    if pick(o, d, "output_sync") == true then
-        flags = flags + F_OUTPUT_SYNC
-    end
+    flags = flags + f
     -- decode = "json": C parses the body (response.json_value)
     local dec = pick(o, d, "decode")
     if dec == "json" then

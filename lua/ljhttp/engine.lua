@@ -106,14 +106,30 @@ function Handle:_deliver(fn, ...)
     end
 end
 
-function Handle:_finish(res, err, code)
+-- answer: with code "http_status", the refused response (decode.lua)
+function Handle:_finish(res, err, code, answer)
     self.finished = true
     if self.settle then -- batch items: the batch keeps the result
         return self.settle(self, res, err, code)
     end
-    self.res, self.err, self.code = res, err, code
+    self.res, self.err, self.code, self.answer = res, err, code, answer
     if self.callback then
-        self:_deliver(self.callback, res, err, code)
+        if answer ~= nil then
+            self:_deliver(self.callback, res, err, code, answer)
+        else
+            self:_deliver(self.callback, res, err, code)
+        end
+    end
+end
+
+-- An on_chunk transfer answered outside 2xx keeps its body (capped) for
+-- the callback instead of passing it to on_chunk as data.
+local function keep_refused(self, p, n)
+    local room = decode.ERROR_BODY_CAP - self.kept_len
+    if room > 0 then
+        local s = ffi_str(p, n < room and n or room)
+        self.kept[#self.kept + 1] = s
+        self.kept_len = self.kept_len + #s
     end
 end
 
@@ -121,9 +137,66 @@ function Handle:_take_chunk()
     local e = self.engine
     local n = e.C.ljh_transfer_take(self.t, e.data)
     if n > 0 then
-        self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+        if self.kept then
+            keep_refused(self, e.data[0], tonumber(n))
+        else
+            self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+        end
     end
     return n
+end
+
+-- The status, once the headers are in: outside 2xx, the body is kept.
+local function check_head(self, C, t)
+    local head = C.ljh_transfer_head(t)
+    if head ~= nil then
+        self.head_seen = true
+        local res = decode.take(head, true)
+        if res and decode.refused(res.status_code) then
+            self.kept, self.kept_len = {}, 0
+        end
+    end
+end
+
+-- body = function: the upload paused for its next piece. Runs as a user
+-- call (the host's queue): pulls one piece from the function and feeds it
+-- to C, which resumes the upload. A function that raises or returns
+-- something else than a string or nil ends the transfer.
+local function feed_body(h)
+    h.feeding = false
+    local t = h.t
+    if t == nil or h.finished then
+        return
+    end
+    local e = h.engine
+    local C = e.C
+    if C.ljh_transfer_wants_body(t) == 0 then
+        return
+    end
+    local fn = h.body_fn
+    local ok, piece = pcall(function()
+        local p
+        repeat -- "" is no piece: ask again
+            p = fn()
+        until p ~= ""
+        return p
+    end)
+    if h.t == nil or h.finished then
+        return
+    end
+    if ok and piece ~= nil and type(piece) ~= "string" then
+        ok, piece = false, "it returned a " .. type(piece) .. ", not a string or nil"
+    end
+    if not ok then
+        h.body_error = "the body function failed: " .. tostring(piece)
+        C.ljh_transfer_cancel(t)
+    elseif piece == nil then
+        C.ljh_transfer_feed(t, nil, 0)
+    else
+        C.ljh_transfer_feed(t, piece, #piece)
+    end
+    e.host.kick(e)
+    e:dispatch()
 end
 
 function Handle:_ready()
@@ -136,7 +209,14 @@ function Handle:_ready()
     end
     local e, t = self.engine, self.t
     local C = e.C
+    if self.body_fn and not self.feeding and C.ljh_transfer_wants_body(t) ~= 0 then
+        self.feeding = true
+        self:_deliver(feed_body, self)
+    end
     if self.on_chunk then
+        if not self.head_seen then
+            check_head(self, C, t)
+        end
         -- one take returns at most LJH_STREAM_CHUNK bytes: take them all,
         -- or a paused transfer would wait for a wake-up that never comes
         while self:_take_chunk() > 0 do
@@ -150,6 +230,13 @@ function Handle:_ready()
     self:progress() -- keep the final figures
     C.ljh_transfer_free(ffi.gc(t, nil))
     self.t = nil
+    if res and self.kept then
+        return self:_finish(decode.http_status(self.method, self.what, res,
+            table.concat(self.kept)))
+    end
+    if self.body_error then
+        return self:_finish(nil, self.body_error, "io")
+    end
     self:_finish(res, err, code)
 end
 
@@ -178,6 +265,9 @@ function Handle:wait(timeout)
     end
     if not self.finished then
         return nil, "wait timed out", "timeout"
+    end
+    if self.answer ~= nil then
+        return self.res, self.err, self.code, self.answer
     end
     return self.res, self.err, self.code
 end

@@ -108,8 +108,8 @@ end
 -- Loads the library from path, or searches; returns the namespace or
 -- nil, message. The first success is kept for the life of the Lua state.
 function M.load(path)
+    local env = os.getenv("LJHTTP_LIBRARY")
     if path == nil then
-        local env = os.getenv("LJHTTP_LIBRARY")
         if env and env ~= "" then
             -- an explicit choice: a missing or mismatched file is an
             -- error, never silently replaced by another library
@@ -144,8 +144,19 @@ function M.load(path)
         end
         tried[#tried + 1] = err
     end
-    load_error = "ljhttp: cannot load libljhttp (run `make` in the ljhttp directory, or set "
-        .. "LJHTTP_LIBRARY): " .. table.concat(tried, "; ")
+    -- the advice fits what was tried: the variable, a given path, or a search
+    local advice
+    if path and path == env then
+        advice = "cannot load LJHTTP_LIBRARY=" .. path .. " (point LJHTTP_LIBRARY at a built "
+            .. "libljhttp.so, or unset it to search the usual places)"
+    elseif path then
+        advice = "cannot load " .. path .. " (give the path of a built libljhttp.so, or none "
+            .. "to search the usual places)"
+    else
+        advice = "cannot load libljhttp (run `make` in the ljhttp directory, or set "
+            .. "LJHTTP_LIBRARY to the library's path)"
+    end
+    load_error = "ljhttp: " .. advice .. ": " .. table.concat(tried, "; ")
     return nil, load_error
 end
 

@@ -38,7 +38,7 @@ local function release(h)
     end
 end
 
-local HEAD_FIELDS = { "status_code", "headers", "header_list", "cookies", "url", "redirects",
+local HEAD_FIELDS = { "status_code", "headers", "header_list", "links", "cookies", "url", "redirects",
     "http_version", "remote_ip" }
 
 local function set_head(s, res)
@@ -54,9 +54,31 @@ local function wait(h)
     e.host.wait(e, h.waiter, nil)
 end
 
+-- A stream answered outside 2xx: its body, up to decode.ERROR_BODY_CAP
+-- bytes, goes to the caller with nil, message, "http_status", response.
+local function refused(s, method, what, res)
+    local parts, n = {}, 0
+    while n < decode.ERROR_BODY_CAP do
+        local chunk = s:read()
+        if not chunk then
+            break
+        end
+        parts[#parts + 1] = chunk
+        n = n + #chunk
+    end
+    s:close()
+    local body = table.concat(parts)
+    if #body > decode.ERROR_BODY_CAP then
+        body = body:sub(1, decode.ERROR_BODY_CAP)
+    end
+    return decode.http_status(method, what, res, body)
+end
+
 --- Opens a streamed request on client; returns the stream once status
---- and headers are in, or nil, message, code.
-function M.open(client, method, url, opts)
+--- and headers are in, or nil, message, code (and, for a status outside
+--- 2xx, "http_status" and the response). what names the stream in that
+--- message.
+function M.open(client, method, url, opts, what)
     if client.cptr == nil then
         return nil, "the client is closed", "closed"
     end
@@ -64,14 +86,16 @@ function M.open(client, method, url, opts)
     if type(opts) == "table" then
         -- options with metamethods may raise: keep the no-raise promise
         ok_opts, has_cb = pcall(function()
-            return opts.on_chunk ~= nil or opts.on_event ~= nil
+            return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil
+                or opts.lines ~= nil
         end)
         if not ok_opts then
             return nil, "invalid options: " .. tostring(has_cb), "invalid_argument"
         end
     end
     if has_cb then
-        return nil, "on_chunk and on_event are for request_async; a stream is read with read()",
+        return nil, "on_chunk, on_event and on_line are for request_async; a stream is read "
+            .. "with read() or lines()",
             "invalid_argument"
     end
     local ok, req, msg, code = pcall(encode.request, method, url, opts, client.defaults,
@@ -105,6 +129,9 @@ function M.open(client, method, url, opts)
             end
             local s = M.wrap(h)
             set_head(s, res)
+            if decode.refused(res.status_code) then
+                return refused(s, method, what or "the server", res)
+            end
             return s
         end
         if C.ljh_transfer_done(t) ~= 0 then
@@ -117,6 +144,9 @@ function M.open(client, method, url, opts)
             end
             local s = M.wrap(h)
             set_head(s, res)
+            if decode.refused(res.status_code) then
+                return refused(s, method, what or "the server", res)
+            end
             return s
         end
         wait(h)
@@ -196,6 +226,51 @@ function Stream:chunks()
     end
 end
 
+--- Iterator over the remaining body as lines (lines.lua): LF or CRLF
+--- ends a line, the last needs none. With "json" each line's decoded
+--- value (blank lines skipped); a line that is not JSON ends the loop
+--- with s.error and s.error_code = "json". After the loop, s.error tells
+--- a failure from the end.
+function Stream:lines(format)
+    local lines = require("ljhttp.lines")
+    if not lines.format(format) then
+        error("ljhttp: lines() takes nil, \"text\" or \"json\"", 2)
+    end
+    local sp = lines.new()
+    local queue, qi, done = {}, 1, false
+    return function()
+        while true do
+            local line = queue[qi]
+            if line ~= nil then
+                queue[qi] = nil
+                qi = qi + 1
+                local v, err, code = lines.convert(line, format)
+                if v == nil then
+                    self.error, self.error_code = err, code
+                    done, queue, qi = true, {}, 1
+                    return nil
+                end
+                if err ~= "skip" then
+                    return v
+                end
+            elseif done then
+                return nil
+            else
+                local chunk = self:read()
+                queue, qi = {}, 1
+                if chunk then
+                    sp:feed(chunk, queue)
+                else
+                    done = true
+                    if not self.error then -- a cut line is not a line
+                        queue[1] = sp:finish()
+                    end
+                end
+            end
+        end
+    end
+end
+
 --- Ends the transfer (if still running) and frees it. Always true.
 function Stream:close()
     if not self._closed then
@@ -245,16 +320,12 @@ function M.sse(client, url, opts)
         hs.Accept = "text/event-stream"
         o.headers = hs
     end
-    local s, err, code = M.open(client, method, url, o)
+    local s, err, code, res = M.open(client, method, url, o, "the event stream")
     if not s then
+        if res ~= nil then
+            return nil, err, code, res
+        end
         return nil, err, code
-    end
-    local status = s.status_code
-    if status < 200 or status > 299 then
-        s:close()
-        local m = method:sub(1, 1):upper() .. method:sub(2):lower()
-        return nil, ("%s %q: the event stream answered with status %d"):format(m, s.url or url,
-            status), "protocol"
     end
     local ev = setmetatable({
         stream = s,

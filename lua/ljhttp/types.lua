@@ -16,6 +16,7 @@
 ---| "too_many_redirects"
 ---| "too_large"
 ---| "protocol"
+---| "http_status"
 ---| "network"
 ---| "cancelled"
 ---| "closed"
@@ -51,11 +52,12 @@
 ---@field query? string|table<string, ljhttp.FormValue> a string replaces the URL's query (gluahttp); a table is encoded and appended
 ---@field headers? table<string, string|number> name -> value, applied last
 ---@field cookies? table<string, string> sent as one Cookie header
----@field body? string sent byte-exact with Content-Length
+---@field body? string|fun(): string? sent byte-exact with Content-Length; a function streams the upload piece by piece (nil ends it)
 ---@field form? string|table<string, ljhttp.FormValue> x-www-form-urlencoded body (body wins)
 ---@field json? any encoded as the JSON body, with Content-Type: application/json
 ---@field multipart? ljhttp.Part[] a multipart/form-data body
 ---@field body_file? string upload this file's bytes as the body
+---@field expect_continue? boolean default true: body_file/multipart uploads from 1 MiB send Expect: 100-continue (a refusal comes before the body)
 ---@field output? string write the response body to this file (response.body is then "")
 ---@field output_sync? boolean fsync the output file and its directory before returning (default false)
 ---@field decode? "json"|false parse the body as JSON in C (response:json())
@@ -67,8 +69,10 @@
 ---@field follow_redirects? boolean default true
 ---@field max_redirects? integer default 10
 ---@field insecure? boolean skip TLS verification for this request
----@field on_chunk? fun(chunk: string) async only: body bytes as they arrive
----@field on_event? fun(event: ljhttp.Event) async only: server-sent events as they arrive
+---@field on_chunk? fun(chunk: string) async only (blocking calls refuse it): body bytes as they arrive
+---@field on_event? fun(event: ljhttp.Event) async only (blocking calls refuse it): server-sent events as they arrive
+---@field on_line? fun(line: any, err?: string, code?: ljhttp.ErrorCode) async only: each line of the body (LF or CRLF), or its JSON value with lines = "json" (nil, message, "json" for a line that is not JSON)
+---@field lines? "text"|"json" async only, with on_line: "json" decodes each line (blank lines skipped)
 ---@field proxy? string|false a proxy URL; false ignores the proxy environment variables
 ---@field proxy_auth? ljhttp.Credentials
 ---@field no_proxy? string comma-separated hosts that bypass the proxy
@@ -89,7 +93,7 @@
 
 ---Client options: the client's own settings plus any request option as a default.
 ---@class ljhttp.ClientOptions: ljhttp.Options
----@field cookie_jar? boolean|string true: an in-memory jar; a path: a Netscape cookie file
+---@field cookie_jar? boolean|string true: an in-memory jar; a path: a Netscape cookie file (its directory must exist and be writable)
 ---@field max_connections? integer cap on open connections
 ---@field max_host_connections? integer cap on connections per host
 ---@field host? ljhttp.HostName|table which event loop drives async requests (detected)
@@ -99,6 +103,12 @@
 
 ---One batch item: { method, url [, options] }.
 ---@alias ljhttp.BatchItem { [1]: ljhttp.Method, [2]: string, [3]: ljhttp.Options? }
+
+---One link of a Link header: its absolute URL and its parameters.
+---@class ljhttp.Link
+---@field url string the target, resolved against the response's URL
+---@field rel string the rel it is filed under (lower case)
+---@field [string] string the link's other parameters (title, type, ...)
 
 ---@class ljhttp.Redirect
 ---@field status_code integer
@@ -119,6 +129,7 @@
 ---@field url string final URL after redirects (credentials removed)
 ---@field headers table<string, string> canonical name -> first value; lookup ignores case
 ---@field header_list { [1]: string, [2]: string }[] every header of the final response, in order
+---@field links table<string, ljhttp.Link> the Link headers (RFC 8288) by rel; {} when none
 ---@field cookies table<string, string> from the final response's Set-Cookie headers
 ---@field redirects ljhttp.Redirect[]
 ---@field http_version? "1.0"|"1.1"|"2"|"3"
@@ -146,7 +157,7 @@ function Response:json() end
 ---@field [3] integer uploaded
 ---@field [4] integer upload_total
 
----@alias ljhttp.Callback fun(res: ljhttp.Response?, err: string?, code: ljhttp.ErrorCode?)
+---@alias ljhttp.Callback fun(res: ljhttp.Response?, err: string?, code: ljhttp.ErrorCode?, answer: ljhttp.Response?) answer: with "http_status", the refused response
 
 ---What the _async functions return.
 ---@class ljhttp.Handle
@@ -202,6 +213,13 @@ function Stream:read_ref() end
 
 ---@return fun(): string? iterator over the remaining chunks
 function Stream:chunks() end
+
+---Lines of the remaining body (LF or CRLF; the last needs none); with
+---"json" each line's decoded value, blank lines skipped. A failure, or a
+---line that is not JSON (error_code "json"), ends the loop with s.error.
+---@param format? "text"|"json"
+---@return fun(): any iterator over the lines (or values)
+function Stream:lines(format) end
 
 ---Ends the transfer if it still runs. Always true.
 ---@return true

@@ -807,3 +807,55 @@ Test(engine, redirect_to_unsupported_scheme, .timeout = 10)
     ljh_response_free(r);
     ljh_client_free(c);
 }
+
+/* LJH_F_BODY_PULL: the upload pauses until each piece is fed. */
+Test(engine, pulled_body, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = OK_RESPONSE;
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("PUT", url);
+    ljh_kv h = kv("Content-Length", "10");
+    req.headers = &h;
+    req.n_headers = 1;
+    req.flags = LJH_F_BODY_PULL;
+    cr_expect_eq(ljh_transfer_feed(NULL, "x", 1), -1);
+    ljh_response *sync = ljh_client_perform(c, &req); /* needs submit */
+    cr_assert_not_null(sync);
+    cr_expect_eq(sync->error, LJH_E_INVALID_ARGUMENT);
+    ljh_response_free(sync);
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    cr_expect_eq(ljh_transfer_feed(t, "x", 1), -1, "not asked for a piece yet");
+    const char *pieces[] = {"hello", "world", ""};
+    int fed = 0;
+    int32_t ids[4];
+    int64_t deadline = ljh_now_ms() + 5000;
+    while (!ljh_transfer_done(t) && ljh_now_ms() < deadline) {
+        ljh_client_run(c, 50);
+        ljh_client_ready(c, ids, 4);
+        if (ljh_transfer_wants_body(t)) {
+            cr_assert_lt(fed, 3);
+            cr_expect_eq(ljh_transfer_feed(t, pieces[fed], strlen(pieces[fed])), 0);
+            fed++;
+        }
+    }
+    cr_expect_geq(fed, 2); /* with a known size, libcurl may not ask for the end */
+    ljh_response *r = ljh_transfer_response(t);
+    ljh_transfer_free(t);
+    responder_stop(&s);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
+    const char *sent = s.requests[0];
+    cr_expect(strstr(sent, "Content-Length: 10\r\n") != NULL, "%s", sent);
+    cr_expect(strstr(sent, "\r\n\r\nhelloworld") != NULL, "%s", sent);
+    ljh_response_free(r);
+    ljh_client_free(c);
+}

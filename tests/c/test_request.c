@@ -171,6 +171,9 @@ Test(plan_url, no_scheme)
                      ljh_error_name(err));
         cr_expect(strstr(msg, "unsupported protocol scheme \"\"") != NULL, "\"%s\": %s",
                   cases[i] ? cases[i] : "(null)", msg);
+        /* and the way out */
+        cr_expect(strstr(msg, "(the url must start with http:// or https://)") != NULL,
+                  "\"%s\": %s", cases[i] ? cases[i] : "(null)", msg);
     }
 }
 

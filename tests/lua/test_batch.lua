@@ -157,3 +157,27 @@ T.test("a client's batch uses its defaults", function()
     T.eq(T.echo_header(T.echo(rs[2].body), "X-Default"), "o")
     c:close()
 end)
+
+T.test("request_batch's third value: codes lined up with errors", function()
+    local rs, errs, codes = http.request_batch({
+        { "GET", T.url("/echo") },
+        { "GET", T.refused_url },
+        { "GET", T.url("/slow?ms=3000"), { timeout = 0.2 } },
+        "nope",
+        { "GET", T.url("/echo"), { timeout = "soon" } },
+    })
+    T.eq(rs[1].status_code, 200)
+    T.is_nil(errs[1])
+    T.is_nil(codes[1])
+    T.eq(codes[2], "connect", errs[2])
+    T.eq(codes[3], "timeout", errs[3])
+    T.eq(codes[4], "invalid_argument")
+    T.eq(errs[4], "Request must be a table")
+    T.eq(codes[5], "invalid_argument", errs[5])
+    for i = 2, 5 do
+        T.is_type(errs[i], "string")
+    end
+    -- all succeeded: gluahttp's single value
+    local n = select("#", http.request_batch({ { "GET", T.url("/echo") } }))
+    T.eq(n, 1)
+end)

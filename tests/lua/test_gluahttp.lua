@@ -94,11 +94,12 @@ if errors ~= nil then error("batch errors should be nil") end
 return "done"
 ]==]
 
-local function run_script(src)
+-- module: what require("http") gives (default: the ljhttp module)
+local function run_script(src, module)
     local saved_preload, saved_loaded = package.preload.http, package.loaded.http
     package.loaded.http = nil
     package.preload.http = function()
-        return require("ljhttp")
+        return module or require("ljhttp")
     end
     local env = setmetatable({ BASE = "http://127.0.0.1:" .. T.port }, { __index = _G })
     local chunk = assert(loadstring(src, "=gluahttp_script"))
@@ -130,4 +131,42 @@ T.test("a failing check in the script is reported (the harness can fail)", funct
     ]])
     T.eq(ok, false)
     T.contains(tostring(res), "status 404")
+end)
+
+-- The mapping for a host that gave gluahttp a cookie jar: its scripts
+-- call the client's functions with a dot.
+T.test("a gluahttp script runs unchanged on a client (dot calls)", function()
+    local c = assert(require("ljhttp").new({ cookie_jar = true }))
+    local ok, res = run_script(SCRIPT, c)
+    c:close()
+    T.ok(ok, "script failed: " .. tostring(res))
+    T.eq(res, "done")
+end)
+
+T.test("client functions work with a dot and with a colon", function()
+    local c = assert(require("ljhttp").new({ cookie_jar = true }))
+    local base = "http://127.0.0.1:" .. T.port
+    local r1 = assert(c.get(base .. "/set-cookie?k=v"))
+    T.eq(r1.status_code, 200)
+    local r2 = assert(c:get(base .. "/echo"))
+    T.contains(r2.body, "Cookie: k=v") -- one jar behind both forms
+    local r3 = assert(c.request("POST", base .. "/echo/body", { body = "dot" }))
+    T.eq(r3.body, "dot")
+    local r4 = assert(c:request("POST", base .. "/echo/body", { body = "colon" }))
+    T.eq(r4.body, "colon")
+    local rs, errs = c.request_batch({ { "get", base .. "/echo" } })
+    T.is_nil(errs)
+    T.eq(rs[1].status_code, 200)
+    local got
+    local h = c.get_async(base .. "/echo", function(res)
+        got = res
+    end)
+    T.ok(h:wait(10))
+    T.eq(got.status_code, 200)
+    local s = assert(c.stream("GET", base .. "/echo/body", { body = "s" }))
+    T.eq(s:read(), "s")
+    s:close()
+    T.eq(c.close(), true)
+    local _, err, code = c.get(base .. "/echo")
+    T.eq(code, "closed", err)
 end)

@@ -2,7 +2,7 @@
 -- as `luajit tests/packaging/check_docs.lua ROOT`:
 --   * every function, option, response field and error code in README.md
 --     has its tag in doc/ljhttp.txt;
---   * every option the code reads (encode.lua, client.lua) is in README or
+--   * every option the code reads (options.lua, encode.lua) is in README or
 --     the help page, is tagged, and is a field of ljhttp.Options
 --     (lua/ljhttp/types.lua); client options, response and info fields too;
 --   * every public function of lua/ljhttp.lua and lua/ljhttp/client.lua
@@ -156,13 +156,14 @@ local function class_fields(class)
     return fields
 end
 
-local code_options = { headers = true, on_chunk = true, on_event = true }
+local code_options = {}
 for name in encode:gmatch('pick%(o, d, "([%w_]+)"%)') do
     code_options[name] = true
 end
-local strs = encode:match("local STR_OPTIONS = (%b{})")
-assert(strs, "encode.lua: STR_OPTIONS not found")
-for name in strs:gmatch('"([%w_]+)"') do
+-- the table of option specs every request path is checked against
+local specs = read("lua/ljhttp/options.lua"):match("local REQUEST = (%b{})")
+assert(specs, "options.lua: REQUEST not found")
+for name in specs:gmatch('name = "([%w_]+)"') do
     code_options[name] = true
 end
 

@@ -1,0 +1,145 @@
+-- options: every option name ljhttp takes, how each is checked, and the
+-- refusal of names it does not know.
+--
+-- encode.request walks REQUEST in order. kind says how a value goes into
+-- the request struct:
+--   "str"      a string into the ljh_str r[field or name]
+--   "int"      a whole number from min to max into r[name]; nil leaves
+--              `default`, false gives `off` when the option has one
+--   "enum"     one of the words of `values`, each a number in r[name]
+--   "duration" a number of seconds or a Go duration string, r[name]
+--   "flag"     a boolean: the value `when` adds the flag `bit` (an
+--              LJH_F_* name of cdef/ljhttp.h) to r.flags
+--   "special"  encode.request reads it by name (bodies, headers, auth, ...)
+--   "async"    a callback of request_async, read by client.lua
+-- Each check lives on one side: `c_range` means C checks the range (Lua
+-- only that the number is whole); durations and byte rules are C's.
+local next, type, tostring = next, type, tostring
+local floor, min = math.floor, math.min
+local byte = string.byte
+
+local M = {}
+
+local REQUEST = {
+    { name = "query", kind = "special" },
+    { name = "body", kind = "special" },
+    { name = "form", kind = "special" },
+    { name = "json", kind = "special" },
+    { name = "headers", kind = "special" },
+    { name = "cookies", kind = "special" },
+    { name = "auth", kind = "special" },
+    { name = "multipart", kind = "special" },
+    { name = "proxy", kind = "special" },
+    { name = "proxy_auth", kind = "special" },
+    { name = "decode", kind = "special" },
+    { name = "timeout", kind = "duration" },
+    { name = "connect_timeout", kind = "duration" },
+    { name = "idle_timeout", kind = "duration" },
+    { name = "retry_delay", kind = "duration" },
+    { name = "max_body_size", kind = "int", min = 1, max = 2 ^ 53 - 1, default = 0, off = -1,
+        says = "a whole number of bytes >= 1, or false for no limit" },
+    { name = "max_redirects", kind = "int", min = 0, max = 1000, default = -1 },
+    { name = "retries", kind = "int", min = 0, max = 10, c_range = true },
+    { name = "ca_file", kind = "str" },
+    { name = "ca_path", kind = "str" },
+    { name = "client_cert", kind = "str" },
+    { name = "client_key", kind = "str" },
+    { name = "client_key_password", kind = "str", field = "key_password" },
+    { name = "pinned_public_key", kind = "str" },
+    { name = "unix_socket", kind = "str" },
+    { name = "no_proxy", kind = "str" },
+    { name = "output", kind = "str" },
+    { name = "body_file", kind = "str" },
+    { name = "http_version", kind = "enum", values = { ["1.1"] = 11, ["2"] = 20,
+        ["2-prior-knowledge"] = 21 }, says = "\"1.1\", \"2\" or \"2-prior-knowledge\"" },
+    { name = "tls_min_version", kind = "enum", values = { ["1.2"] = 12, ["1.3"] = 13 },
+        says = "\"1.2\" or \"1.3\"" },
+    { name = "decompress", kind = "flag", when = true, bit = "LJH_F_DECOMPRESS" },
+    { name = "verbose", kind = "flag", when = true, bit = "LJH_F_VERBOSE" },
+    { name = "follow_redirects", kind = "flag", when = false, bit = "LJH_F_NO_FOLLOW" },
+    { name = "insecure", kind = "flag", when = true, bit = "LJH_F_INSECURE" },
+    { name = "output_sync", kind = "flag", when = true, bit = "LJH_F_OUTPUT_SYNC" },
+    { name = "expect_continue", kind = "flag", when = false, bit = "LJH_F_NO_EXPECT" },
+    { name = "on_chunk", kind = "async" },
+    { name = "on_event", kind = "async" },
+    { name = "on_line", kind = "async" },
+    { name = "lines", kind = "async" },
+}
+M.REQUEST = REQUEST
+
+local request_names = {}
+for i = 1, #REQUEST do
+    request_names[REQUEST[i].name] = true
+end
+M.request_names = request_names
+
+-- The names a client takes: its own (extra, a set) and every request
+-- option but the callbacks, which belong to one request_async call.
+function M.client_names(extra)
+    local names = {}
+    for i = 1, #REQUEST do
+        if REQUEST[i].kind ~= "async" then
+            names[REQUEST[i].name] = true
+        end
+    end
+    for k in next, extra do
+        names[k] = true
+    end
+    return names
+end
+
+-- Levenshtein distance of a and b, two short names.
+local function distance(a, b)
+    local la, lb = #a, #b
+    local prev, cur = {}, {}
+    for j = 0, lb do
+        prev[j] = j
+    end
+    for i = 1, la do
+        cur[0] = i
+        local ca = byte(a, i)
+        for j = 1, lb do
+            local cost = ca == byte(b, j) and 0 or 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+        end
+        prev, cur = cur, prev
+    end
+    return prev[lb]
+end
+
+-- The known name closest to key, when one is close enough to be meant:
+-- a few edits away, or containing key ("version" -> "http_version").
+local function closest(key, known)
+    local best, best_d
+    for name in next, known do
+        local d = distance(key, name)
+        local near = d <= 2 or d <= floor(#key / 3)
+            or (#key >= 4 and name:find(key, 1, true) ~= nil)
+        if near and (best_d == nil or d < best_d or (d == best_d and name < best)) then
+            best, best_d = name, d
+        end
+    end
+    return best
+end
+M.closest = closest
+
+-- nil when every key of t is in known, else the message naming the first
+-- unknown key (and the option meant), and that key. Raw keys only: `next` honours no
+-- metamethod, and a value served by __index is not a key of t.
+function M.unknown(t, known)
+    for k in next, t do
+        if not known[k] then
+            if type(k) ~= "string" then
+                return "unknown option " .. tostring(k) .. " (options are name = value)", k
+            end
+            local near = closest(k, known)
+            if near then
+                return "unknown option \"" .. k .. "\" (did you mean \"" .. near .. "\"?)", k
+            end
+            return "unknown option \"" .. k .. "\"", k
+        end
+    end
+    return nil
+end
+
+return M
