@@ -336,6 +336,17 @@ void ljh_json_text_free(char *text);
 /* Monotonic clock in milliseconds, for hosts that wait with deadlines. */
 int64_t ljh_now_ms(void);
 
+/* The relay (OpenResty host, docs/hosts.md): a thread that watches client
+ * descriptors for event loops that can only wait on sockets they connect.
+ * ljh_relay_path starts it (once per process) and writes the path of its
+ * Unix socket, in a private directory, to out; returns the length, or -1
+ * (cap too small, or it could not start). A connection sends arms of 8
+ * bytes: int32 descriptor (ljh_client_fd), int32 timeout ms (-1: none),
+ * host order; the relay answers each with one byte when the descriptor is
+ * readable or the time is up. ljh_relay_poke answers every pending arm. */
+int32_t ljh_relay_path(char *out, int32_t cap);
+void ljh_relay_poke(void);
+
 /* Helpers the Lua side shares with C, so both agree byte for byte. */
 /* Go duration or seconds -> milliseconds (rounded up, > 0 when not zero);
  * returns 0 or LJH_E_INVALID_ARGUMENT with errmsg filled. */

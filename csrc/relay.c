@@ -1,0 +1,297 @@
+/* relay: lets an event loop that can only wait on sockets it connects
+ * itself (OpenResty's cosockets) wait on a client's epoll descriptor.
+ *
+ * One thread per process, started on first use, listens on a Unix socket
+ * in a private directory (mkdtemp, mode 0700). A connection sends "arms":
+ * 8 bytes, the client's descriptor and a timeout in ms (both int32, host
+ * order; timeout < 0: none). The thread watches a dup of that descriptor
+ * and writes one byte back when it is readable or the timeout passed,
+ * then forgets it until the next arm. ljh_relay_poke answers every armed
+ * connection at once (a transfer was added while they slept).
+ *
+ * The thread never runs libcurl or Lua: the worker's own thread pumps the
+ * client when its byte arrives, so no locking is needed around libcurl. A
+ * forked child starts its own thread (threads do not survive fork). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+typedef struct relay_conn {
+    int fd;      /* the accepted connection */
+    int watch;   /* dup of the armed descriptor, -1 when not armed */
+    int64_t deadline; /* ms, -1 = none */
+    int inlen;
+    unsigned char in[8];
+    struct relay_conn *next;
+} relay_conn;
+
+static pthread_mutex_t relay_mu = PTHREAD_MUTEX_INITIALIZER;
+static pid_t relay_pid;       /* process that owns the state below */
+static int relay_lfd = -1;    /* listening socket */
+static int relay_ep = -1;     /* the thread's epoll set */
+static int relay_poke_fd = -1; /* eventfd: ljh_relay_poke */
+static char relay_dir[64];
+static char relay_path[108];
+static relay_conn *relay_conns; /* the thread's alone */
+
+/* epoll data tags for the two fixed descriptors; connections use their
+ * relay_conn pointer, watched descriptors the pointer + 1 (odd). */
+#define TAG_LISTEN ((uint64_t)1 << 62)
+#define TAG_POKE ((uint64_t)1 << 61)
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void disarm(relay_conn *rc)
+{
+    if (rc->watch >= 0) {
+        epoll_ctl(relay_ep, EPOLL_CTL_DEL, rc->watch, NULL);
+        close(rc->watch);
+        rc->watch = -1;
+    }
+    rc->deadline = -1;
+}
+
+static void answer(relay_conn *rc)
+{
+    disarm(rc);
+    ssize_t w;
+    do
+        w = write(rc->fd, "r", 1);
+    while (w < 0 && errno == EINTR);
+    /* EAGAIN: unread answers are piling up; the reader wakes anyway */
+}
+
+static void drop(relay_conn *rc)
+{
+    disarm(rc);
+    epoll_ctl(relay_ep, EPOLL_CTL_DEL, rc->fd, NULL);
+    close(rc->fd);
+    for (relay_conn **p = &relay_conns; *p; p = &(*p)->next)
+        if (*p == rc) {
+            *p = rc->next;
+            break;
+        }
+    free(rc);
+}
+
+static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms)
+{
+    disarm(rc);
+    int d = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(uintptr_t)rc + 1 };
+    if (d < 0 || epoll_ctl(relay_ep, EPOLL_CTL_ADD, d, &ev) != 0) {
+        if (d >= 0)
+            close(d);
+        answer(rc); /* cannot watch it: let the caller pump and see */
+        return;
+    }
+    rc->watch = d;
+    rc->deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+}
+
+static void readable(relay_conn *rc)
+{
+    for (;;) {
+        ssize_t n = read(rc->fd, rc->in + rc->inlen, sizeof rc->in - (size_t)rc->inlen);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+            drop(rc);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN)
+                return;
+            continue;
+        }
+        rc->inlen += (int)n;
+        if (rc->inlen == (int)sizeof rc->in) {
+            int32_t fd, ms;
+            memcpy(&fd, rc->in, 4);
+            memcpy(&ms, rc->in + 4, 4);
+            rc->inlen = 0;
+            arm(rc, fd, ms);
+        }
+    }
+}
+
+static void accept_all(void)
+{
+    for (;;) {
+        int fd = accept4(relay_lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        relay_conn *rc = calloc(1, sizeof *rc);
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rc };
+        if (!rc || epoll_ctl(relay_ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            free(rc);
+            close(fd);
+            continue;
+        }
+        rc->fd = fd;
+        rc->watch = -1;
+        rc->deadline = -1;
+        rc->next = relay_conns;
+        relay_conns = rc;
+    }
+}
+
+static void *relay_main(void *arg)
+{
+    (void)arg;
+    struct epoll_event evs[32];
+    for (;;) {
+        int64_t now = mono_ms(), next = -1;
+        for (relay_conn *rc = relay_conns, *nx; rc; rc = nx) {
+            nx = rc->next;
+            if (rc->deadline >= 0 && rc->deadline <= now)
+                answer(rc);
+            else if (rc->deadline >= 0 && (next < 0 || rc->deadline < next))
+                next = rc->deadline;
+        }
+        int wait = next < 0 ? -1 : (int)(next - now);
+        int n = epoll_wait(relay_ep, evs, 32, wait);
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = evs[i].data.u64;
+            if (tag == TAG_LISTEN) {
+                accept_all();
+            } else if (tag == TAG_POKE) {
+                uint64_t v;
+                if (read(relay_poke_fd, &v, sizeof v) < 0) {
+                    /* EAGAIN: already read */
+                }
+                for (relay_conn *rc = relay_conns; rc; rc = rc->next)
+                    if (rc->watch >= 0)
+                        answer(rc);
+            } else if (tag & 1) {
+                relay_conn *rc = (relay_conn *)(uintptr_t)(tag - 1);
+                /* one turn may have answered it already (poke, deadline) */
+                for (relay_conn *x = relay_conns; x; x = x->next)
+                    if (x == rc && rc->watch >= 0) {
+                        answer(rc);
+                        break;
+                    }
+            } else {
+                relay_conn *rc = evs[i].data.ptr;
+                for (relay_conn *x = relay_conns; x; x = x->next)
+                    if (x == rc) {
+                        readable(rc);
+                        break;
+                    }
+            }
+        }
+    }
+    return NULL;
+}
+
+static void remove_socket_dir(void)
+{
+    if (relay_pid == getpid() && relay_path[0]) {
+        unlink(relay_path);
+        rmdir(relay_dir);
+    }
+}
+
+/* Starts this process's relay; 0 or -1 (relay_mu held). */
+static int relay_start(void)
+{
+    static int atexit_done;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 40)
+        tmp = "/tmp";
+    snprintf(relay_dir, sizeof relay_dir, "%s/ljhttp-XXXXXX", tmp);
+    if (!mkdtemp(relay_dir))
+        return -1;
+    snprintf(relay_path, sizeof relay_path, "%s/relay", relay_dir);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memcpy(sa.sun_path, relay_path, strlen(relay_path) + 1);
+    relay_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    relay_ep = epoll_create1(EPOLL_CLOEXEC);
+    relay_poke_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event lev = { .events = EPOLLIN, .data.u64 = TAG_LISTEN };
+    struct epoll_event pev = { .events = EPOLLIN, .data.u64 = TAG_POKE };
+    pthread_t th;
+    pthread_attr_t at;
+    int ok = relay_lfd >= 0 && relay_ep >= 0 && relay_poke_fd >= 0 &&
+             bind(relay_lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(relay_lfd, 64) == 0 &&
+             epoll_ctl(relay_ep, EPOLL_CTL_ADD, relay_lfd, &lev) == 0 &&
+             epoll_ctl(relay_ep, EPOLL_CTL_ADD, relay_poke_fd, &pev) == 0 &&
+             pthread_attr_init(&at) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&at, 64 * 1024);
+        ok = pthread_create(&th, &at, relay_main, NULL) == 0;
+        pthread_attr_destroy(&at);
+    }
+    if (!ok) {
+        if (relay_lfd >= 0)
+            close(relay_lfd);
+        if (relay_ep >= 0)
+            close(relay_ep);
+        if (relay_poke_fd >= 0)
+            close(relay_poke_fd);
+        relay_lfd = relay_ep = relay_poke_fd = -1;
+        unlink(relay_path);
+        rmdir(relay_dir);
+        relay_path[0] = '\0';
+        return -1;
+    }
+    relay_pid = getpid();
+    if (!atexit_done)
+        atexit_done = atexit(remove_socket_dir) == 0;
+    return 0;
+}
+
+int32_t ljh_relay_path(char *out, int32_t cap)
+{
+    pthread_mutex_lock(&relay_mu);
+    pid_t me = getpid();
+    if (relay_pid != me) {
+        if (relay_pid != 0) {
+            /* forked: the parent's thread is not here; its descriptors are
+             * (no O_CLOEXEC effect on fork), close them, keep its files */
+            close(relay_lfd);
+            close(relay_ep);
+            close(relay_poke_fd);
+            relay_lfd = relay_ep = relay_poke_fd = -1;
+            relay_conns = NULL; /* the parent's memory; its sockets leak */
+            relay_pid = 0;
+            relay_path[0] = '\0';
+        }
+        if (relay_start() != 0) {
+            pthread_mutex_unlock(&relay_mu);
+            return -1;
+        }
+    }
+    int32_t n = (int32_t)strlen(relay_path);
+    if (!out || cap <= n)
+        n = -1;
+    else
+        memcpy(out, relay_path, (size_t)n + 1);
+    pthread_mutex_unlock(&relay_mu);
+    return n;
+}
+
+void ljh_relay_poke(void)
+{
+    if (relay_pid == getpid() && relay_poke_fd >= 0) {
+        uint64_t one = 1;
+        if (write(relay_poke_fd, &one, sizeof one) < 0) {
+            /* EAGAIN: a poke is already pending */
+        }
+    }
+}
