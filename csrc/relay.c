@@ -3,11 +3,14 @@
  *
  * One thread per process, started on first use, listens on a Unix socket
  * in a private directory (mkdtemp, mode 0700). A connection sends "arms":
- * 8 bytes, the client's descriptor and a timeout in ms (both int32, host
- * order; timeout < 0: none). The thread watches a dup of that descriptor
- * and writes one byte back when it is readable or the timeout passed,
- * then forgets it until the next arm. ljh_relay_poke answers every armed
- * connection at once (a transfer was added while they slept).
+ * 12 bytes, the client's descriptor, a timeout in ms and a token naming
+ * the client (int32 each, host order; timeout < 0: none). The thread
+ * watches a dup of that descriptor (one-shot) and writes one byte back
+ * when it is readable or the timeout passed. The dup is kept while the
+ * same descriptor and token come back, so a re-arm is one epoll_ctl; a
+ * dup keeps watching the file it was made from even if the number is
+ * reused. ljh_relay_poke answers every armed connection at once (a
+ * transfer was added while they slept).
  *
  * The thread never runs libcurl or Lua: the worker's own thread pumps the
  * client when its byte arrives, so no locking is needed around libcurl. A
@@ -29,10 +32,12 @@
 
 typedef struct relay_conn {
     int fd;      /* the accepted connection */
-    int watch;   /* dup of the armed descriptor, -1 when not armed */
+    int watch;   /* dup of the watched descriptor, -1 when none */
+    int32_t watch_fd, watch_token; /* what the dup was made from */
+    int armed;
     int64_t deadline; /* ms, -1 = none */
     int inlen;
-    unsigned char in[8];
+    unsigned char in[12];
     struct relay_conn *next;
 } relay_conn;
 
@@ -57,19 +62,30 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void disarm(relay_conn *rc)
+static void unwatch_dup(relay_conn *rc)
 {
     if (rc->watch >= 0) {
         epoll_ctl(relay_ep, EPOLL_CTL_DEL, rc->watch, NULL);
         close(rc->watch);
         rc->watch = -1;
     }
+}
+
+/* After an answer that was not the one-shot event itself (deadline, poke)
+ * the registration is still armed: turn it off, or it answers later. */
+static void disarm(relay_conn *rc, int fired)
+{
+    if (rc->armed && !fired && rc->watch >= 0) {
+        struct epoll_event ev = { .events = 0, .data.u64 = (uint64_t)(uintptr_t)rc + 1 };
+        epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev);
+    }
+    rc->armed = 0;
     rc->deadline = -1;
 }
 
-static void answer(relay_conn *rc)
+static void answer(relay_conn *rc, int fired)
 {
-    disarm(rc);
+    disarm(rc, fired);
     ssize_t w;
     do
         w = write(rc->fd, "r", 1);
@@ -79,7 +95,8 @@ static void answer(relay_conn *rc)
 
 static void drop(relay_conn *rc)
 {
-    disarm(rc);
+    disarm(rc, 0);
+    unwatch_dup(rc);
     epoll_ctl(relay_ep, EPOLL_CTL_DEL, rc->fd, NULL);
     close(rc->fd);
     for (relay_conn **p = &relay_conns; *p; p = &(*p)->next)
@@ -90,18 +107,28 @@ static void drop(relay_conn *rc)
     free(rc);
 }
 
-static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms)
+static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms, int32_t token)
 {
-    disarm(rc);
-    int d = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(uintptr_t)rc + 1 };
-    if (d < 0 || epoll_ctl(relay_ep, EPOLL_CTL_ADD, d, &ev) != 0) {
-        if (d >= 0)
-            close(d);
-        answer(rc); /* cannot watch it: let the caller pump and see */
-        return;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
+                              .data.u64 = (uint64_t)(uintptr_t)rc + 1 };
+    if (rc->watch >= 0 && rc->watch_fd == fd && rc->watch_token == token &&
+        epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev) == 0) {
+        rc->armed = 1;
+    } else {
+        unwatch_dup(rc);
+        int d = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+        if (d < 0 || epoll_ctl(relay_ep, EPOLL_CTL_ADD, d, &ev) != 0) {
+            if (d >= 0)
+                close(d);
+            rc->armed = 0;
+            answer(rc, 1); /* cannot watch it: let the caller pump and see */
+            return;
+        }
+        rc->watch = d;
+        rc->watch_fd = fd;
+        rc->watch_token = token;
+        rc->armed = 1;
     }
-    rc->watch = d;
     rc->deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 }
 
@@ -120,11 +147,12 @@ static void readable(relay_conn *rc)
         }
         rc->inlen += (int)n;
         if (rc->inlen == (int)sizeof rc->in) {
-            int32_t fd, ms;
+            int32_t fd, ms, token;
             memcpy(&fd, rc->in, 4);
             memcpy(&ms, rc->in + 4, 4);
+            memcpy(&token, rc->in + 8, 4);
             rc->inlen = 0;
-            arm(rc, fd, ms);
+            arm(rc, fd, ms, token);
         }
     }
 }
@@ -158,9 +186,9 @@ static void *relay_main(void *arg)
         int64_t now = mono_ms(), next = -1;
         for (relay_conn *rc = relay_conns, *nx; rc; rc = nx) {
             nx = rc->next;
-            if (rc->deadline >= 0 && rc->deadline <= now)
-                answer(rc);
-            else if (rc->deadline >= 0 && (next < 0 || rc->deadline < next))
+            if (rc->armed && rc->deadline >= 0 && rc->deadline <= now)
+                answer(rc, 0);
+            else if (rc->armed && rc->deadline >= 0 && (next < 0 || rc->deadline < next))
                 next = rc->deadline;
         }
         int wait = next < 0 ? -1 : (int)(next - now);
@@ -175,14 +203,14 @@ static void *relay_main(void *arg)
                     /* EAGAIN: already read */
                 }
                 for (relay_conn *rc = relay_conns; rc; rc = rc->next)
-                    if (rc->watch >= 0)
-                        answer(rc);
+                    if (rc->armed)
+                        answer(rc, 0);
             } else if (tag & 1) {
                 relay_conn *rc = (relay_conn *)(uintptr_t)(tag - 1);
                 /* one turn may have answered it already (poke, deadline) */
                 for (relay_conn *x = relay_conns; x; x = x->next)
-                    if (x == rc && rc->watch >= 0) {
-                        answer(rc);
+                    if (x == rc && rc->armed) {
+                        answer(rc, 1);
                         break;
                     }
             } else {

@@ -340,10 +340,11 @@ int64_t ljh_now_ms(void);
  * descriptors for event loops that can only wait on sockets they connect.
  * ljh_relay_path starts it (once per process) and writes the path of its
  * Unix socket, in a private directory, to out; returns the length, or -1
- * (cap too small, or it could not start). A connection sends arms of 8
+ * (cap too small, or it could not start). A connection sends arms of 12
  * bytes: int32 descriptor (ljh_client_fd), int32 timeout ms (-1: none),
- * host order; the relay answers each with one byte when the descriptor is
- * readable or the time is up. ljh_relay_poke answers every pending arm. */
+ * int32 token naming the client, host order; the relay answers each with
+ * one byte when the descriptor is readable or the time is up.
+ * ljh_relay_poke answers every pending arm. */
 int32_t ljh_relay_path(char *out, int32_t cap);
 void ljh_relay_poke(void);
 

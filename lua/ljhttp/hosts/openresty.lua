@@ -245,7 +245,8 @@ local function relay(C)
     return relay_path
 end
 
-local arm = ffi.new("int32_t[2]")
+local arm = ffi.new("int32_t[3]")
+local tokens = 0 -- names each engine to the relay (its fd number may be reused)
 
 local function drive(premature, e)
     local C = e.C
@@ -256,6 +257,10 @@ local function drive(premature, e)
         return
     end
     local last_sweep = ngx.now()
+    if not e.token then
+        tokens = tokens + 1
+        e.token = tokens
+    end
     while e.cptr ~= nil do
         pump(e, 0)
         if e.n_pending == 0 then
@@ -276,10 +281,10 @@ local function drive(premature, e)
                 if t < 0 or t > ARM_MAX_MS then
                     t = ARM_MAX_MS
                 end
-                arm[0], arm[1] = C.ljh_client_fd(e.cptr), t
+                arm[0], arm[1], arm[2] = C.ljh_client_fd(e.cptr), t, e.token
                 e.armed_until = C.ljh_now_ms() + t
                 sock:settimeout(t + 1000)
-                local ok = sock:send(ffi_str(arm, 8))
+                local ok = sock:send(ffi_str(arm, 12))
                 ok = ok and sock:receive(1)
                 e.armed_until = nil
                 if not ok then
