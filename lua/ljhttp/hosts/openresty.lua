@@ -166,6 +166,13 @@ function M.call(engine, fn, ...) -- the generic host hook; deliver is used inste
     q[#q + 1] = { fn, select("#", ...), ... }
 end
 
+local function run_queue(q)
+    while q[1] do
+        local c = tremove(q, 1)
+        c[1](unpack(c, 3, c[2] + 2))
+    end
+end
+
 -- Runs the calling request's queued callbacks, in order. An error in
 -- one propagates to the caller of wait/run; the rest stay queued.
 function M.flush(engine)
@@ -173,11 +180,7 @@ function M.flush(engine)
         -- client:close(): its handles settled outside any driver turn
         wake_all()
     end
-    local q = owner_now().q
-    while q[1] do
-        local c = tremove(q, 1)
-        c[1](unpack(c, 3, c[2] + 2))
-    end
+    run_queue(owner_now().q)
 end
 
 -- ---- settling (the driver's turn, kick, blocking waits) ----
@@ -348,8 +351,9 @@ local function now_ms(e)
 end
 
 -- The blocking wait (no yield possible): C waits in epoll_wait.
-local function block(e, done, deadline)
-    while not done() and e.cptr ~= nil do
+-- done(arg) says when to stop.
+local function block(e, done, deadline, arg)
+    while not done(arg) and e.cptr ~= nil do
         local wait_ms = 1000
         if deadline then
             wait_ms = math.max(0, math.min(wait_ms, math.ceil(deadline - now_ms(e))))
@@ -363,9 +367,9 @@ local function block(e, done, deadline)
     M.flush(e)
 end
 
--- Sleeps on this coroutine's semaphore until done() or the deadline
--- (ms). Falls back to polling with ngx.sleep without a driver, and to
--- the blocking wait if yielding fails after all (a C boundary that
+-- Sleeps on this coroutine's semaphore until done(target) or the
+-- deadline. Falls back to polling with ngx.sleep without a driver, and
+-- to the blocking wait if yielding fails after all (a C boundary that
 -- yieldable() could not see).
 local function yield_until(e, done, timeout, target)
     local co = co_running()
@@ -379,10 +383,11 @@ local function yield_until(e, done, timeout, target)
         target.sleeper = co
     end
     local rec = owner_now()
+    local q = rec.q
     local poll = POLL_MIN
     while true do
-        M.flush(e)
-        if done() then
+        run_queue(q)
+        if done(target) then
             break
         end
         local left = deadline and (deadline - now_ms(e)) / 1000
@@ -401,8 +406,8 @@ local function yield_until(e, done, timeout, target)
             end
         else
             pump(e, 0)
-            M.flush(e)
-            if done() then
+            run_queue(q)
+            if done(target) then
                 break
             end
             local s = left and left < poll and left or poll
@@ -411,14 +416,14 @@ local function yield_until(e, done, timeout, target)
             poll = poll * 2 > POLL_MAX and POLL_MAX or poll * 2
         end
         if not ok then
-            block(e, done, deadline)
+            block(e, done, deadline, target)
             break
         end
     end
     if target then
         target.sleeper = nil
     end
-    M.flush(e)
+    run_queue(q)
 end
 
 -- The blocking API's waits (request_batch): yield where possible.
@@ -429,12 +434,14 @@ function M.block_until(e, done, timeout)
     yield_until(e, done, timeout)
 end
 
+local function finished(handle)
+    return handle.finished
+end
+
 function M.wait(e, handle, timeout)
-    local function done()
-        return handle.finished
-    end
+    local done = finished
     if not yieldable() then
-        return block(e, done, timeout and now_ms(e) + timeout * 1000)
+        return block(e, done, timeout and now_ms(e) + timeout * 1000, handle)
     end
     yield_until(e, done, timeout, handle)
 end
