@@ -221,4 +221,19 @@ function M.wake()
     ngx.say(polls, " ", wakeups, " ", n, " ", string.format("%.2f", times[math.ceil(n / 2)]))
 end
 
+-- A stream read through the OpenResty host (the driver wakes the reader),
+-- on the shared client while other requests may use it too.
+function M.stream()
+    local s, err = get_client():stream("GET", upstream() .. "/drip?chunks=5&interval_ms=20&size=3")
+    if not s then
+        ngx.say("error ", tostring(err))
+        return
+    end
+    local parts = {}
+    for chunk in s:chunks() do
+        parts[#parts + 1] = chunk
+    end
+    ngx.say(s.status_code, " ", table.concat(parts), " ", tostring(s.error))
+end
+
 return M

@@ -109,6 +109,7 @@ http {
         location = /iso          { content_by_lua_block { require("ljh_or_app").iso() } }
         location = /orphan_start { content_by_lua_block { require("ljh_or_app").orphan_start() } }
         location = /orphan_check { content_by_lua_block { require("ljh_or_app").orphan_check() } }
+        location = /stream       { content_by_lua_block { require("ljh_or_app").stream() } }
         location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
         location = /thread_host  {
@@ -185,6 +186,7 @@ else
   not_ok "wait timeout/cancel: got [$WT]"
 fi
 check_eq "on_chunk in order" "$(get /drip)" "200 000111222333444"
+check_eq "a stream read yields and wakes on its bytes" "$(get /stream)" "200 000111222333444 nil"
 check_eq "no yield across a C boundary: blocks instead" "$(get /c_boundary)" "slow 50"
 check_eq "set_by_lua falls back to the blocking call" "$(get /in_set)" "200 openresty set"
 
