@@ -12,6 +12,11 @@
  * reused. ljh_relay_poke answers every armed connection at once (a
  * transfer was added while they slept).
  *
+ * A hello (descriptor -2, token = a nonzero id) names the connection;
+ * then ljh_relay_arm arms it straight from the worker's thread (one
+ * epoll_ctl and one timerfd_settime) without waking the relay, which
+ * then wakes only to answer. Timeouts are a timerfd per connection.
+ *
  * The thread never runs libcurl or Lua: the worker's own thread pumps the
  * client when its byte arrives, so no locking is needed around libcurl. A
  * forked child starts its own thread (threads do not survive fork). */
@@ -24,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,14 +39,17 @@
 typedef struct relay_conn {
     int fd;      /* the accepted connection */
     int watch;   /* dup of the watched descriptor, -1 when none */
+    int tfd;     /* timerfd: the arm's timeout */
     int32_t watch_fd, watch_token; /* what the dup was made from */
+    uint32_t id; /* from the connection's hello; 0 = none yet */
     int armed;
-    int64_t deadline; /* ms, -1 = none */
     int inlen;
     unsigned char in[12];
     struct relay_conn *next;
 } relay_conn;
 
+/* relay_mu guards everything below and every relay_conn: the thread holds
+ * it while it handles events, ljh_relay_arm while it arms. */
 static pthread_mutex_t relay_mu = PTHREAD_MUTEX_INITIALIZER;
 static pid_t relay_pid;       /* process that owns the state below */
 static int relay_lfd = -1;    /* listening socket */
@@ -48,18 +57,26 @@ static int relay_ep = -1;     /* the thread's epoll set */
 static int relay_poke_fd = -1; /* eventfd: ljh_relay_poke */
 static char relay_dir[64];
 static char relay_path[108];
-static relay_conn *relay_conns; /* the thread's alone */
+static relay_conn *relay_conns;
 
-/* epoll data tags for the two fixed descriptors; connections use their
- * relay_conn pointer, watched descriptors the pointer + 1 (odd). */
+/* epoll data: the two fixed descriptors have tags; a connection's socket
+ * is its relay_conn pointer (16-byte aligned), its watched dup the
+ * pointer + 1, its timer the pointer + 2. */
 #define TAG_LISTEN ((uint64_t)1 << 62)
 #define TAG_POKE ((uint64_t)1 << 61)
+#define KIND_WATCH 1
+#define KIND_TIMER 2
 
-static int64_t mono_ms(void)
+static void set_timer(relay_conn *rc, int32_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct itimerspec it = { { 0, 0 }, { 0, 0 } };
+    if (ms >= 0) {
+        it.it_value.tv_sec = ms / 1000;
+        it.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+        if (ms == 0)
+            it.it_value.tv_nsec = 1; /* 0 would disarm */
+    }
+    timerfd_settime(rc->tfd, 0, &it, NULL);
 }
 
 static void unwatch_dup(relay_conn *rc)
@@ -71,16 +88,17 @@ static void unwatch_dup(relay_conn *rc)
     }
 }
 
-/* After an answer that was not the one-shot event itself (deadline, poke)
+/* After an answer that was not the one-shot event itself (timeout, poke)
  * the registration is still armed: turn it off, or it answers later. */
 static void disarm(relay_conn *rc, int fired)
 {
     if (rc->armed && !fired && rc->watch >= 0) {
-        struct epoll_event ev = { .events = 0, .data.u64 = (uint64_t)(uintptr_t)rc + 1 };
+        struct epoll_event ev = { .events = 0, .data.u64 = (uint64_t)(uintptr_t)rc + KIND_WATCH };
         epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev);
     }
+    if (rc->armed)
+        set_timer(rc, -1);
     rc->armed = 0;
-    rc->deadline = -1;
 }
 
 static void answer(relay_conn *rc, int fired)
@@ -98,7 +116,9 @@ static void drop(relay_conn *rc)
     disarm(rc, 0);
     unwatch_dup(rc);
     epoll_ctl(relay_ep, EPOLL_CTL_DEL, rc->fd, NULL);
+    epoll_ctl(relay_ep, EPOLL_CTL_DEL, rc->tfd, NULL);
     close(rc->fd);
+    close(rc->tfd);
     for (relay_conn **p = &relay_conns; *p; p = &(*p)->next)
         if (*p == rc) {
             *p = rc->next;
@@ -110,7 +130,7 @@ static void drop(relay_conn *rc)
 static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms, int32_t token)
 {
     struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
-                              .data.u64 = (uint64_t)(uintptr_t)rc + 1 };
+                              .data.u64 = (uint64_t)(uintptr_t)rc + KIND_WATCH };
     if (rc->watch >= 0 && rc->watch_fd == fd && rc->watch_token == token &&
         epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev) == 0) {
         rc->armed = 1;
@@ -129,7 +149,15 @@ static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms, int32_t token)
         rc->watch_token = token;
         rc->armed = 1;
     }
-    rc->deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    set_timer(rc, timeout_ms);
+}
+
+static relay_conn *find(relay_conn *rc)
+{
+    for (relay_conn *x = relay_conns; x; x = x->next)
+        if (x == rc)
+            return x;
+    return NULL;
 }
 
 static void readable(relay_conn *rc)
@@ -152,7 +180,10 @@ static void readable(relay_conn *rc)
             memcpy(&ms, rc->in + 4, 4);
             memcpy(&token, rc->in + 8, 4);
             rc->inlen = 0;
-            arm(rc, fd, ms, token);
+            if (fd == -2) /* hello: the id ljh_relay_arm will name it by */
+                rc->id = (uint32_t)token;
+            else
+                arm(rc, fd, ms, token);
         }
     }
 }
@@ -164,15 +195,23 @@ static void accept_all(void)
         if (fd < 0)
             return;
         relay_conn *rc = calloc(1, sizeof *rc);
+        int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rc };
-        if (!rc || epoll_ctl(relay_ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        struct epoll_event tev = { .events = EPOLLIN,
+                                   .data.u64 = (uint64_t)(uintptr_t)rc + KIND_TIMER };
+        if (!rc || tfd < 0 || epoll_ctl(relay_ep, EPOLL_CTL_ADD, fd, &ev) != 0 ||
+            epoll_ctl(relay_ep, EPOLL_CTL_ADD, tfd, &tev) != 0) {
+            if (rc)
+                epoll_ctl(relay_ep, EPOLL_CTL_DEL, fd, NULL);
             free(rc);
             close(fd);
+            if (tfd >= 0)
+                close(tfd);
             continue;
         }
         rc->fd = fd;
+        rc->tfd = tfd;
         rc->watch = -1;
-        rc->deadline = -1;
         rc->next = relay_conns;
         relay_conns = rc;
     }
@@ -183,21 +222,15 @@ static void *relay_main(void *arg)
     (void)arg;
     struct epoll_event evs[32];
     for (;;) {
-        int64_t now = mono_ms(), next = -1;
-        for (relay_conn *rc = relay_conns, *nx; rc; rc = nx) {
-            nx = rc->next;
-            if (rc->armed && rc->deadline >= 0 && rc->deadline <= now)
-                answer(rc, 0);
-            else if (rc->armed && rc->deadline >= 0 && (next < 0 || rc->deadline < next))
-                next = rc->deadline;
-        }
-        int wait = next < 0 ? -1 : (int)(next - now);
-        int n = epoll_wait(relay_ep, evs, 32, wait);
+        int n = epoll_wait(relay_ep, evs, 32, -1);
+        pthread_mutex_lock(&relay_mu);
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
             if (tag == TAG_LISTEN) {
                 accept_all();
-            } else if (tag == TAG_POKE) {
+                continue;
+            }
+            if (tag == TAG_POKE) {
                 uint64_t v;
                 if (read(relay_poke_fd, &v, sizeof v) < 0) {
                     /* EAGAIN: already read */
@@ -205,25 +238,45 @@ static void *relay_main(void *arg)
                 for (relay_conn *rc = relay_conns; rc; rc = rc->next)
                     if (rc->armed)
                         answer(rc, 0);
-            } else if (tag & 1) {
-                relay_conn *rc = (relay_conn *)(uintptr_t)(tag - 1);
-                /* one turn may have answered it already (poke, deadline) */
-                for (relay_conn *x = relay_conns; x; x = x->next)
-                    if (x == rc && rc->armed) {
-                        answer(rc, 1);
-                        break;
-                    }
+                continue;
+            }
+            /* one turn may have dropped or answered it already */
+            relay_conn *rc = find((relay_conn *)(uintptr_t)(tag & ~(uint64_t)3));
+            if (!rc)
+                continue;
+            if ((tag & 3) == KIND_WATCH) {
+                if (rc->armed)
+                    answer(rc, 1);
+            } else if ((tag & 3) == KIND_TIMER) {
+                uint64_t v;
+                /* nothing to read: re-armed since it expired */
+                if (read(rc->tfd, &v, sizeof v) == (ssize_t)sizeof v && rc->armed)
+                    answer(rc, 0);
             } else {
-                relay_conn *rc = evs[i].data.ptr;
-                for (relay_conn *x = relay_conns; x; x = x->next)
-                    if (x == rc) {
-                        readable(rc);
-                        break;
-                    }
+                readable(rc);
             }
         }
+        pthread_mutex_unlock(&relay_mu);
     }
     return NULL;
+}
+
+int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token)
+{
+    int32_t rc = -1;
+    if (relay_pid != getpid() || id == 0)
+        return -1; /* not started here (or forked since): send the arm */
+    pthread_mutex_lock(&relay_mu);
+    {
+        for (relay_conn *x = relay_conns; x; x = x->next)
+            if (x->id == id) {
+                arm(x, fd, timeout_ms, token);
+                rc = 0;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&relay_mu);
+    return rc;
 }
 
 static void remove_socket_dir(void)
@@ -286,6 +339,10 @@ static int relay_start(void)
 
 int32_t ljh_relay_path(char *out, int32_t cap)
 {
+    /* a forked child: the parent's thread may have held the lock (only the
+     * calling thread survives fork, so no one else touches it here) */
+    if (relay_pid != 0 && relay_pid != getpid())
+        pthread_mutex_init(&relay_mu, NULL);
     pthread_mutex_lock(&relay_mu);
     pid_t me = getpid();
     if (relay_pid != me) {

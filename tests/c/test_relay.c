@@ -107,3 +107,30 @@ Test(relay, bad_descriptor_is_answered, .timeout = 20)
     cr_expect_eq(answered(s, 5000), 1, "an arm it cannot watch is answered at once");
     close(s);
 }
+
+Test(relay, direct_arm_after_hello, .timeout = 20)
+{
+    int s = relay_connect();
+    int p[2];
+    cr_assert(pipe(p) == 0);
+    cr_expect_eq(ljh_relay_arm(777, p[0], -1, 3), -1, "no connection has this id yet");
+    send_arm(s, -2, 0, 777); /* hello */
+    int32_t rc = -1;
+    for (int i = 0; i < 500 && rc != 0; i++) { /* the relay reads the hello when it can */
+        rc = ljh_relay_arm(777, p[0], -1, 3);
+        if (rc != 0)
+            usleep(10000);
+    }
+    cr_assert_eq(rc, 0);
+    cr_expect_eq(answered(s, 200), 0);
+    cr_assert(write(p[1], "x", 1) == 1);
+    cr_expect_eq(answered(s, 5000), 1);
+    char b;
+    cr_assert(read(p[0], &b, 1) == 1);
+    cr_assert_eq(ljh_relay_arm(777, p[0], 30, 3), 0);
+    cr_expect_eq(answered(s, 5000), 1, "its timeout");
+    cr_expect_eq(answered(s, 100), 0);
+    close(p[0]);
+    close(p[1]);
+    close(s);
+}

@@ -250,6 +250,15 @@ end
 
 local arm = ffi.new("int32_t[3]")
 local tokens = 0 -- names each engine to the relay (its fd number may be reused)
+local conn_ids = 0 -- names each driver's relay connection (its hello)
+
+-- Names the connection so the driver can arm it with ljh_relay_arm, a
+-- plain C call that does not wake the relay thread.
+local function hello(sock)
+    conn_ids = conn_ids + 1
+    arm[0], arm[1], arm[2] = -2, 0, conn_ids
+    return sock:send(ffi_str(arm, 12)) and conn_ids or 0
+end
 
 local function drive(premature, e)
     local C = e.C
@@ -260,6 +269,7 @@ local function drive(premature, e)
         return
     end
     local last_sweep = ngx.now()
+    local id = hello(sock)
     if not e.token then
         tokens = tokens + 1
         e.token = tokens
@@ -284,10 +294,14 @@ local function drive(premature, e)
                 if t < 0 or t > ARM_MAX_MS then
                     t = ARM_MAX_MS
                 end
-                arm[0], arm[1], arm[2] = C.ljh_client_fd(e.cptr), t, e.token
+                local fd = C.ljh_client_fd(e.cptr)
                 e.armed_until = C.ljh_now_ms() + t
                 sock:settimeout(t + 1000)
-                local ok = sock:send(ffi_str(arm, 12))
+                local ok = true
+                if id == 0 or C.ljh_relay_arm(id, fd, t, e.token) ~= 0 then
+                    arm[0], arm[1], arm[2] = fd, t, e.token
+                    ok = sock:send(ffi_str(arm, 12))
+                end
                 ok = ok and sock:receive(1)
                 e.armed_until = nil
                 if not ok then
@@ -297,6 +311,7 @@ local function drive(premature, e)
                         e.no_relay = true
                         break
                     end
+                    id = hello(sock)
                 end
             end
             local now = ngx.now()
