@@ -13,6 +13,7 @@
 #
 #   bench/openresty.sh            DURATION=5 (s per cell), ROUNDS=1
 #   bench/openresty.sh --smoke    1 s per cell, fewer rows
+#   OR_ROWS=REGEX                 only the rows whose "name|path|c" match
 #
 # Prints a markdown table; writes it to OR_RESULTS_MD if set.
 set -euo pipefail
@@ -135,6 +136,9 @@ cell() {
 ROWS=("13 B|/small|1" "13 B|/small|10" "13 B|/small|50" "64 KiB|/64k|1" "64 KiB|/64k|10"
       "20 ms delay|/delay|1" "20 ms delay|/delay|10" "fan-out 3 x 13 B|/small|1|fan" "fan-out 3 x 13 B|/small|10|fan")
 [[ $SMOKE == 1 ]] && ROWS=("13 B|/small|1" "20 ms delay|/delay|1" "fan-out 3 x 13 B|/small|1|fan")
+if [[ -n ${OR_ROWS:-} ]]; then # e.g. OR_ROWS='/small\|50$': rows whose "name|path|c" match
+  keep=(); for r in "${ROWS[@]}"; do grep -q -- "$OR_ROWS" <<<"$r" && keep+=("$r"); done; ROWS=("${keep[@]}")
+fi
 
 TABLE="| upstream | c | ljhttp async: req/s, p50 ms, CPU µs/req | ljhttp blocking | cosocket | proxy_pass | async/cosocket: req/s, p50 |
 |---|---|---|---|---|---|---|"
