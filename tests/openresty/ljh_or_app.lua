@@ -236,4 +236,20 @@ function M.stream()
     ngx.say(s.status_code, " ", table.concat(parts), " ", tostring(s.error))
 end
 
+-- Without the relay (it could not start): waits fall back to polling
+-- with ngx.sleep, and callbacks still run in their own request.
+function M.no_relay()
+    local host = require("ljhttp.hosts.openresty")
+    local c = assert(http.new({}))
+    host.no_relay = true
+    local p0 = host.stats.polls
+    local got
+    local res, err = c:get_async(upstream() .. "/slow?ms=30", function(r)
+        got = r and r.status_code
+    end):wait(5)
+    host.no_relay = nil
+    c:close()
+    ngx.say(res and res.status_code or err, " ", tostring(got), " ", host.stats.polls > p0 and "polled" or "no poll")
+end
+
 return M

@@ -110,6 +110,7 @@ http {
         location = /orphan_start { content_by_lua_block { require("ljh_or_app").orphan_start() } }
         location = /orphan_check { content_by_lua_block { require("ljh_or_app").orphan_check() } }
         location = /stream       { content_by_lua_block { require("ljh_or_app").stream() } }
+        location = /no_relay     { content_by_lua_block { require("ljh_or_app").no_relay() } }
         location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
         location = /thread_host  {
@@ -224,6 +225,8 @@ if [[ $WK =~ ^0\ ([0-9]+)\ 7\ ([0-9.]+)$ ]] && (( BASH_REMATCH[1] <= 21 )); then
 else
   not_ok "event-driven wait: got [$WK] (want 0 polls, <= 3 wake-ups a request)"
 fi
+
+check_eq "without the relay: waits poll, callbacks still run" "$(get /no_relay)" "200 200 polled"
 
 # ---- ngx.run_worker_thread (lua-nginx-module >= 0.10.21, Linux)
 TH="$(get /thread_host)"

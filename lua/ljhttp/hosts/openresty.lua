@@ -336,8 +336,8 @@ local function start_driver(e)
         end
         return true
     end
-    if e.no_relay or not sema_new() then
-        return false
+    if e.no_relay or M.no_relay or not sema_new() then
+        return false -- waiters poll (M.no_relay: the tests' way to get here)
     end
     local ok, timer = pcall(ngx.timer.at, 0, drive, e)
     e.driving = ok and timer ~= nil
