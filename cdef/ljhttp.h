@@ -345,6 +345,22 @@ void ljh_json_text_free(char *text);
 /* Monotonic clock in milliseconds, for hosts that wait with deadlines. */
 int64_t ljh_now_ms(void);
 
+/* The relay (OpenResty host, docs/hosts.md): a thread that watches client
+ * descriptors for event loops that can only wait on sockets they connect.
+ * ljh_relay_path starts it (once per process) and writes the path of its
+ * Unix socket, in a private directory, to out; returns the length, or -1
+ * (cap too small, or it could not start). A connection sends arms of 12
+ * bytes: int32 descriptor (ljh_client_fd), int32 timeout ms (-1: none),
+ * int32 token naming the client, host order; the relay answers each with
+ * one byte when the descriptor is readable or the time is up. A hello
+ * (descriptor -2, timeout 0, token = a nonzero id) names the connection;
+ * ljh_relay_arm then arms it by that id without a message: 0, or -1 when
+ * no connection has that id (yet): send the arm instead.
+ * ljh_relay_poke answers every pending arm. */
+int32_t ljh_relay_path(char *out, int32_t cap);
+int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token);
+void ljh_relay_poke(void);
+
 /* Helpers the Lua side shares with C, so both agree byte for byte. */
 /* Go duration or seconds -> milliseconds (rounded up, > 0 when not zero);
  * returns 0 or LJH_E_INVALID_ARGUMENT with errmsg filled. */

@@ -47,6 +47,10 @@ function Engine:submit(req, handle)
     handle.id = C.ljh_transfer_id(t)
     self.pending[handle.id] = handle
     self.n_pending = self.n_pending + 1
+    local adopt = self.host.adopt
+    if adopt then -- hosts that keep each handle's owner (openresty)
+        adopt(self, handle)
+    end
     self.host.kick(self)
     return handle
 end
@@ -101,8 +105,13 @@ end
 function Handle:_deliver(fn, ...)
     if self.internal then
         fn(...)
+        return
+    end
+    local host = self.engine.host
+    if host.deliver then -- hosts that route by owner (openresty)
+        host.deliver(self, fn, ...)
     else
-        self.engine.host.call(self.engine, fn, ...)
+        host.call(self.engine, fn, ...)
     end
 end
 
@@ -258,7 +267,7 @@ function Handle:wait(timeout)
     local e = self.engine
     if not self.finished then
         e.host.wait(e, self, timeout)
-    elseif e and e.calls[1] ~= nil and e.host.flush then
+    elseif e and e.host.flush and (e.calls[1] ~= nil or e.host.deliver) then
         -- finished without a pump (refused, cancelled, client closed):
         -- its callback is still queued
         e.host.flush(e)

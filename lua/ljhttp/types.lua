@@ -172,6 +172,8 @@ function Handle:done() end
 ---Blocks (driving the engine; yields in OpenResty) until the request is
 ---done, and returns what the callback got; nil, "wait timed out",
 ---"timeout" when timeout seconds passed first (the request goes on).
+---In OpenResty callbacks run only in the nginx request that made the
+---request, from its own waits (docs/hosts.md).
 ---@param timeout? number seconds
 ---@return ljhttp.Response? res
 ---@return string? err

@@ -144,4 +144,112 @@ function M.in_set()
     return res and (res.status_code .. " " .. get_client().host.name .. " " .. ngx.get_phase()) or ("error " .. tostring(err))
 end
 
+-- Isolation: each request's callback writes into its own response. The
+-- delays differ so the transfers end in another order than they started
+-- and one request's wait is running while another's callback is due.
+-- ?id=N&ms=M&shared=1 uses the worker's shared client, else the module
+-- functions (the module's own client, shared by the worker too).
+function M.iso()
+    local id = ngx.var.arg_id
+    local url = upstream() .. "/slow?ms=" .. ms_arg(50)
+    local get_async = http.get_async
+    if ngx.var.arg_shared then
+        local c = get_client()
+        get_async = function(...)
+            return c:get_async(...)
+        end
+    end
+    local chunks = 0
+    local h = get_async(url, { on_chunk = function() chunks = chunks + 1 end }, function(res)
+        ngx.say("cb ", id, " ", res and res.status_code)
+    end)
+    local h2 = get_async(url, nil, function(res)
+        ngx.say("cb2 ", id, " ", res and res.status_code)
+    end)
+    local res = h:wait(10)
+    h2:wait(10)
+    ngx.say("done ", id, " ", res and res.status_code or "-", " ", chunks > 0 and "chunks" or "nochunks")
+end
+
+-- Orphans: a handler that returns without waiting. Its callback must
+-- never run (in any request) and the transfer is cancelled.
+local orphan = {}
+function M.orphan_start()
+    orphan.ran = false
+    orphan.h = http.get_async(upstream() .. "/slow?ms=" .. ms_arg(4000), function()
+        orphan.ran = true
+        ngx.say("LEAK from an orphan callback")
+    end)
+    ngx.say("started")
+end
+
+function M.orphan_check()
+    local h = orphan.h
+    for _ = 1, 100 do
+        if h.finished then
+            break
+        end
+        collectgarbage() -- the ended request's ngx.ctx: how its end is seen
+        ngx.sleep(0.05)
+    end
+    ngx.say(tostring(h.finished), " ", tostring(h.code), " ", tostring(orphan.ran))
+end
+
+-- Event-driven wait: a 20 ms upstream, counting how this coroutine's
+-- sleeps ended (host stats: posts by the driver vs. poll timer ticks).
+-- Prints "<polls> <wakeups> <ms>" of the last of n tries and the median.
+function M.wake()
+    local host = require("ljhttp.hosts.openresty")
+    local c = get_client()
+    local n = tonumber(ngx.var.arg_n) or 5
+    local times = {}
+    local polls, wakeups = 0, 0
+    for i = 1, n do
+        local p0, w0 = host.stats.polls, host.stats.wakeups
+        ngx.update_time()
+        local t0 = ngx.now()
+        local res = c:get_async(upstream() .. "/slow?ms=20"):wait(5)
+        ngx.update_time()
+        times[i] = (ngx.now() - t0) * 1000
+        if not res or res.status_code ~= 200 then
+            ngx.say("failed")
+            return
+        end
+        polls, wakeups = polls + host.stats.polls - p0, wakeups + host.stats.wakeups - w0
+    end
+    table.sort(times)
+    ngx.say(polls, " ", wakeups, " ", n, " ", string.format("%.2f", times[math.ceil(n / 2)]))
+end
+
+-- A stream read through the OpenResty host (the driver wakes the reader),
+-- on the shared client while other requests may use it too.
+function M.stream()
+    local s, err = get_client():stream("GET", upstream() .. "/drip?chunks=5&interval_ms=20&size=3")
+    if not s then
+        ngx.say("error ", tostring(err))
+        return
+    end
+    local parts = {}
+    for chunk in s:chunks() do
+        parts[#parts + 1] = chunk
+    end
+    ngx.say(s.status_code, " ", table.concat(parts), " ", tostring(s.error))
+end
+
+-- Without the relay (it could not start): waits fall back to polling
+-- with ngx.sleep, and callbacks still run in their own request.
+function M.no_relay()
+    local host = require("ljhttp.hosts.openresty")
+    local c = assert(http.new({}))
+    host.no_relay = true
+    local p0 = host.stats.polls
+    local got
+    local res, err = c:get_async(upstream() .. "/slow?ms=30", function(r)
+        got = r and r.status_code
+    end):wait(5)
+    host.no_relay = nil
+    c:close()
+    ngx.say(res and res.status_code or err, " ", tostring(got), " ", host.stats.polls > p0 and "polled" or "no poll")
+end
+
 return M

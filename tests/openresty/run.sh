@@ -106,6 +106,12 @@ http {
         location = /many         { content_by_lua_block { require("ljh_or_app").many() } }
         location = /wait_timeout { content_by_lua_block { require("ljh_or_app").wait_timeout() } }
         location = /drip         { content_by_lua_block { require("ljh_or_app").drip() } }
+        location = /iso          { content_by_lua_block { require("ljh_or_app").iso() } }
+        location = /orphan_start { content_by_lua_block { require("ljh_or_app").orphan_start() } }
+        location = /orphan_check { content_by_lua_block { require("ljh_or_app").orphan_check() } }
+        location = /stream       { content_by_lua_block { require("ljh_or_app").stream() } }
+        location = /no_relay     { content_by_lua_block { require("ljh_or_app").no_relay() } }
+        location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
         location = /thread_host  {
             content_by_lua_block {
@@ -181,8 +187,46 @@ else
   not_ok "wait timeout/cancel: got [$WT]"
 fi
 check_eq "on_chunk in order" "$(get /drip)" "200 000111222333444"
+check_eq "a stream read yields and wakes on its bytes" "$(get /stream)" "200 000111222333444 nil"
 check_eq "no yield across a C boundary: blocks instead" "$(get /c_boundary)" "slow 50"
 check_eq "set_by_lua falls back to the blocking call" "$(get /in_set)" "200 openresty set"
+
+# ---- isolation: six concurrent requests on one worker, each with its
+# own callbacks; every response must hold its own lines and no other's.
+for mode in module shared; do
+  q=""; [[ $mode == shared ]] && q="&shared=1"
+  pids=()
+  for i in 1 2 3 4 5 6; do
+    "$CURL" -s --max-time 20 "$BASE/iso?id=$i&ms=$(( (7 - i) * 40 ))$q" >"$TMP/iso.$i" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  bad=0
+  for i in 1 2 3 4 5 6; do
+    want="$(printf 'cb %s 200\ncb2 %s 200\ndone %s 200 chunks' "$i" "$i" "$i")"
+    got="$(sort "$TMP/iso.$i" | tr -s '\n')"
+    wsorted="$(printf '%s\n' "$want" | sort)"
+    if [[ $got != "$wsorted" ]]; then
+      bad=$((bad + 1)); echo "# /iso $mode id=$i got: $(tr '\n' '|' <"$TMP/iso.$i")"
+    fi
+  done
+  check_eq "isolation ($mode): six concurrent requests, callbacks in their own response" "$bad" 0
+done
+
+# ---- a handler that ends without waiting: callback dropped, transfer cancelled
+check_eq "orphan request started" "$(get '/orphan_start?ms=4000')" "started"
+check_eq "orphan: cancelled, its callback never ran" "$(get /orphan_check)" "true cancelled false"
+
+# ---- waits wake on events, not on a timer
+WK="$(get '/wake?n=7')"
+echo "# /wake (7 x 20 ms upstream): polls wakeups n median_ms = $WK"
+if [[ $WK =~ ^0\ ([0-9]+)\ 7\ ([0-9.]+)$ ]] && (( BASH_REMATCH[1] <= 21 )); then
+  ok "a wait wakes on data, no timer tick (${BASH_REMATCH[1]} wake-ups for 7 requests, median ${BASH_REMATCH[2]} ms)"
+else
+  not_ok "event-driven wait: got [$WK] (want 0 polls, <= 3 wake-ups a request)"
+fi
+
+check_eq "without the relay: waits poll, callbacks still run" "$(get /no_relay)" "200 200 polled"
 
 # ---- ngx.run_worker_thread (lua-nginx-module >= 0.10.21, Linux)
 TH="$(get /thread_host)"

@@ -1,39 +1,47 @@
--- OpenResty host: waiting yields the request's coroutine.
+-- OpenResty host: waits yield the request's coroutine, transfers are
+-- driven by nginx's event loop, and every callback runs in the coroutine
+-- that made its request (docs/hosts.md, "OpenResty").
 --
--- nginx gives Lua no way to watch an extra descriptor, so the engine is
--- polled: pump without blocking, and if the transfer is not done yet,
--- ngx.sleep, which hands the worker back to nginx (other requests run)
--- until an nginx timer resumes this coroutine. The sleep starts at 1 ms
--- and doubles while nothing moves, up to 8 ms; any progress (a transfer
--- settled, bytes streamed, libcurl's running count changed) resets it to
--- 1 ms. So a burst of data is read at ~1 ms steps, an idle wait costs at
--- most ~125 wake-ups a second per waiting request (each a timer event and
--- a non-blocking epoll_wait: microseconds), and a response that arrives
--- during a long wait is picked up at most 8 ms late. libcurl's own next
--- deadline (ljh_client_timeout) shortens the sleep when it is sooner.
+-- Driving. nginx lets Lua wait only on sockets it connected itself
+-- (cosockets), not on the client's epoll descriptor, so the library's
+-- relay thread (csrc/relay.c) watches that descriptor and answers a byte
+-- on a Unix socket when it is readable or libcurl's next deadline passed.
+-- One driver per busy client, a coroutine in an ngx.timer, sends the
+-- relay an arm, reads its byte through a cosocket (nginx wakes it), pumps
+-- the client and settles what is ready. It runs no user code. Idle, it
+-- waits up to IDLE_S for new work, then ends.
 --
--- Where ngx.sleep is not allowed (init_by_lua, init_worker_by_lua,
--- set_by_lua, header/body filters, log_by_lua, balancer, ...), waiting
--- falls back to the plain blocking loop of the LuaJIT host: it works but
--- stalls the worker for as long as the request takes, as any blocking
--- call would there.
+-- Owners. A request (handle, stream, batch item, blocking call) belongs
+-- to the nginx request (or timer) that made it. Its callback and
+-- on_chunk/on_event pieces are queued for that owner and run only from
+-- the owner's own waits (handle:wait, client:run, ljhttp.run, stream
+-- reads); a waiting coroutine sleeps on its own ngx.semaphore, posted by
+-- the driver when a transfer it waits for moved. So a wait never runs
+-- another request's Lua. When the owner ended without waiting, pieces
+-- still due are dropped and the transfer is cancelled (see below).
 --
--- User callbacks are queued and run right after a pump, by whichever
--- coroutine was waiting (handle:wait(), client:run(), ljhttp.run()): when
--- several requests of one worker share a client, a callback may run in
--- another request's coroutine. Use what wait() returns, or a client per
--- request, for anything tied to the current request (ngx.say, ngx.ctx).
--- Nothing moves while nobody waits.
-local plain = require("ljhttp.hosts.luajit")
+-- Where no coroutine can yield (init_by_lua, init_worker_by_lua,
+-- set_by_lua, header/body filters, log_by_lua, balancer, or inside a C
+-- boundary such as a string.gsub callback), waiting is the blocking loop
+-- of the plain host (epoll_wait in C), running only this code's own
+-- callbacks; outside any request (init_by_lua) the owner is the worker.
+-- If the relay cannot start, waits fall back to polling with ngx.sleep.
+local ffi = require("ffi")
 local encode = require("ljhttp.encode")
 local engine_mod = require("ljhttp.engine")
 
 local M = { name = "openresty" }
 
 local ngx = ngx
+local co_running = coroutine.running
+local select, unpack, pairs, pcall = select, unpack, pairs, pcall
+local tremove = table.remove
+local ffi_str = ffi.string
 
-local SLEEP_MIN = 0.001
-local SLEEP_MAX = 0.008
+local IDS = 64
+local IDLE_S = 1        -- an idle driver waits this long for new work
+local ARM_MAX_MS = 1000 -- the driver looks around at least this often
+local POLL_MIN, POLL_MAX = 0.001, 0.008 -- fallback without the relay
 
 -- Phases where ngx.sleep may yield (lua-nginx-module's documented
 -- contexts for ngx.sleep, http and stream subsystems).
@@ -65,98 +73,411 @@ local function yieldable()
 end
 M.yieldable = yieldable
 
-M.kick = plain.kick
-M.call = plain.call
-M.flush = plain.flush
-
-local function now(engine)
-    return tonumber(engine.C.ljh_now_ms())
+local semaphore -- ngx.semaphore (lua-resty-core), false when missing
+local function sema_new()
+    if semaphore == nil then
+        local ok, s = pcall(require, "ngx.semaphore")
+        semaphore = ok and s or false
+    end
+    return semaphore and semaphore.new(0)
 end
 
--- Pumps and sleeps until done() or the deadline (ms); callbacks run
--- after each pump. If ngx.sleep cannot yield after all (a C boundary
--- yieldable() could not see), the rest of the wait is the blocking one:
--- epoll_wait in C, as in the plain host. (ngx.sleep has armed its timer
--- by then; lua-nginx-module clears it at the next yielding call or at
--- the end of the request.)
-local function yield_until(engine, done, timeout)
-    local deadline = timeout and now(engine) + timeout * 1000
-    local d = SLEEP_MIN
-    local last_running = -1
-    local blocking = false
-    while not done() do
-        local pending = engine.n_pending
-        local wait_ms = 0
-        if blocking then
-            wait_ms = 1000
-            if deadline then
-                wait_ms = math.max(0, math.min(wait_ms, math.ceil(deadline - now(engine))))
+-- ---- owners, their queues and their sleeps ----
+
+-- The owner of a transfer is the nginx request that made it (or the
+-- timer), known by its ngx.ctx table: coroutines are no good for this,
+-- lua-nginx-module reuses them from one request to the next. The owner
+-- record lives in that table under a private key; it refers back to it
+-- only weakly, so a request that ended is seen as gone once its ngx.ctx
+-- was collected (its transfers are then cancelled by the driver's sweep).
+local KEY = {} -- ngx.ctx[KEY]: the owner record
+local weak_v = { __mode = "v" }
+local MAIN = { q = {}, sleep = {}, ref = { true } } -- outside any request (init)
+local semas = setmetatable({}, { __mode = "k" })    -- coroutine -> semaphore
+local sleeping = setmetatable({}, { __mode = "k" }) -- coroutine -> its semaphore, while asleep
+M.stats = { wakeups = 0, polls = 0 } -- for tests: sleeps ended by a post / by the poll timer
+
+local function get_ctx()
+    return ngx.ctx
+end
+
+local function owner_now()
+    local ok, ctx = pcall(get_ctx)
+    if not ok or type(ctx) ~= "table" then
+        return MAIN
+    end
+    local rec = rawget(ctx, KEY)
+    if not rec then
+        rec = { q = {}, sleep = {}, ref = setmetatable({ ctx }, weak_v) }
+        rawset(ctx, KEY, rec)
+    end
+    return rec
+end
+
+local function gone(rec)
+    return rec.ref[1] == nil
+end
+
+local function wake(co)
+    local s = co and sleeping[co]
+    if s then
+        sleeping[co] = nil
+        s:post(1)
+    end
+end
+
+local function wake_owner(rec)
+    if rec then
+        for co in pairs(rec.sleep) do
+            wake(co)
+        end
+    end
+end
+
+local function wake_all()
+    for co, s in pairs(sleeping) do
+        sleeping[co] = nil
+        s:post(1)
+    end
+end
+
+function M.adopt(engine, h)
+    h.owner = owner_now()
+end
+
+-- Handle:_deliver (engine.lua): queue fn for the handle's owner.
+function M.deliver(h, fn, ...)
+    local rec = h.owner or owner_now()
+    if gone(rec) then
+        if h.t ~= nil and not h.finished then
+            local e = h.engine
+            e.orphans = e.orphans or {}
+            e.orphans[#e.orphans + 1] = h
+        end
+        return
+    end
+    local q = rec.q
+    q[#q + 1] = { fn, select("#", ...), ... }
+    wake_owner(rec)
+end
+
+function M.call(engine, fn, ...) -- the generic host hook; deliver is used instead
+    local q = owner_now().q
+    q[#q + 1] = { fn, select("#", ...), ... }
+end
+
+local function run_queue(q)
+    while q[1] do
+        local c = tremove(q, 1)
+        c[1](unpack(c, 3, c[2] + 2))
+    end
+end
+
+-- Runs the calling request's queued callbacks, in order. An error in
+-- one propagates to the caller of wait/run; the rest stay queued.
+function M.flush(engine)
+    if engine and engine.cptr == nil then
+        -- client:close(): its handles settled outside any driver turn
+        wake_all()
+    end
+    run_queue(owner_now().q)
+end
+
+-- ---- settling (the driver's turn, kick, blocking waits) ----
+
+-- Engine:dispatch plus wake-ups of whoever waits for each handle, and
+-- the cancellation of transfers whose owner ended.
+local function settle(e)
+    local C, ids, pending = e.C, e.ids, e.pending
+    while e.cptr ~= nil do
+        repeat
+            local n = C.ljh_client_ready(e.cptr, ids, IDS)
+            for i = 0, n - 1 do
+                local h = pending[ids[i]]
+                if h then
+                    h:_ready()
+                    wake_owner(h.owner)
+                    wake(h.sleeper)
+                    local w = h.waiter
+                    if w then
+                        wake(w.sleeper)
+                    end
+                end
             end
+        until n < IDS
+        local orphans = e.orphans
+        if not orphans then
+            return
         end
-        local running = engine:pump(wait_ms)
-        local moved = running ~= last_running or engine.n_pending ~= pending or engine.calls[1] ~= nil
-        last_running = running
-        M.flush(engine)
-        if done() then
-            break
-        end
-        if moved then
-            d = SLEEP_MIN
-        end
-        local s = d
-        if engine.cptr ~= nil then
-            local t = engine.C.ljh_client_timeout(engine.cptr)
-            if t >= 0 and t / 1000 < s then
-                s = t / 1000
-            end
-        end
-        if deadline then
-            local left = (deadline - now(engine)) / 1000
-            if left <= 0 then
-                break
-            end
-            if left < s then
-                s = left
-            end
-        end
-        if not blocking and not pcall(ngx.sleep, s < SLEEP_MIN and SLEEP_MIN or s) then
-            blocking = true
-        end
-        if not moved then
-            d = d * 2
-            if d > SLEEP_MAX then
-                d = SLEEP_MAX
+        e.orphans = nil
+        for i = 1, #orphans do
+            local h = orphans[i]
+            if h.t ~= nil and not h.finished then
+                C.ljh_transfer_cancel(h.t)
             end
         end
     end
-    M.flush(engine)
+end
+
+local function pump(e, wait_ms)
+    if e.cptr ~= nil then
+        e.C.ljh_client_run(e.cptr, wait_ms)
+        settle(e)
+    end
+end
+
+-- Transfers without callbacks whose owner ended: cancelled.
+local function sweep(e)
+    for _, h in pairs(e.pending) do
+        if h.owner and gone(h.owner) then
+            e.orphans = e.orphans or {}
+            e.orphans[#e.orphans + 1] = h
+        end
+    end
+end
+
+-- ---- the driver ----
+
+local relay_path -- "unix:/tmp/ljhttp-XXXXXX/relay", or false
+local function relay(C)
+    if relay_path == nil then
+        local buf = ffi.new("char[128]")
+        local n = C.ljh_relay_path(buf, 128)
+        relay_path = n > 0 and "unix:" .. ffi_str(buf, n) or false
+    end
+    return relay_path
+end
+
+local arm = ffi.new("int32_t[3]")
+local tokens = 0 -- names each engine to the relay (its fd number may be reused)
+local conn_ids = 0 -- names each driver's relay connection (its hello)
+
+-- Names the connection so the driver can arm it with ljh_relay_arm, a
+-- plain C call that does not wake the relay thread.
+local function hello(sock)
+    conn_ids = conn_ids + 1
+    arm[0], arm[1], arm[2] = -2, 0, conn_ids
+    return sock:send(ffi_str(arm, 12)) and conn_ids or 0
+end
+
+local function drive(premature, e)
+    local C = e.C
+    local sock = not premature and relay(C) and ngx.socket.tcp()
+    if not sock or not sock:connect(relay_path) then
+        e.driving, e.no_relay = false, not premature
+        wake_all()
+        return
+    end
+    local last_sweep = ngx.now()
+    local id = hello(sock)
+    if not e.token then
+        tokens = tokens + 1
+        e.token = tokens
+    end
+    while e.cptr ~= nil do
+        pump(e, 0)
+        if e.n_pending == 0 then
+            -- idle: wait for work a while rather than end at once
+            e.idle = e.idle or sema_new()
+            if not e.idle or ngx.worker.exiting() then
+                break
+            end
+            e.idle_waiting = true
+            local ok = e.idle:wait(IDLE_S)
+            e.idle_waiting = false
+            if not ok and e.n_pending == 0 then
+                break
+            end
+        elseif e.cptr ~= nil then
+            local t = C.ljh_client_timeout(e.cptr)
+            if t ~= 0 then
+                if t < 0 or t > ARM_MAX_MS then
+                    t = ARM_MAX_MS
+                end
+                local fd = C.ljh_client_fd(e.cptr)
+                e.armed_until = C.ljh_now_ms() + t
+                sock:settimeout(t + 1000)
+                local ok = true
+                if id == 0 or C.ljh_relay_arm(id, fd, t, e.token) ~= 0 then
+                    arm[0], arm[1], arm[2] = fd, t, e.token
+                    ok = sock:send(ffi_str(arm, 12))
+                end
+                ok = ok and sock:receive(1)
+                e.armed_until = nil
+                if not ok then
+                    sock:close()
+                    sock = ngx.socket.tcp()
+                    if not sock:connect(relay_path) then
+                        e.no_relay = true
+                        break
+                    end
+                    id = hello(sock)
+                end
+            end
+            local now = ngx.now()
+            if now - last_sweep >= 1 then
+                last_sweep = now
+                sweep(e)
+            end
+        end
+    end
+    e.driving = false
+    if sock then
+        sock:setkeepalive(0, 64)
+    end
+    wake_all()
+end
+
+local function start_driver(e)
+    if e.driving then
+        if e.idle_waiting then
+            e.idle_waiting = false
+            e.idle:post(1)
+        end
+        return true
+    end
+    if e.no_relay or M.no_relay or not sema_new() then
+        return false -- waiters poll (M.no_relay: the tests' way to get here)
+    end
+    local ok, timer = pcall(ngx.timer.at, 0, drive, e)
+    e.driving = ok and timer ~= nil
+    return e.driving
+end
+
+-- A transfer was submitted: start it now when we may (so the request is
+-- on the wire before this coroutine sleeps), and make sure a driver runs.
+function M.kick(e)
+    if not yieldable() then
+        return
+    end
+    pump(e, 0)
+    if start_driver(e) and e.armed_until and e.cptr ~= nil then
+        local t = e.C.ljh_client_timeout(e.cptr)
+        if t >= 0 and e.C.ljh_now_ms() + t < e.armed_until then
+            e.C.ljh_relay_poke() -- the driver sleeps past the new deadline
+        end
+    end
+end
+
+-- ---- waiting ----
+
+local function now_ms(e)
+    return tonumber(e.C.ljh_now_ms())
+end
+
+-- The blocking wait (no yield possible): C waits in epoll_wait.
+-- done(arg) says when to stop.
+local function block(e, done, deadline, arg)
+    while not done(arg) and e.cptr ~= nil do
+        local wait_ms = 1000
+        if deadline then
+            wait_ms = math.max(0, math.min(wait_ms, math.ceil(deadline - now_ms(e))))
+        end
+        pump(e, wait_ms)
+        M.flush(e)
+        if deadline and now_ms(e) >= deadline then
+            break
+        end
+    end
+    M.flush(e)
+end
+
+-- Sleeps on this coroutine's semaphore until done(target) or the
+-- deadline. Falls back to polling with ngx.sleep without a driver, and
+-- to the blocking wait if yielding fails after all (a C boundary that
+-- yieldable() could not see).
+local function yield_until(e, done, timeout, target)
+    local co = co_running()
+    local deadline = timeout and now_ms(e) + timeout * 1000
+    local sema = semas[co]
+    if not sema then
+        sema = sema_new()
+        semas[co] = sema
+    end
+    if target then
+        target.sleeper = co
+    end
+    local rec = owner_now()
+    local q = rec.q
+    local poll = POLL_MIN
+    while true do
+        run_queue(q)
+        if done(target) then
+            break
+        end
+        local left = deadline and (deadline - now_ms(e)) / 1000
+        if left and left <= 0 then
+            break
+        end
+        local ok, got
+        if sema and e.n_pending > 0 and start_driver(e) then
+            sleeping[co] = sema
+            rec.sleep[co] = true
+            ok, got = pcall(sema.wait, sema, left and left < 1 and left or 1)
+            rec.sleep[co] = nil
+            sleeping[co] = nil
+            if ok and got then
+                M.stats.wakeups = M.stats.wakeups + 1
+            end
+        else
+            pump(e, 0)
+            run_queue(q)
+            if done(target) then
+                break
+            end
+            local s = left and left < poll and left or poll
+            ok = pcall(ngx.sleep, s)
+            M.stats.polls = M.stats.polls + 1
+            poll = poll * 2 > POLL_MAX and POLL_MAX or poll * 2
+        end
+        if not ok then
+            block(e, done, deadline, target)
+            break
+        end
+    end
+    if target then
+        target.sleeper = nil
+    end
+    run_queue(q)
 end
 
 -- The blocking API's waits (request_batch): yield where possible.
-function M.block_until(engine, done, timeout)
+function M.block_until(e, done, timeout)
     if not yieldable() then
-        return plain.drive(engine, timeout, done)
+        return block(e, done, timeout and now_ms(e) + timeout * 1000)
     end
-    yield_until(engine, done, timeout)
+    yield_until(e, done, timeout)
 end
 
-function M.wait(engine, handle, timeout)
-    if not yieldable() then
-        return plain.wait(engine, handle, timeout)
-    end
-    yield_until(engine, function()
-        return handle.finished
-    end, timeout)
+local function finished(handle)
+    return handle.finished
 end
 
-function M.run(engine, timeout)
+function M.wait(e, handle, timeout)
+    local done = finished
     if not yieldable() then
-        return plain.run(engine, timeout)
+        return block(e, done, timeout and now_ms(e) + timeout * 1000, handle)
     end
-    yield_until(engine, function()
-        return engine.n_pending == 0
-    end, timeout)
-    return engine.n_pending == 0
+    yield_until(e, done, timeout, handle)
+end
+
+-- Until this coroutine's own transfers on the client are done.
+function M.run(e, timeout)
+    local me = owner_now()
+    local function done()
+        for _, h in pairs(e.pending) do
+            if h.owner == me then
+                return false
+            end
+        end
+        return true
+    end
+    if not yieldable() then
+        block(e, done, timeout and now_ms(e) + timeout * 1000)
+    else
+        yield_until(e, done, timeout)
+    end
+    return done()
 end
 
 -- The blocking API (ljhttp.get, client:request) in a yieldable phase:
