@@ -62,7 +62,9 @@ enum {
     LJH_HTTP_DEFAULT = 0,  /* HTTP/2 when TLS negotiates it, else 1.1 */
     LJH_HTTP_1_1 = 11,
     LJH_HTTP_2 = 20,
-    LJH_HTTP_2_PRIOR_KNOWLEDGE = 21
+    LJH_HTTP_2_PRIOR_KNOWLEDGE = 21,
+    LJH_HTTP_3 = 30,       /* HTTP/3 over QUIC for https, else what LJH_HTTP_DEFAULT picks */
+    LJH_HTTP_3_ONLY = 31   /* HTTP/3 or fail: https only, no fallback */
 };
 
 /* A borrowed byte string; ptr NULL = not set. */

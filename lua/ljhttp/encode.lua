@@ -32,8 +32,9 @@ local REQ_SIZE = ffi.sizeof(req)
 
 -- Options that take one of a few words, each a number in the struct.
 local ENUM_OPTIONS = {
-    { name = "http_version", values = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21 },
-        allowed = "\"1.1\", \"2\" or \"2-prior-knowledge\"" },
+    { name = "http_version", values = { ["1.1"] = 11, ["2"] = 20, ["2-prior-knowledge"] = 21,
+        ["3"] = 30, ["3-only"] = 31 },
+        allowed = "\"1.1\", \"2\", \"2-prior-knowledge\", \"3\" or \"3-only\"" },
     { name = "tls_min_version", values = { ["1.2"] = 12, ["1.3"] = 13 },
         allowed = "\"1.2\" or \"1.3\"" },
 }

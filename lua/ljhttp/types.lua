@@ -79,7 +79,7 @@
 ---@field client_key_password? string
 ---@field tls_min_version? "1.2"|"1.3"
 ---@field pinned_public_key? string sha256//base64 pins, or a key file
----@field http_version? "1.1"|"2"|"2-prior-knowledge"
+---@field http_version? "1.1"|"2"|"2-prior-knowledge"|"3"|"3-only"
 ---@field decompress? boolean ask for and decode gzip, deflate, br, zstd
 ---@field unix_socket? string connect to this Unix socket path
 ---@field retries? integer 0-10 extra attempts for idempotent methods
@@ -245,7 +245,7 @@ function Events:close() end
 ---@field curl_version string
 ---@field library_path string where the library was loaded from
 ---@field tls_backend? string libcurl's TLS library and version ("OpenSSL/3.0.11")
----@field features table<string, true> libcurl's features: http2, http3, libz, brotli, zstd, unixsockets, ...
+---@field features table<string, true> libcurl's features: http2, http3, ws, libz, brotli, zstd, unixsockets, ...
 ---@field curl_features string the same, as ljh_curl_features() words
 
 ---@class ljhttp.SetupOptions
