@@ -1472,3 +1472,11 @@ void ljh_transfer_free(ljh_transfer *t)
     spare_put(c, &t->taken);
     free(t);
 }
+
+CURLSH *ljh__client_share(ljh_client *c)
+{
+    if (!c)
+        return NULL;
+    check_fork(c);
+    return c->share;
+}

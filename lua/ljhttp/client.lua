@@ -291,6 +291,19 @@ function Client:sse(url, opts)
     return require("ljhttp.stream").sse(self, url, opts)
 end
 
+--- A WebSocket (ws:// or wss://) with this client's cookies and
+--- defaults: the connection once the handshake succeeded, or nil,
+--- message, code, response (ws.lua, docs/websocket.md).
+---@param url string
+---@param opts? ljhttp.WebSocketOptions
+---@return ljhttp.WebSocket? conn
+---@return string? err
+---@return ljhttp.ErrorCode? code
+---@return ljhttp.Response? response the refusal, when the server answered
+function Client:websocket(url, opts)
+    return require("ljhttp.ws").open(self, url, opts)
+end
+
 --- Drives this client's transfers until none is left (plain LuaJIT).
 ---@param timeout? number seconds
 ---@return boolean all_finished
