@@ -1540,3 +1540,11 @@ void ljh_transfer_free(ljh_transfer *t)
     ljh__buf_free(&t->upload);
     free(t);
 }
+
+CURLSH *ljh__client_share(ljh_client *c)
+{
+    if (!c)
+        return NULL;
+    check_fork(c);
+    return c->share;
+}

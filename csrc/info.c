@@ -64,6 +64,8 @@ static void build_features(void)
     for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
         if (v->features & bits[i].bit)
             add_word(&len, bits[i].name);
+    /* WebSocket is ljhttp's own (ws.c) over any libcurl connection */
+    add_word(&len, "ws");
 }
 
 const char *ljh_curl_features(void)

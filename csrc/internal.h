@@ -121,6 +121,10 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
 /* The URL without user info, for messages ("" when unparseable). */
 void ljh__safe_url(const char *url, char *out, size_t cap);
 
+/* ---- clients (engine.c) ---- */
+/* The client's cookie share (NULL without a jar), for ws.c's handshake. */
+CURLSH *ljh__client_share(ljh_client *c);
+
 /* ---- collecting and packing the response (response.c) ---- */
 typedef struct ljh_hdr_ref {
     size_t name_off, name_len, value_off, value_len;

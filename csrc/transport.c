@@ -44,6 +44,32 @@ static int proxy_scheme_ok(const char *p)
     return 0;
 }
 
+/* HTTP/3 needs a libcurl built with a QUIC stack, which many are not
+ * (Debian 12's 7.88 among them): say which libcurl this is and what to do,
+ * instead of libcurl's later "unsupported protocol". "3-only" cannot fall
+ * back, so it needs an https:// URL. */
+static ljh_error http3_usable(const ljh_request *req, char *errmsg, size_t errlen)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    const char *word = req->http_version == LJH_HTTP_3 ? "3" : "3-only";
+#if LIBCURL_VERSION_NUM >= 0x075800 && defined(CURL_VERSION_HTTP3)
+    if (v->features & CURL_VERSION_HTTP3) {
+        if (req->http_version == LJH_HTTP_3_ONLY &&
+            (!req->url || req->url_len < 8 || strncasecmp(req->url, "https://", 8) != 0)) {
+            ljh__msg(errmsg, errlen, "http_version \"3-only\" needs an https:// url");
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        return LJH_OK;
+    }
+#endif
+    ljh__msg(errmsg, errlen,
+             "http_version \"%s\" needs a libcurl built with HTTP/3, and libcurl %s has none "
+             "(install a libcurl 8.x with HTTP/3, such as Debian 13's; http.info().features.http3 "
+             "tells)",
+             word, v->version);
+    return LJH_E_INVALID_ARGUMENT;
+}
+
 ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *errmsg,
                               size_t errlen)
 {
@@ -87,8 +113,17 @@ ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *e
     case LJH_HTTP_2_PRIOR_KNOWLEDGE:
         tr->http_version = req->http_version;
         break;
+    case LJH_HTTP_3:
+    case LJH_HTTP_3_ONLY: {
+        ljh_error err = http3_usable(req, errmsg, errlen);
+        if (err)
+            return err;
+        tr->http_version = req->http_version;
+        break;
+    }
     default:
-        ljh__msg(errmsg, errlen, "http_version must be \"1.1\", \"2\" or \"2-prior-knowledge\"");
+        ljh__msg(errmsg, errlen,
+                 "http_version must be \"1.1\", \"2\", \"2-prior-knowledge\", \"3\" or \"3-only\"");
         return LJH_E_INVALID_ARGUMENT;
     }
     if (req->tls_min_version != 0 && req->tls_min_version != 12 && req->tls_min_version != 13) {
@@ -155,6 +190,14 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
     case LJH_HTTP_2_PRIOR_KNOWLEDGE:
         SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
         break;
+#if LIBCURL_VERSION_NUM >= 0x075800
+    case LJH_HTTP_3:
+        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3);
+        break;
+    case LJH_HTTP_3_ONLY:
+        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3ONLY);
+        break;
+#endif
     default:
         break;
     }

@@ -172,6 +172,22 @@ function M.sse(url, options)
     return c:sse(url, options)
 end
 
+--- A WebSocket on the default client (docs/websocket.md): the connection
+--- once the handshake succeeded, or nil, message, code, response.
+---@param url string ws:// or wss://
+---@param options? ljhttp.WebSocketOptions
+---@return ljhttp.WebSocket? conn
+---@return string? err
+---@return ljhttp.ErrorCode? code
+---@return ljhttp.Response? response the refusal, when the server answered
+function M.websocket(url, options)
+    local c = default or get_default()
+    if not c then
+        return unavailable()
+    end
+    return c:websocket(url, options)
+end
+
 --- Drives every client's transfers until none is left (plain LuaJIT);
 --- timeout in seconds is optional. Returns true when all finished.
 ---@param timeout? number seconds

@@ -68,7 +68,9 @@ enum {
     LJH_HTTP_DEFAULT = 0,  /* HTTP/2 when TLS negotiates it, else 1.1 */
     LJH_HTTP_1_1 = 11,
     LJH_HTTP_2 = 20,
-    LJH_HTTP_2_PRIOR_KNOWLEDGE = 21
+    LJH_HTTP_2_PRIOR_KNOWLEDGE = 21,
+    LJH_HTTP_3 = 30,       /* HTTP/3 over QUIC for https, else what LJH_HTTP_DEFAULT picks */
+    LJH_HTTP_3_ONLY = 31   /* HTTP/3 or fail: https only, no fallback */
 };
 
 /* A borrowed byte string; ptr NULL = not set. */
@@ -367,4 +369,57 @@ void ljh_relay_poke(void);
 /* Go duration or seconds -> milliseconds (rounded up, > 0 when not zero);
  * returns 0 or LJH_E_INVALID_ARGUMENT with errmsg filled. */
 int32_t ljh_duration_ms(const ljh_duration *d, int64_t *ms, char *errmsg, int32_t errlen);
+
+/* WebSocket (ws.c): a connection to a ws:// or wss:// URL, opened with
+ * the same request options as any request (libcurl connects; the
+ * handshake and frames are ljhttp's own, on any libcurl). ljh_ws_open
+ * returns NULL only when out of memory; a connection that could not
+ * start comes back already LJH_WS_CLOSED with error set.
+ * Nothing calls back: the host drives ljh_ws_run when ljh_ws_state.fd is
+ * ready for what .want asks (1 read, 2 write), or after .timeout_ms while
+ * the handshake runs (fd -1), and pulls complete messages with
+ * ljh_ws_take. ljh_ws_run may wait up to wait_ms itself. */
+typedef struct ljh_ws ljh_ws;
+
+enum {
+    LJH_WS_CONNECTING = 0,
+    LJH_WS_OPEN = 1,
+    LJH_WS_CLOSING = 2,  /* a close frame was sent or received */
+    LJH_WS_CLOSED = 3
+};
+
+/* Message kinds (ljh_ws_take, ljh_ws_send). */
+enum {
+    LJH_WS_TEXT = 1,
+    LJH_WS_BINARY = 2,
+    LJH_WS_PING = 3,     /* send only: answered by the peer with a PONG */
+    LJH_WS_PONG = 4
+};
+
+typedef struct ljh_ws_state {
+    int64_t fd;              /* the socket to watch; -1 during the handshake */
+    int64_t buffered;        /* bytes queued by ljh_ws_send, not yet sent */
+    int32_t state;           /* LJH_WS_* */
+    int32_t want;            /* 1: readable, 2: writable; 0: nothing to wait for */
+    int32_t timeout_ms;      /* handshake: run again after this; -1 otherwise */
+    int32_t queued;          /* messages waiting for ljh_ws_take */
+    int32_t error;           /* ljh_error once failed; 0 for a clean close */
+    int32_t close_code;      /* the peer's close code; 1005 none, 1006 abnormal */
+    char close_reason[124];
+    char errmsg[256];
+} ljh_ws_state;
+
+ljh_ws *ljh_ws_open(ljh_client *c, const ljh_request *req, int64_t max_message);
+int32_t ljh_ws_run(ljh_ws *ws, int32_t wait_ms, ljh_ws_state *out);
+/* The next complete message: 1 and its bytes (valid until the next take,
+ * run or free), or 0 when none waits. */
+int32_t ljh_ws_take(ljh_ws *ws, const char **data, size_t *len, int32_t *kind);
+/* Queues one message (sent by the next runs); 0 or an ljh_error. */
+int32_t ljh_ws_send(ljh_ws *ws, const char *data, size_t len, int32_t kind);
+/* Starts the closing handshake: code 0 sends none, else 1000-4999. */
+int32_t ljh_ws_close(ljh_ws *ws, int32_t code, const char *reason, size_t len);
+/* The handshake's answer (status 101 and headers, or the refusal), handed
+ * over once; NULL before it came or after the first call. */
+ljh_response *ljh_ws_response(ljh_ws *ws);
+void ljh_ws_free(ljh_ws *ws);
 ]==]

@@ -108,7 +108,7 @@ end
 -- misread a call. Fixed arities keep the calls free of varargs.
 local BOUND = { "request", "get", "post", "put", "patch", "delete", "head", "request_async",
     "get_async", "post_async", "put_async", "patch_async", "delete_async", "head_async",
-    "request_batch", "stream", "sse", "run", "save_cookies", "close" }
+    "request_batch", "stream", "sse", "websocket", "run", "save_cookies", "close" }
 
 local function bind_methods(self)
     for i = 1, #BOUND do
@@ -390,6 +390,19 @@ end
 ---@return ljhttp.ErrorCode? code
 function Client:sse(url, opts)
     return require("ljhttp.stream").sse(self, url, opts)
+end
+
+--- A WebSocket (ws:// or wss://) with this client's cookies and
+--- defaults: the connection once the handshake succeeded, or nil,
+--- message, code, response (ws.lua, docs/websocket.md).
+---@param url string
+---@param opts? ljhttp.WebSocketOptions
+---@return ljhttp.WebSocket? conn
+---@return string? err
+---@return ljhttp.ErrorCode? code
+---@return ljhttp.Response? response the refusal, when the server answered
+function Client:websocket(url, opts)
+    return require("ljhttp.ws").open(self, url, opts)
 end
 
 --- Drives this client's transfers until none is left (plain LuaJIT).

@@ -215,6 +215,11 @@ function M.check()
     else
         r.warn("HTTP/2: not supported by this libcurl (requests use HTTP/1.1)")
     end
+    if f.http3 then
+        r.ok("HTTP/3 (http_version = \"3\"): supported")
+    else
+        r.info("HTTP/3 (http_version = \"3\"): not in this libcurl (needs a libcurl 8.x built with HTTP/3)")
+    end
     local codecs = {}
     for _, k in ipairs({ "libz", "brotli", "zstd" }) do
         if f[k] then

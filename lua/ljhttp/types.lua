@@ -83,7 +83,7 @@
 ---@field client_key_password? string
 ---@field tls_min_version? "1.2"|"1.3"
 ---@field pinned_public_key? string sha256//base64 pins, or a key file
----@field http_version? "1.1"|"2"|"2-prior-knowledge"
+---@field http_version? "1.1"|"2"|"2-prior-knowledge"|"3"|"3-only"
 ---@field decompress? boolean ask for and decode gzip, deflate, br, zstd
 ---@field unix_socket? string connect to this Unix socket path
 ---@field retries? integer 0-10 extra attempts for idempotent methods
@@ -257,6 +257,58 @@ function Events:next() end
 ---@return true
 function Events:close() end
 
+---Options of ljhttp.websocket and client:websocket: the request options
+---that shape a connection (headers, cookies, auth, TLS, proxy, timeouts for
+---the handshake), and these.
+---@class ljhttp.WebSocketOptions: ljhttp.Options
+---@field max_message_size? integer bytes of one message (default 16 MiB; negative: no limit); beyond it the connection ends with too_large (close code 1009)
+---@field on_open? fun(conn: ljhttp.WebSocket) Neovim: the handshake succeeded
+---@field on_message? fun(conn: ljhttp.WebSocket, data: string, kind: "text"|"binary"|"pong") Neovim: one whole message
+---@field on_close? fun(conn: ljhttp.WebSocket, code: integer, reason: string, err?: string, errcode?: ljhttp.ErrorCode, response?: ljhttp.Response) Neovim: once, at the end
+
+---A WebSocket connection (ljhttp.websocket, client:websocket).
+---@class ljhttp.WebSocket
+---@field response ljhttp.Response the handshake's answer (status 101 and headers)
+---@field close_code? integer once closed: the peer's code (1005 none given, 1006 no close frame)
+---@field close_reason? string
+local WebSocket = {}
+
+---Queues a message; it leaves as the socket takes it.
+---@param data string
+---@param kind? "text"|"binary"|"ping"|"pong" default "text" (text must be UTF-8; ping/pong at most 125 bytes)
+---@return true|nil ok
+---@return string? err
+---@return ljhttp.ErrorCode? code
+function WebSocket:send(data, kind) end
+
+---The next message, waiting up to timeout seconds (nil: until one comes);
+---nil, message, code: "timeout" (still open), "closed", or why it failed.
+---@param timeout? number
+---@return string? data
+---@return string? kind_or_err "text", "binary" or "pong"; or the message
+---@return ljhttp.ErrorCode? code
+function WebSocket:receive(timeout) end
+
+---@param timeout? number seconds to wait for each message
+---@return fun(): string?, string? iterator of data, kind until closed or a timeout
+function WebSocket:messages(timeout) end
+
+---Sends a close frame and waits up to wait seconds (default 1) for the
+---peer's; returns the peer's close code and reason.
+---@param code? integer 1000-4999, default 1000
+---@param reason? string at most 123 bytes
+---@param wait? number
+---@return integer? code
+---@return string? reason
+function WebSocket:close(code, reason, wait) end
+
+---@return "connecting"|"open"|"closing"|"closed"
+function WebSocket:state() end
+
+---Bytes given to send() that the socket has not taken yet.
+---@return integer
+function WebSocket:buffered() end
+
 ---What ljhttp.info() returns.
 ---@class ljhttp.Info
 ---@field version string the Lua files' version
@@ -265,7 +317,7 @@ function Events:close() end
 ---@field curl_version string
 ---@field library_path string where the library was loaded from
 ---@field tls_backend? string libcurl's TLS library and version ("OpenSSL/3.0.11")
----@field features table<string, true> libcurl's features: http2, http3, libz, brotli, zstd, unixsockets, ...
+---@field features table<string, true> libcurl's features: http2, http3, ws, libz, brotli, zstd, unixsockets, ...
 ---@field curl_features string the same, as ljh_curl_features() words
 
 ---@class ljhttp.SetupOptions

@@ -51,7 +51,7 @@ T.test("http2: \"2-prior-knowledge\" talks HTTP/2 to a cleartext h2c port", func
 end)
 
 T.test("http2: unknown http_version values are refused", function()
-    T.err("invalid_argument", http.get(T.url("/echo"), { http_version = "3" }))
+    T.err("invalid_argument", http.get(T.url("/echo"), { http_version = "4" }))
     T.err("invalid_argument", http.get(T.url("/echo"), { http_version = 2 }))
 end)
 

@@ -1,0 +1,524 @@
+-- ws: WebSocket connections (client:websocket, http.websocket).
+--
+-- C (ws.c) does the handshake and keeps frames: complete messages wait
+-- there until take() copies them out, and sends wait there until the
+-- socket takes them. Lua only drives ljh_ws_run when the socket is ready:
+--   plain LuaJIT   receive() waits inside ljh_ws_run (poll on the socket);
+--   OpenResty      receive() yields with ngx.sleep between runs, so the
+--                  worker keeps serving; only the coroutine that called it
+--                  ever sees the bytes (no callbacks there);
+--   Neovim         on_message/on_close callbacks, driven by a libuv poll
+--                  handle on the socket (a timer during the handshake) and
+--                  delivered with vim.schedule; receive() runs the
+--                  editor's loop (vim.wait) like a sync stream.
+local ffi = require("ffi")
+local encode = require("ljhttp.encode")
+local decode = require("ljhttp.decode")
+
+local type, next, tostring, setmetatable, select = type, next, tostring, setmetatable, select
+local ffi_str = ffi.string
+
+local M = {}
+local Conn = {}
+Conn.__index = Conn
+M.Conn = Conn
+
+local KINDS = { text = 1, binary = 2, ping = 3, pong = 4 }
+local KIND_NAMES = { "text", "binary", "ping", "pong" }
+local STATES = { [0] = "connecting", "open", "closing", "closed" }
+local CLOSED = 3
+
+-- Options of a websocket that are not request options.
+local WS_KEYS = { max_message_size = true, on_open = true, on_message = true, on_close = true }
+-- Request options that make no sense for a WebSocket.
+local NO_KEYS = { body = true, form = true, multipart = true, body_file = true, output = true,
+    on_chunk = true, on_event = true, json = true, decompress = true }
+
+local state_box = ffi.typeof("ljh_ws_state[1]")
+local take_ptr = ffi.new("const char *[1]")
+local take_len = ffi.new("size_t[1]")
+local take_kind = ffi.new("int32_t[1]")
+
+local function bad(msg)
+    return nil, msg, "invalid_argument"
+end
+
+-- Splits opts (raw iteration: no metamethod runs) into request options
+-- and WebSocket ones.
+local function split(opts)
+    if opts == nil then
+        return {}, {}
+    end
+    if type(opts) ~= "table" then
+        return nil, "options must be a table"
+    end
+    local req, ws = {}, {}
+    local k, v = next(opts)
+    while k ~= nil do
+        if WS_KEYS[k] then
+            ws[k] = v
+        elseif NO_KEYS[k] then
+            return nil, "option " .. tostring(k) .. " does not apply to a WebSocket"
+        else
+            req[k] = v
+        end
+        k, v = next(opts, k)
+    end
+    for _, cb in ipairs({ "on_open", "on_message", "on_close" }) do
+        if ws[cb] ~= nil and type(ws[cb]) ~= "function" then
+            return nil, cb .. " must be a function"
+        end
+    end
+    local mm = ws.max_message_size
+    if mm ~= nil and (type(mm) ~= "number" or mm ~= mm or mm % 1 ~= 0) then
+        return nil, "max_message_size must be a whole number of bytes (negative: no limit)"
+    end
+    return req, ws
+end
+
+local function host_kind()
+    if ngx and ngx.get_phase then
+        local ok, yieldable = pcall(coroutine.isyieldable)
+        local phase = ngx.get_phase()
+        if ok and yieldable and (phase == "rewrite" or phase == "access" or phase == "content"
+            or phase == "timer" or phase == "ssl_cert" or phase == "ssl_session_fetch") then
+            return "openresty"
+        end
+        return "luajit"
+    end
+    if vim and vim.schedule and (vim.uv or vim.loop) then
+        return "nvim"
+    end
+    return "luajit"
+end
+
+-- Runs the connection once (waiting up to wait_ms in C); returns the state.
+local function run(c, wait_ms)
+    local st = c.st
+    c.C.ljh_ws_run(c.ws, wait_ms, st)
+    return st[0]
+end
+
+local C_ -- the library, once a connection was made
+local function word(code)
+    return ffi_str(C_.ljh_error_name(code))
+end
+
+local function fail_of(st)
+    local msg = ffi_str(st.errmsg)
+    return msg ~= "" and msg or "the WebSocket connection is closed", word(st.error)
+end
+
+-- A handshake the server answered with another status than 101 is
+-- http_status, with that response, as for streams (decode.lua).
+local function refusal(code, res)
+    if res and res.status_code ~= 101 and code == "protocol" then
+        return "http_status"
+    end
+    return code
+end
+
+-- The next message already in C, copied once: data, kind; or nil.
+local function take(c)
+    if c.C.ljh_ws_take(c.ws, take_ptr, take_len, take_kind) == 0 then
+        return nil
+    end
+    return ffi_str(take_ptr[0], take_len[0]), KIND_NAMES[take_kind[0]] or "binary"
+end
+
+local function release(c)
+    local ws = c.ws
+    if ws ~= nil then
+        c.ws = nil
+        c.C.ljh_ws_free(ffi.gc(ws, nil))
+    end
+    local p, t = c.poll, c.timer
+    c.poll, c.timer = nil, nil
+    if p then
+        p:stop()
+        p:close()
+    end
+    if t then
+        t:stop()
+        t:close()
+    end
+end
+
+-- One wait for news on c, as this host waits, bounded by deadline (ms
+-- on ljh_now_ms's clock, nil: none); false once the deadline has passed.
+local function wait_step(c, deadline)
+    local st = c.st[0]
+    local now = tonumber(c.C.ljh_now_ms())
+    if deadline and now >= deadline then
+        return false
+    end
+    local left = deadline and (deadline - now) or 1000
+    if left > 1000 then
+        left = 1000
+    end
+    local kind = c.kind
+    if kind == "luajit" then
+        -- the handshake's own timer, or the socket, bounds the wait in C
+        local w = st.state == 0 and (st.timeout_ms > 0 and st.timeout_ms or 1) or left
+        run(c, w < left and w or left)
+    elseif kind == "openresty" then
+        run(c, 0)
+        if st.queued == 0 and st.state ~= CLOSED then
+            ngx.sleep(c.step)
+            c.step = c.step < 0.008 and c.step * 2 or c.step
+        else
+            c.step = 0.001
+        end
+    else
+        local s0 = st.state
+        vim.wait(left, function()
+            run(c, 0)
+            return st.queued > 0 or st.state ~= s0
+        end, 2)
+    end
+    return true
+end
+
+--- Opens a WebSocket on client (cookies, defaults and TLS settings of
+--- the client apply to the handshake).
+function M.open(client, url, opts)
+    if client.cptr == nil then
+        return nil, "the client is closed", "closed"
+    end
+    if type(url) ~= "string" then
+        return bad("url must be a string, got " .. type(url))
+    end
+    local ok, ropts, wopts = pcall(split, opts)
+    if not ok then
+        return bad("invalid options: " .. tostring(ropts))
+    end
+    if not ropts then
+        return bad(wopts)
+    end
+    local rok, req, msg, code = pcall(encode.request, "GET", url, ropts, client.defaults, 0)
+    if not rok then
+        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+    end
+    if not req then
+        encode.release()
+        return nil, msg, code
+    end
+    local C = client.C
+    C_ = C
+    local ws = C.ljh_ws_open(client.cptr, req, wopts.max_message_size or 0)
+    encode.release()
+    if ws == nil then
+        return nil, "out of memory", "out_of_memory"
+    end
+    ws = ffi.gc(ws, C.ljh_ws_free)
+    local c = setmetatable({ C = C, ws = ws, st = state_box(), client = client, kind = host_kind(), step = 0.001,
+        on_open = wopts.on_open, on_message = wopts.on_message, on_close = wopts.on_close }, Conn)
+    if c.on_message or c.on_close or c.on_open then
+        if c.kind ~= "nvim" then
+            release(c)
+            return bad("on_open, on_message and on_close run on Neovim's loop; elsewhere read "
+                .. "messages with receive() or messages()")
+        end
+        return M.start_nvim(c)
+    end
+    -- the handshake, waited for as this host waits; libcurl's connect,
+    -- idle and total timeouts end it
+    local st = c.st[0]
+    run(c, 0)
+    while st.state == 0 do
+        wait_step(c, nil)
+    end
+    return M.opened(c)
+end
+
+-- After the handshake: the connection, or nil, message, code, response.
+function M.opened(c)
+    local st = c.st[0]
+    local resp = c.C.ljh_ws_response(c.ws)
+    local res
+    if resp ~= nil then
+        res = decode.take(resp, true)
+    end
+    if st.state ~= 1 then
+        local msg, code = fail_of(st)
+        release(c)
+        if res then
+            return nil, msg, refusal(code, res), res
+        end
+        return nil, msg, code
+    end
+    c.response = res
+    return c
+end
+
+--- "connecting", "open", "closing" or "closed".
+function Conn:state()
+    if self.ws == nil then
+        return "closed"
+    end
+    return STATES[self.st[0].state]
+end
+
+--- Bytes given to send() that the socket has not taken yet.
+function Conn:buffered()
+    return self.ws and tonumber(self.st[0].buffered) or 0
+end
+
+--- Queues a message: kind "text" (default), "binary", "ping" or "pong".
+function Conn:send(data, kind)
+    if self.ws == nil then
+        return nil, "the WebSocket connection is closed", "closed"
+    end
+    if type(data) ~= "string" then
+        return bad("data must be a string, got " .. type(data))
+    end
+    local k = KINDS[kind or "text"]
+    if not k then
+        return bad("kind must be \"text\", \"binary\", \"ping\" or \"pong\"")
+    end
+    local rc = self.C.ljh_ws_send(self.ws, data, #data, k)
+    if rc ~= 0 then
+        local code = word(rc)
+        local st = self.st[0]
+        if code == "closed" and st.error ~= 0 then
+            return nil, fail_of(st)
+        end
+        return nil, code == "invalid_argument" and "a ping or pong carries at most 125 bytes"
+            or "the WebSocket connection is closing or closed", code
+    end
+    run(self, 0) -- most messages leave at once
+    if self.timer then
+        M.rearm(self)
+    end
+    return true
+end
+
+--- The next message: data, kind ("text", "binary" or "pong"); or nil,
+--- message, code: "timeout" when none came in time (the connection stays
+--- open), "closed" once closed (close_code and close_reason say how).
+function Conn:receive(timeout)
+    if self.ws == nil then
+        return nil, "the WebSocket connection is closed", "closed"
+    end
+    local data, kind = take(self)
+    if data then
+        return data, kind
+    end
+    local deadline
+    if timeout ~= nil then
+        if type(timeout) ~= "number" or timeout < 0 then
+            return bad("timeout must be a number of seconds")
+        end
+        deadline = tonumber(self.C.ljh_now_ms()) + timeout * 1000
+    end
+    local st = self.st[0]
+    while true do
+        run(self, 0)
+        data, kind = take(self)
+        if data then
+            return data, kind
+        end
+        if st.error ~= 0 and st.queued == 0 then
+            -- a failure is final; the messages before it were delivered
+            self.close_code = st.close_code
+            self.close_reason = ffi_str(st.close_reason)
+            return nil, fail_of(st)
+        end
+        if st.state == CLOSED then
+            self.close_code = st.close_code
+            self.close_reason = ffi_str(st.close_reason)
+            if st.error ~= 0 then
+                return nil, fail_of(st)
+            end
+            return nil, "the WebSocket connection was closed (" .. st.close_code .. ")", "closed"
+        end
+        if not wait_step(self, deadline) then
+            return nil, "no WebSocket message within " .. timeout .. " s", "timeout"
+        end
+    end
+end
+
+--- Iterates over messages until the connection closes (or timeout
+--- seconds pass without one): for data, kind in conn:messages() do ... end
+function Conn:messages(timeout)
+    return function()
+        local data, kind = self:receive(timeout)
+        if data then
+            return data, kind
+        end
+        return nil
+    end
+end
+
+--- Closes: sends a close frame (code 1000 unless given, reason optional)
+--- and waits up to wait seconds (default 1) for the peer's. Returns the
+--- peer's close code and reason.
+function Conn:close(code, reason, wait)
+    if self.ws == nil then
+        return self.close_code, self.close_reason
+    end
+    code = code or 1000
+    reason = reason or ""
+    if type(code) ~= "number" or type(reason) ~= "string" then
+        return bad("close(code, reason): a number and a string")
+    end
+    local rc = self.C.ljh_ws_close(self.ws, code, reason, #reason)
+    if rc ~= 0 then
+        return bad("close code must be 1000-4999 (not 1004-1006, 1015), reason at most 123 bytes")
+    end
+    local st = self.st[0]
+    if not self.timer then
+        local deadline = tonumber(self.C.ljh_now_ms()) + (wait or 1) * 1000
+        run(self, 0)
+        while st.state ~= CLOSED and wait_step(self, deadline) do
+            while take(self) do end -- what came before the close is dropped
+        end
+        self.close_code = st.close_code
+        self.close_reason = ffi_str(st.close_reason)
+        release(self)
+    else
+        run(self, 0)
+        M.rearm(self)
+    end
+    return self.close_code, self.close_reason
+end
+
+-- ---- Neovim: callbacks driven by libuv ----
+
+local function schedule(c, fn, ...)
+    local n = select("#", ...)
+    local args = { ... }
+    c.pending = (c.pending or 0) + 1
+    vim.schedule(function()
+        c.pending = c.pending - 1
+        local ok, err = pcall(fn, c, unpack(args, 1, n))
+        if not ok then
+            vim.notify("ljhttp websocket callback: " .. tostring(err), vim.log.levels.ERROR)
+        end
+        if c.ws and c.stalled then
+            c.stalled = false
+            M.step(c)
+        end
+    end)
+end
+
+local MAX_PENDING = 64 -- deliveries queued on the editor: beyond, stop taking
+
+function M.step(c)
+    if c.ws == nil then
+        return
+    end
+    local st = c.st[0]
+    local was = c.last_state or 0
+    run(c, 0)
+    if was == 0 and st.state ~= 0 then
+        local conn, msg, code, res = M.opened_keep(c)
+        if not conn then
+            if c.on_close then
+                schedule(c, c.on_close, 1006, "", msg, code, res)
+            end
+            release(c)
+            return
+        end
+        if c.on_open then
+            schedule(c, c.on_open)
+        end
+    end
+    c.last_state = st.state
+    while (c.pending or 0) < MAX_PENDING do
+        local data, kind = take(c)
+        if not data then
+            break
+        end
+        if c.on_message then
+            schedule(c, c.on_message, data, kind)
+        end
+    end
+    if (c.pending or 0) >= MAX_PENDING and st.queued > 0 then
+        c.stalled = true
+    end
+    if st.state == CLOSED and st.queued == 0 then
+        c.close_code = st.close_code
+        c.close_reason = ffi_str(st.close_reason)
+        local msg, code
+        if st.error ~= 0 then
+            msg, code = fail_of(st)
+        end
+        if c.on_close then
+            schedule(c, c.on_close, c.close_code, c.close_reason, msg, code)
+        end
+        release(c)
+        return
+    end
+    M.rearm(c)
+end
+
+-- Handshake done in the callback form: keep the connection, fill response.
+function M.opened_keep(c)
+    local st = c.st[0]
+    local resp = c.C.ljh_ws_response(c.ws)
+    local res = resp ~= nil and decode.take(resp, true) or nil
+    if st.state ~= 1 and st.state ~= 2 then
+        local msg, code = fail_of(st)
+        return nil, msg, refusal(code, res), res
+    end
+    c.response = res
+    return c
+end
+
+function M.rearm(c)
+    local st = c.st[0]
+    if c.ws == nil then
+        return
+    end
+    local uv = vim.uv or vim.loop
+    if st.state == 0 then
+        c.timer:start(st.timeout_ms > 0 and st.timeout_ms or 1, 0, c.on_timer)
+        return
+    end
+    local fd = tonumber(st.fd)
+    if not c.poll_fd or c.poll_fd ~= fd then
+        if c.poll then
+            c.poll:stop()
+            c.poll:close()
+        end
+        c.poll = uv.new_poll(fd)
+        c.poll_fd = fd
+        c.poll_events = nil
+    end
+    local want = st.want
+    if (c.pending or 0) >= MAX_PENDING then
+        want = want - want % 2 -- the editor is behind: no reading until it caught up
+    end
+    local ev = (want == 3 and "rw") or (want == 2 and "w") or (want == 1 and "r") or nil
+    if ev ~= c.poll_events then
+        c.poll_events = ev
+        if ev then
+            c.poll:start(ev, c.on_poll)
+        else
+            c.poll:stop() -- backpressure or closing: the next step re-arms
+        end
+    end
+    if st.state == 2 and not ev then
+        -- closing with nothing to wait for on the socket: look again soon
+        c.timer:start(10, 0, c.on_timer)
+    end
+end
+
+function M.start_nvim(c)
+    local uv = vim.uv or vim.loop
+    c.timer = uv.new_timer()
+    c.poll = false
+    local function on_event()
+        -- libuv's callbacks run in a fast context: only C work here;
+        -- user callbacks go through vim.schedule
+        M.step(c)
+    end
+    c.on_timer = on_event
+    c.on_poll = on_event
+    c.last_state = 0
+    M.step(c)
+    return c
+end
+
+return M
