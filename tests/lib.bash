@@ -34,3 +34,13 @@ ljh_start_fixture() {
   [[ -s $1 ]] || return 1
   FIXTURE="http://127.0.0.1:$(cat "$1")"
 }
+
+# Starts tests/fixture/ws_server.py writing its port to PORTFILE; sets WS
+# (its base URL, ws://127.0.0.1:PORT). Returns 1 if it did not start.
+ljh_start_ws_fixture() {
+  "$PYTHON" "$ROOT/tests/fixture/ws_server.py" --port-file "$1" --watch-pid $$ \
+    >/dev/null 2>"$TMP/ws.err" &
+  for _ in $(seq 100); do [[ -s $1 ]] && break; sleep 0.05; done
+  [[ -s $1 ]] || return 1
+  WS="ws://127.0.0.1:$(head -n 1 "$1")"
+}

@@ -44,11 +44,8 @@ fi
 tail -n 1 "$TMP/nvim.out" | grep -q ', 0 failed$' || exit 1
 
 # WebSocket callbacks on the editor's loop, against the WebSocket fixture
-"$PYTHON" "$ROOT/tests/fixture/ws_server.py" --port-file "$TMP/ws.port" --watch-pid $$ \
-  >"$TMP/ws.log" 2>&1 &
-for _ in $(seq 100); do [[ -s $TMP/ws.port ]] && break; sleep 0.05; done
-[[ -s $TMP/ws.port ]] || fail "the WebSocket fixture did not start"
-export LJH_WS="ws://127.0.0.1:$(head -n 1 "$TMP/ws.port")"
+ljh_start_ws_fixture "$TMP/ws.port" || fail "the WebSocket fixture did not start"
+export LJH_WS="$WS"
 timeout 120 "$NVIM" --headless --clean -u NONE -i NONE \
   -c "luafile $HERE/test_ws.lua" </dev/null 2>"$TMP/nvim-ws.err" >"$TMP/nvim-ws.out"
 rc=$?

@@ -56,4 +56,25 @@ buf, ms, answered = fetch("http://127.0.0.1:1/")
 check("an error is shown in the buffer",
     answered and vim.b[buf].ljhttp_status == "connect" and lines(buf)[1]:match("^error connect: ") ~= nil,
     vim.inspect(lines(buf)))
+-- :LjhttpWs keeps a socket open while the editor runs
+local WS = os.getenv("LJH_WS") or ""
+check(":LjhttpWs and :LjhttpWsSend are defined",
+    vim.fn.exists(":LjhttpWs") == 2 and vim.fn.exists(":LjhttpWsSend") == 2)
+if WS ~= "" then
+    vim.cmd("LjhttpWs " .. WS .. "/echo")
+    local wbuf = vim.api.nvim_get_current_buf()
+    -- nothing of the socket has run yet: the command did not wait for it
+    check(":LjhttpWs returns before the connection opens",
+        lines(wbuf)[1]:match("^connecting ") ~= nil and vim.b[wbuf].ljhttp_ws == nil, vim.inspect(lines(wbuf)))
+    local opened = vim.wait(5000, function()
+        return vim.b[wbuf].ljhttp_ws == "open"
+    end, 5)
+    check("the WebSocket opens", opened, vim.inspect(lines(wbuf)))
+    vim.cmd("LjhttpWsSend hello over ws")
+    local echoed = vim.wait(5000, function()
+        local l = lines(wbuf)
+        return l[#l] == "hello over ws"
+    end, 5)
+    check("a sent line comes back into the buffer", echoed, vim.inspect(lines(wbuf)))
+end
 vim.cmd("qa!")

@@ -113,8 +113,9 @@ else
     diff "$ROOT/doc/tags" "$TMP/doc/tags" 2>&1 | head -n 10
   fi
 
-  # the example plugin: :LjhttpFetch <url>
-  out="$(LJH_ROOT="$ROOT" LJH_FIXTURE="$FIXTURE" timeout 60 "$NVIM" --headless --clean -u NONE -i NONE \
+  # the example plugin: :LjhttpFetch <url>, :LjhttpWs <url>
+  ljh_start_ws_fixture "$TMP/ws.port" || not_ok "the WebSocket fixture did not start"
+  out="$(LJH_ROOT="$ROOT" LJH_FIXTURE="$FIXTURE" LJH_WS="${WS:-}" timeout 60 "$NVIM" --headless --clean -u NONE -i NONE \
     -c "luafile $HERE/nvim_fetch.lua" </dev/null 2>&1)"
   count_lines "$out" "nvim_fetch.lua (examples/nvim)"
 fi
