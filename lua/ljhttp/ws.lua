@@ -286,9 +286,10 @@ function Conn:send(data, kind)
         return nil, code == "invalid_argument" and "a ping or pong carries at most 125 bytes"
             or "the WebSocket connection is closing or closed", code
     end
-    run(self, 0) -- most messages leave at once
     if self.timer then
-        M.rearm(self)
+        M.step(self) -- a run may change the state: the callback form sees every change
+    else
+        run(self, 0) -- most messages leave at once
     end
     return true
 end
@@ -377,8 +378,8 @@ function Conn:close(code, reason, wait)
         self.close_reason = ffi_str(st.close_reason)
         release(self)
     else
-        run(self, 0)
-        M.rearm(self)
+        -- the peer's answer may come in this very run: step() delivers on_close then
+        M.step(self)
     end
     return self.close_code, self.close_reason
 end
