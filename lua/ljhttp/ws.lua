@@ -78,13 +78,11 @@ end
 
 local function host_kind()
     if ngx and ngx.get_phase then
-        local ok, yieldable = pcall(coroutine.isyieldable)
-        local phase = ngx.get_phase()
-        if ok and yieldable and (phase == "rewrite" or phase == "access" or phase == "content"
-            or phase == "timer" or phase == "ssl_cert" or phase == "ssl_session_fetch") then
+        -- the OpenResty host's own test of whether this coroutine may yield
+        if require("ljhttp.hosts.openresty").yieldable() then
             return "openresty"
         end
-        return "luajit"
+        return "luajit" -- init, log, filters: waiting blocks, as there
     end
     if vim and vim.schedule and (vim.uv or vim.loop) then
         return "nvim"

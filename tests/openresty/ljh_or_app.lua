@@ -252,4 +252,22 @@ function M.no_relay()
     ngx.say(res and res.status_code or err, " ", tostring(got), " ", host.stats.polls > p0 and "polled" or "no poll")
 end
 
+-- A WebSocket per request (LJH_WS: the WebSocket fixture): two echoes,
+-- a receive() that times out after 0.5 s (yielding meanwhile), a close.
+function M.ws()
+    local id = ngx.var.arg_id
+    local conn, err, code = http.websocket(assert(os.getenv("LJH_WS")) .. "/echo")
+    if not conn then
+        ngx.say("open failed ", code, " ", err)
+        return
+    end
+    for _, part in ipairs({ "a", "b" }) do
+        conn:send("ws-" .. id .. "-" .. part)
+        ngx.say("echo ", (conn:receive(5)))
+    end
+    local _, _, tcode = conn:receive(0.5)
+    ngx.say(tcode)
+    ngx.say("closed ", (conn:close(1000, "bye")))
+end
+
 return M

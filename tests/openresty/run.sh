@@ -58,6 +58,8 @@ fi
 # ---- fixture
 ljh_start_fixture "$TMP/fixture.port" || abort "fixture server did not start"
 export LJH_UPSTREAM="$FIXTURE"
+ljh_start_ws_fixture "$TMP/ws.port" || abort "the WebSocket fixture did not start"
+export LJH_WS="$WS"
 
 # ---- nginx
 NPORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -79,6 +81,7 @@ worker_processes 1;
 pid $TMP/nginx.pid;
 error_log $TMP/error.log warn;
 env LJH_UPSTREAM;
+env LJH_WS;
 env LJHTTP_LIBRARY;
 thread_pool ljh threads=2;
 
@@ -112,6 +115,7 @@ http {
         location = /stream       { content_by_lua_block { require("ljh_or_app").stream() } }
         location = /no_relay     { content_by_lua_block { require("ljh_or_app").no_relay() } }
         location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
+        location = /ws           { content_by_lua_block { require("ljh_or_app").ws() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
         location = /thread_host  {
             content_by_lua_block {
@@ -212,6 +216,25 @@ for mode in module shared; do
   done
   check_eq "isolation ($mode): six concurrent requests, callbacks in their own response" "$bad" 0
 done
+
+# ---- WebSocket: each request reads its own socket; a waiting one yields
+pids=()
+for i in 1 2 3 4; do
+  "$CURL" -s --max-time 20 "$BASE/ws?id=$i" >"$TMP/ws.$i" &
+  pids+=($!)
+done
+sleep 0.2
+t_fast="$("$CURL" -s -o /dev/null -w '%{time_total}' --max-time 10 "$BASE/fast")"
+wait "${pids[@]}"
+bad=0
+for i in 1 2 3 4; do
+  want="$(printf 'echo ws-%s-a\necho ws-%s-b\ntimeout\nclosed 1000' "$i" "$i")"
+  got="$(cat "$TMP/ws.$i")"
+  [[ $got == "$want" ]] || { bad=$((bad + 1)); echo "# /ws id=$i got: $(tr '\n' '|' <"$TMP/ws.$i")"; }
+done
+check_eq "websocket: four concurrent requests each get their own echoes" "$bad" 0
+if lt "$t_fast" 0.4; then ok "websocket: a receive() waiting 0.5 s does not stall the worker (/fast took $t_fast s)"
+else not_ok "websocket: /fast took $t_fast s while receive() waited"; fi
 
 # ---- a handler that ends without waiting: callback dropped, transfer cancelled
 check_eq "orphan request started" "$(get '/orphan_start?ms=4000')" "started"
