@@ -824,7 +824,8 @@ static void finish(ljh_transfer *t, CURLcode rc)
         if (t->plan.flags & LJH_F_DECODE_JSON)
             ljh__response_parse_json(t->resp);
     } else {
-        ljh_error code = t->col.abort_error ? t->col.abort_error : ljh__error_from_curl(rc);
+        ljh_error code = t->col.abort_error ? t->col.abort_error
+                                             : ljh__error_of_transfer(rc, &t->plan.transport);
         /* The proxy answered CONNECT with an error (407, 403...): there is
          * no response to return, and no connection to the server. */
         long proxy_code = 0;
@@ -1381,7 +1382,12 @@ size_t ljh_transfer_take(ljh_transfer *t, const char **data)
             t->stream.p[0] = '\0';
         if (t->paused && t->easy) {
             t->paused = 0;
-            curl_easy_pause(t->easy, CURLPAUSE_CONT); /* may deliver into stream */
+            /* May deliver into stream. libcurl 8 can fail here (what it
+             * held back, decoded, went over a limit) and then ends the
+             * transfer with CURLE_WRITE_ERROR: keep the real reason. */
+            CURLcode prc = curl_easy_pause(t->easy, CURLPAUSE_CONT);
+            if (prc != CURLE_OK && !t->col.abort_error)
+                t->col.abort_error = ljh__error_from_curl(prc);
         }
     }
     size_t n = t->taken.len - t->taken_off;
