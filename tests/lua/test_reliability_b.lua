@@ -141,7 +141,8 @@ T.test("B28 chunked without the last chunk; bad or overflowing sizes: error", fu
 end)
 
 T.test("B29 broken status lines: protocol", function()
-    for _, case in ipairs({ "garbage", "2000", "abc", "1", "empty", "http09" }) do
+    for _, case in ipairs({ "garbage", "2000", "abc", "1", "empty", "http09", "2000body", "nospace",
+        "twospaces", "4digits", "badversion", "continue2000" }) do
         R.case({ label = "status line " .. case, code = "protocol", deadline = 1, call = function(c)
             return c:get(R.furl("/status-line?case=" .. case))
         end })
