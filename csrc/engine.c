@@ -19,6 +19,7 @@
 
 #define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
 #define EVENTS_MAX 64
+#define H2_ORIGINS 32 /* origins remembered as HTTP/2, per client */
 
 /* What a pooled easy handle was last configured for. Two plain requests
  * (no body, cookies, auth, TLS or proxy options) with equal profiles need
@@ -85,6 +86,8 @@ struct ljh_client {
     int running;
     int n_pullable;           /* transfers Lua may pull: ready has room for all */
     int retry_waiting;        /* transfers sleeping before a retry */
+    uint64_t h2_origins[H2_ORIGINS]; /* origin_hash of origins seen on HTTP/2 */
+    int h2_next;              /* ...next slot to overwrite */
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
     int nspare;
     char *cookie_file;
@@ -547,11 +550,50 @@ static int profile_same(const ljh_profile *a, const ljh_profile *b)
  * an https server waits for the first connection's ALPN answer instead of
  * opening (and handshaking) one connection per transfer. Not in clear
  * text, where libcurl would only know after the first response. */
-static long pipewait(const ljh_plan *p)
+/* FNV-1a of a URL's scheme://host:port, lower-cased, without user info
+ * (never 0). */
+static uint64_t origin_hash(const char *url)
 {
-    if (p->transport.http_version == LJH_HTTP_2_PRIOR_KNOWLEDGE)
-        return 1L;
-    return p->transport.http_version != LJH_HTTP_1_1 && strncasecmp(p->url, "https://", 8) == 0;
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (!sep)
+        return 1;
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (const char *c = auth; c < auth + alen; c++)
+        if (*c == '@')
+            host = c + 1;
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = url; c < auth + alen; c++) {
+        if (c == auth)
+            c = host;
+        if (c >= auth + alen)
+            break;
+        unsigned char b = (unsigned char)*c;
+        h = (h ^ (b >= 'A' && b <= 'Z' ? b + 32 : b)) * 1099511628211ULL;
+    }
+    return h | 1;
+}
+
+static int origin_h2(const ljh_client *c, const char *url)
+{
+    uint64_t h = origin_hash(url);
+    for (int i = 0; i < H2_ORIGINS; i++)
+        if (c->h2_origins[i] == h)
+            return 1;
+    return 0;
+}
+
+/* After a hop answered over HTTP/2 or 3: later requests to its origin
+ * wait to share the connection (CURLOPT_PIPEWAIT). */
+static void remember_h2(ljh_client *c, ljh_transfer *t)
+{
+    long v = 0;
+    if (!c || !t->easy || curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK ||
+        v < CURL_HTTP_VERSION_2_0 || origin_h2(c, t->plan.url))
+        return;
+    c->h2_origins[c->h2_next] = origin_hash(t->plan.url);
+    c->h2_next = (c->h2_next + 1) % H2_ORIGINS;
 }
 
 static CURLcode setup_hop(ljh_transfer *t)
@@ -610,7 +652,9 @@ static CURLcode setup_hop(ljh_transfer *t)
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, pipewait(&t->plan));
+        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT,
+                                  ljh__transport_pipewait(&t->plan.transport, t->plan.url,
+                                                          origin_h2(c, t->plan.url)));
     t->idle_ref_ms = now_ms();
     t->idle_bytes = -1;
     if (rc == CURLE_OK && t->plan.idle_timeout_ms > 0) {
@@ -801,6 +845,8 @@ static void finish(ljh_transfer *t, CURLcode rc)
         return;
     }
     freeze_progress(t);
+    if (rc == CURLE_OK)
+        remember_h2(c, t);
     long final_status = 0;
     if (rc == CURLE_OK && !t->col.abort_error &&
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &final_status) == CURLE_OK &&
