@@ -159,8 +159,27 @@ end
 local BROTLI = "/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so"
 local ECHO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 
+--- nginx's version as a number (1.22.1 -> 12201), 0 when unknown.
+function S.nginx_version(text)
+    text = text or T.capture("nginx -v 2>&1")
+    local a, b, c = text:match("nginx/(%d+)%.(%d+)%.(%d+)")
+    return a and tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c) or 0
+end
+
+--- The listen line and extra directive of an HTTP/2 server: nginx 1.25.1
+--- added `http2 on;` and from then on serves only HTTP/1.1 on a cleartext
+--- `listen ... http2` (warning the parameter is deprecated).
+function S.h2_listen(version, port, ssl)
+    local l = "listen 127.0.0.1:" .. port .. (ssl and " ssl" or "")
+    if version >= 12501 then
+        return l .. "; http2 on;"
+    end
+    return l .. " http2;"
+end
+
 local function nginx_conf()
     local c = S.cert
+    local v = S.nginx_version()
     local p = S.port
     local user = ""
     if T.capture("id -u"):match("^0") then
@@ -214,13 +233,13 @@ http {
     keepalive_requests 100000;
     ssl_protocols TLSv1.2 TLSv1.3; # nginx 1.22's default has no TLS 1.3
     root %s;
-    server { listen 127.0.0.1:%d ssl http2; %s %s }
+    server { %s %s %s }
     server { listen 127.0.0.1:%d ssl; %s %s }
     server { listen 127.0.0.1:%d ssl; %s %s }
     server { listen 127.0.0.1:%d ssl; %s %s }
-    server { listen 127.0.0.1:%d ssl http2; %s ssl_client_certificate %s; ssl_verify_client on; %s }
+    server { %s %s ssl_client_certificate %s; ssl_verify_client on; %s }
     server { listen 127.0.0.1:%d ssl; %s ssl_protocols TLSv1.2; %s }
-    server { listen 127.0.0.1:%d http2; %s }
+    server { %s %s }
     server {
         listen 127.0.0.1:%d;
         %s
@@ -235,13 +254,13 @@ http {
         path("nginx.pid"), path("nginx-error.log"), path("nginx-access.log"),
         path("ntmp"), path("ntmp"), path("ntmp"), path("ntmp"), path("ntmp"),
         path("www"),
-        p.good, tls("server.pem", "server.key"), common,
+        S.h2_listen(v, p.good, true), tls("server.pem", "server.key"), common,
         p.wrong, tls("wrong.pem", "wrong.key"), common,
         p.self, tls("self.pem", "self.key"), common,
         p.expired, S.have.expired and tls("expired.pem", "expired.key") or tls("self.pem", "self.key"), common,
-        p.clientcert, tls("server.pem", "server.key"), c("ca.pem"), common,
+        S.h2_listen(v, p.clientcert, true), tls("server.pem", "server.key"), c("ca.pem"), common,
         p.tls12, tls("server.pem", "server.key"), common,
-        p.h2c, common,
+        S.h2_listen(v, p.h2c, false), common,
         p.plain, common, brotli_on)
 end
 
