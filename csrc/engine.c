@@ -833,6 +833,10 @@ static void finish(ljh_transfer *t, CURLcode rc)
     if (rc == CURLE_OUT_OF_MEMORY && !t->col.abort_error && !t->col.headers_done &&
         t->col.n_informational > 0 && memory_left())
         t->col.abort_error = LJH_E_TOO_LARGE;
+    /* libcurl >= 8.6 says CURLE_TOO_LARGE (100) of headers or a body over
+     * its own limits: the same answer, and message, as ljhttp's limits. */
+    if ((int)rc == 100 && !t->col.abort_error)
+        t->col.abort_error = LJH_E_TOO_LARGE;
     int64_t delay = c ? retry_delay(t, rc) : -1;
     if (delay >= 0) {
         t->col.abort_error = LJH_OK; /* an idle timeout being retried */

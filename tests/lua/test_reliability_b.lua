@@ -188,7 +188,7 @@ T.test("B32 NUL, bare CR and folded lines in header values: no crash, consistent
     for _, path in ipairs({ "/header-nul", "/bare-cr", "/folded" }) do
         local first
         for round = 1, 2 do
-            local got = R.case({ label = path .. " " .. round, code = "any", call = function(c)
+            local got, _, code = R.case({ label = path .. " " .. round, code = "any", call = function(c)
                 return c:get(R.furl(path))
             end })
             local shape
@@ -202,7 +202,7 @@ T.test("B32 NUL, bare CR and folded lines in header values: no crash, consistent
                 end
                 shape = table.concat(parts, "|")
             else
-                shape = "error " .. (got:find("Nul byte", 1, true) and "protocol" or got)
+                shape = "error " .. tostring(code) -- libcurl's wording varies by version
             end
             first = first or shape
             T.eq(shape, first, path .. ": the same result twice")
