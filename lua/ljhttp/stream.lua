@@ -16,7 +16,10 @@ local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
 local sse = require("ljhttp.sse")
 
-local type, pairs, setmetatable, tostring, tonumber = type, pairs, setmetatable, tostring, tonumber
+local type, next, setmetatable, tostring, tonumber = type, next, setmetatable, tostring, tonumber
+-- User tables are walked with next and read with rawget: a LuaJIT built
+-- with Lua 5.2 compatibility honours __pairs and __len, which may raise
+-- or show other content than the table holds.
 local ffi_str = ffi.string
 
 local M = {}
@@ -213,7 +216,7 @@ Events.__index = Events
 
 local function has_header(headers, lname)
     if type(headers) == "table" then
-        for k in pairs(headers) do
+        for k in next, headers do
             if type(k) == "string" and k:lower() == lname then
                 return true
             end
@@ -229,7 +232,7 @@ function M.sse(client, url, opts)
         return nil, "options must be a table", "invalid_argument"
     end
     local o = {}
-    for k, v in pairs(opts or {}) do
+    for k, v in next, opts or {} do
         o[k] = v
     end
     local method = o.method or "GET"
@@ -239,7 +242,7 @@ function M.sse(client, url, opts)
     end
     if not has_header(o.headers, "accept") and not has_header(client.defaults.headers, "accept") then
         local hs = {}
-        for k, v in pairs(o.headers or {}) do
+        for k, v in next, o.headers or {} do
             hs[k] = v
         end
         hs.Accept = "text/event-stream"
