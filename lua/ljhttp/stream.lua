@@ -128,6 +128,13 @@ end
 
 function M.wrap(h)
     -- Collected streams end their transfer: the finalizer sees only h.
+    -- The sentinel is then the transfer's only owner: with a finalizer
+    -- of its own as well, both ran when the stream and the transfer went
+    -- in the same cycle (a dropped client, or the end of the process),
+    -- and freed the transfer twice.
+    if h.t ~= nil then
+        h.t = ffi.gc(h.t, nil)
+    end
     local sentinel = ffi.gc(ffi.new("char[1]"), function()
         release(h)
     end)

@@ -92,6 +92,21 @@ values("client defaults", function()
     end
     return c:get(echo)
 end)
+values("async", function()
+    return http.get_async(echo, { headers = raising() }):wait(10)
+end)
+values("stream", function()
+    local st, msg, code = http.stream("GET", echo, { headers = raising(), cookies = raising() })
+    if st then
+        st:close()
+        return { status_code = st.status_code }
+    end
+    return nil, msg, code
+end)
+values("sse", function()
+    local ev, msg, code = http.sse(echo, { headers = raising() })
+    return ev and {} or nil, msg, code
+end)
 values("batch", function()
     local rs = http.request_batch(raising({ { "GET", echo } }))
     return type(rs) == "table" and { status_code = 200 } or rs
@@ -134,5 +149,5 @@ T.test("lua 5.2 compat: __pairs and friends never raise and never change what is
     for _ in out:gmatch("\nok ") do
         n = n + 1
     end
-    T.ok(n >= 20, "cases run: " .. n .. "\n" .. out)
+    T.ok(n >= 23, "cases run: " .. n .. "\n" .. out)
 end)
