@@ -95,6 +95,20 @@ if [[ ! -f "${LJHTTP_LIBRARY:-$ROOT/build/libljhttp.so}" ]] || { [[ ! -f "$ROOT/
   log "WARNING: ljhttp is not built (build/libljhttp.so / lua/ljhttp.lua missing): skipping the ljhttp clients"
 fi
 
+# The Lua peers come from Debian packages that not every release has
+# (lua-curl is gone from unstable): a missing one is left out, and said so.
+lua_has() { # module: loads as the bench clients load it
+  "$LUAJIT" -e "package.path='/usr/share/lua/5.1/?.lua;'..package.path
+    package.cpath='/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;'..package.cpath
+    require('$1')" >/dev/null 2>&1
+}
+MISSING_PEERS=()
+lua_has curl || MISSING_PEERS+=("lua-curl")
+lua_has socket || MISSING_PEERS+=("luasocket")
+for p in "${MISSING_PEERS[@]}"; do
+  log "NOTE: $p is not installed (Debian package ${p/luasocket/lua-socket}): its column is left out"
+done
+
 # ---------------------------------------------------------------- temp dir, cleanup
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/ljhttp-bench.XXXXXX")"
 chmod 755 "$TMP"  # nginx workers may run as another user
@@ -289,6 +303,7 @@ for spec in "${WORKLOADS[@]}"; do
   for c in "${CLIENTS[@]}"; do
     plan="$(client_plan "$c" "$w")"
     if [[ $c == ljhttp* && $HAVE_LJHTTP == 0 && $plan != na:* ]]; then plan="na:not built"; fi
+    if [[ " ${MISSING_PEERS[*]} " == *" $c "* && $plan != na:* ]]; then plan="na:not installed"; fi
     if [[ $plan == na:* ]]; then
       reason="${plan#na:}"
       if [[ $reason != - ]]; then echo "workload=$w client=$c na=${reason// /_}" >> "$RAW"; fi

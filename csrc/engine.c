@@ -19,6 +19,7 @@
 
 #define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
 #define EVENTS_MAX 64
+#define H2_ORIGINS 32 /* origins remembered as HTTP/2, per client */
 
 /* What a pooled easy handle was last configured for. Two plain requests
  * (no body, cookies, auth, TLS or proxy options) with equal profiles need
@@ -91,6 +92,8 @@ struct ljh_client {
     int running;
     int n_pullable;           /* transfers Lua may pull: ready has room for all */
     int retry_waiting;        /* transfers sleeping before a retry */
+    uint64_t h2_origins[H2_ORIGINS]; /* origin_hash of origins seen on HTTP/2 */
+    int h2_next;              /* ...next slot to overwrite */
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
     int nspare;
     char *cookie_file;
@@ -574,11 +577,50 @@ static int profile_same(const ljh_profile *a, const ljh_profile *b)
  * an https server waits for the first connection's ALPN answer instead of
  * opening (and handshaking) one connection per transfer. Not in clear
  * text, where libcurl would only know after the first response. */
-static long pipewait(const ljh_plan *p)
+/* FNV-1a of a URL's scheme://host:port, lower-cased, without user info
+ * (never 0). */
+static uint64_t origin_hash(const char *url)
 {
-    if (p->transport.http_version == LJH_HTTP_2_PRIOR_KNOWLEDGE)
-        return 1L;
-    return p->transport.http_version != LJH_HTTP_1_1 && strncasecmp(p->url, "https://", 8) == 0;
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (!sep)
+        return 1;
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (const char *c = auth; c < auth + alen; c++)
+        if (*c == '@')
+            host = c + 1;
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = url; c < auth + alen; c++) {
+        if (c == auth)
+            c = host;
+        if (c >= auth + alen)
+            break;
+        unsigned char b = (unsigned char)*c;
+        h = (h ^ (b >= 'A' && b <= 'Z' ? b + 32 : b)) * 1099511628211ULL;
+    }
+    return h | 1;
+}
+
+static int origin_h2(const ljh_client *c, const char *url)
+{
+    uint64_t h = origin_hash(url);
+    for (int i = 0; i < H2_ORIGINS; i++)
+        if (c->h2_origins[i] == h)
+            return 1;
+    return 0;
+}
+
+/* After a hop answered over HTTP/2 or 3: later requests to its origin
+ * wait to share the connection (CURLOPT_PIPEWAIT). */
+static void remember_h2(ljh_client *c, ljh_transfer *t)
+{
+    long v = 0;
+    if (!c || !t->easy || curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK ||
+        v < CURL_HTTP_VERSION_2_0 || origin_h2(c, t->plan.url))
+        return;
+    c->h2_origins[c->h2_next] = origin_hash(t->plan.url);
+    c->h2_next = (c->h2_next + 1) % H2_ORIGINS;
 }
 
 static CURLcode setup_hop(ljh_transfer *t)
@@ -637,7 +679,9 @@ static CURLcode setup_hop(ljh_transfer *t)
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, pipewait(&t->plan));
+        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT,
+                              ljh__transport_pipewait(&t->plan.transport, t->plan.url,
+                                                      origin_h2(c, t->plan.url)));
     if (rc == CURLE_OK && t->plan.pull) {
         rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, pull_read_cb);
         if (rc == CURLE_OK)
@@ -821,6 +865,10 @@ static void finish(ljh_transfer *t, CURLcode rc)
     if (rc == CURLE_OUT_OF_MEMORY && !t->col.abort_error && !t->col.headers_done &&
         t->col.n_informational > 0 && memory_left())
         t->col.abort_error = LJH_E_TOO_LARGE;
+    /* libcurl >= 8.6 says CURLE_TOO_LARGE (100) of headers or a body over
+     * its own limits: the same answer, and message, as ljhttp's limits. */
+    if ((int)rc == 100 && !t->col.abort_error)
+        t->col.abort_error = LJH_E_TOO_LARGE;
     int64_t delay = c ? retry_delay(t, rc) : -1;
     if (delay >= 0) {
         t->col.abort_error = LJH_OK; /* an idle timeout being retried */
@@ -833,6 +881,8 @@ static void finish(ljh_transfer *t, CURLcode rc)
         return;
     }
     freeze_progress(t);
+    if (rc == CURLE_OK)
+        remember_h2(c, t);
     long final_status = 0;
     if (rc == CURLE_OK && !t->col.abort_error &&
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &final_status) == CURLE_OK &&
@@ -856,7 +906,8 @@ static void finish(ljh_transfer *t, CURLcode rc)
         if (t->plan.flags & LJH_F_DECODE_JSON)
             ljh__response_parse_json(t->resp);
     } else {
-        ljh_error code = t->col.abort_error ? t->col.abort_error : ljh__error_from_curl(rc);
+        ljh_error code = t->col.abort_error ? t->col.abort_error
+                                             : ljh__error_of_transfer(rc, &t->plan.transport);
         /* The proxy answered CONNECT with an error (407, 403...): there is
          * no response to return, and no connection to the server. */
         long proxy_code = 0;
@@ -1422,7 +1473,12 @@ size_t ljh_transfer_take(ljh_transfer *t, const char **data)
             t->stream.p[0] = '\0';
         if (t->paused && t->easy) {
             t->paused = 0;
-            curl_easy_pause(t->easy, CURLPAUSE_CONT); /* may deliver into stream */
+            /* May deliver into stream. libcurl 8 can fail here (what it
+             * held back, decoded, went over a limit) and then ends the
+             * transfer with CURLE_WRITE_ERROR: keep the real reason. */
+            CURLcode prc = curl_easy_pause(t->easy, CURLPAUSE_CONT);
+            if (prc != CURLE_OK && !t->col.abort_error)
+                t->col.abort_error = ljh__error_from_curl(prc);
         }
     }
     size_t n = t->taken.len - t->taken_off;

@@ -43,62 +43,131 @@ void ljh__msg(char *dst, size_t cap, const char *fmt, ...)
         dst[0] = '\0';
 }
 
+/* Every CURLcode up to the newest libcurl known, by number (the names
+ * after 7.88's are not in its curl.h) and name, each mapped on purpose.
+ * Codes of protocols other than HTTP(S), and uses of libcurl's API that
+ * cannot fail as ljhttp calls it, are internal. tests/c/test_errors.c
+ * reads the installed curl/curl.h and fails on any code missing here. */
+const ljh_curl_code ljh__curl_codes[] = {
+    {  0, "CURLE_OK", LJH_OK},
+    {  1, "CURLE_UNSUPPORTED_PROTOCOL", LJH_E_PROTOCOL},  /* schemes are checked first: not HTTP */
+    {  2, "CURLE_FAILED_INIT", LJH_E_INTERNAL},
+    {  3, "CURLE_URL_MALFORMAT", LJH_E_INVALID_URL},
+    {  4, "CURLE_NOT_BUILT_IN", LJH_E_INTERNAL},          /* a feature this libcurl lacks */
+    {  5, "CURLE_COULDNT_RESOLVE_PROXY", LJH_E_DNS},
+    {  6, "CURLE_COULDNT_RESOLVE_HOST", LJH_E_DNS},
+    {  7, "CURLE_COULDNT_CONNECT", LJH_E_CONNECT},
+    {  8, "CURLE_WEIRD_SERVER_REPLY", LJH_E_PROTOCOL},
+    {  9, "CURLE_REMOTE_ACCESS_DENIED", LJH_E_INTERNAL},  /* FTP */
+    { 10, "CURLE_FTP_ACCEPT_FAILED", LJH_E_INTERNAL},
+    { 11, "CURLE_FTP_WEIRD_PASS_REPLY", LJH_E_INTERNAL},
+    { 12, "CURLE_FTP_ACCEPT_TIMEOUT", LJH_E_INTERNAL},
+    { 13, "CURLE_FTP_WEIRD_PASV_REPLY", LJH_E_INTERNAL},
+    { 14, "CURLE_FTP_WEIRD_227_FORMAT", LJH_E_INTERNAL},
+    { 15, "CURLE_FTP_CANT_GET_HOST", LJH_E_INTERNAL},
+    { 16, "CURLE_HTTP2", LJH_E_PROTOCOL},
+    { 17, "CURLE_FTP_COULDNT_SET_TYPE", LJH_E_INTERNAL},
+    { 18, "CURLE_PARTIAL_FILE", LJH_E_NETWORK},           /* the body ended before its length */
+    { 19, "CURLE_FTP_COULDNT_RETR_FILE", LJH_E_INTERNAL},
+    { 20, "CURLE_OBSOLETE20", LJH_E_INTERNAL},
+    { 21, "CURLE_QUOTE_ERROR", LJH_E_INTERNAL},
+    { 22, "CURLE_HTTP_RETURNED_ERROR", LJH_E_INTERNAL},   /* CURLOPT_FAILONERROR is never set */
+    { 23, "CURLE_WRITE_ERROR", LJH_E_INTERNAL},           /* our callbacks record why they stop */
+    { 24, "CURLE_OBSOLETE24", LJH_E_INTERNAL},
+    { 25, "CURLE_UPLOAD_FAILED", LJH_E_NETWORK},
+    { 26, "CURLE_READ_ERROR", LJH_E_IO},                  /* a request body could not be read */
+    { 27, "CURLE_OUT_OF_MEMORY", LJH_E_OUT_OF_MEMORY},
+    { 28, "CURLE_OPERATION_TIMEDOUT", LJH_E_TIMEOUT},
+    { 29, "CURLE_OBSOLETE29", LJH_E_INTERNAL},
+    { 30, "CURLE_FTP_PORT_FAILED", LJH_E_INTERNAL},
+    { 31, "CURLE_FTP_COULDNT_USE_REST", LJH_E_INTERNAL},
+    { 32, "CURLE_OBSOLETE32", LJH_E_INTERNAL},
+    { 33, "CURLE_RANGE_ERROR", LJH_E_PROTOCOL},
+    { 34, "CURLE_HTTP_POST_ERROR", LJH_E_INTERNAL},
+    { 35, "CURLE_SSL_CONNECT_ERROR", LJH_E_TLS},
+    { 36, "CURLE_BAD_DOWNLOAD_RESUME", LJH_E_INTERNAL},
+    { 37, "CURLE_FILE_COULDNT_READ_FILE", LJH_E_IO},
+    { 38, "CURLE_LDAP_CANNOT_BIND", LJH_E_INTERNAL},
+    { 39, "CURLE_LDAP_SEARCH_FAILED", LJH_E_INTERNAL},
+    { 40, "CURLE_OBSOLETE40", LJH_E_INTERNAL},
+    { 41, "CURLE_FUNCTION_NOT_FOUND", LJH_E_INTERNAL},
+    { 42, "CURLE_ABORTED_BY_CALLBACK", LJH_E_CANCELLED},
+    { 43, "CURLE_BAD_FUNCTION_ARGUMENT", LJH_E_INTERNAL}, /* see ljh__error_of_transfer */
+    { 44, "CURLE_OBSOLETE44", LJH_E_INTERNAL},
+    { 45, "CURLE_INTERFACE_FAILED", LJH_E_CONNECT},
+    { 46, "CURLE_OBSOLETE46", LJH_E_INTERNAL},
+    { 47, "CURLE_TOO_MANY_REDIRECTS", LJH_E_TOO_MANY_REDIRECTS},
+    { 48, "CURLE_UNKNOWN_OPTION", LJH_E_INTERNAL},
+    { 49, "CURLE_SETOPT_OPTION_SYNTAX", LJH_E_INTERNAL},
+    { 50, "CURLE_OBSOLETE50", LJH_E_INTERNAL},
+    { 51, "CURLE_OBSOLETE51", LJH_E_INTERNAL},
+    { 52, "CURLE_GOT_NOTHING", LJH_E_NETWORK},
+    { 53, "CURLE_SSL_ENGINE_NOTFOUND", LJH_E_TLS},
+    { 54, "CURLE_SSL_ENGINE_SETFAILED", LJH_E_TLS},
+    { 55, "CURLE_SEND_ERROR", LJH_E_NETWORK},
+    { 56, "CURLE_RECV_ERROR", LJH_E_NETWORK},
+    { 57, "CURLE_OBSOLETE57", LJH_E_INTERNAL},
+    { 58, "CURLE_SSL_CERTPROBLEM", LJH_E_TLS},
+    { 59, "CURLE_SSL_CIPHER", LJH_E_TLS},
+    { 60, "CURLE_PEER_FAILED_VERIFICATION", LJH_E_TLS},
+    { 61, "CURLE_BAD_CONTENT_ENCODING", LJH_E_PROTOCOL},
+    { 62, "CURLE_OBSOLETE62", LJH_E_INTERNAL},
+    { 63, "CURLE_FILESIZE_EXCEEDED", LJH_E_TOO_LARGE},
+    { 64, "CURLE_USE_SSL_FAILED", LJH_E_TLS},
+    { 65, "CURLE_SEND_FAIL_REWIND", LJH_E_NETWORK},
+    { 66, "CURLE_SSL_ENGINE_INITFAILED", LJH_E_TLS},
+    { 67, "CURLE_LOGIN_DENIED", LJH_E_INTERNAL},
+    { 68, "CURLE_TFTP_NOTFOUND", LJH_E_INTERNAL},
+    { 69, "CURLE_TFTP_PERM", LJH_E_INTERNAL},
+    { 70, "CURLE_REMOTE_DISK_FULL", LJH_E_INTERNAL},
+    { 71, "CURLE_TFTP_ILLEGAL", LJH_E_INTERNAL},
+    { 72, "CURLE_TFTP_UNKNOWNID", LJH_E_INTERNAL},
+    { 73, "CURLE_REMOTE_FILE_EXISTS", LJH_E_INTERNAL},
+    { 74, "CURLE_TFTP_NOSUCHUSER", LJH_E_INTERNAL},
+    { 75, "CURLE_OBSOLETE75", LJH_E_INTERNAL},
+    { 76, "CURLE_OBSOLETE76", LJH_E_INTERNAL},
+    { 77, "CURLE_SSL_CACERT_BADFILE", LJH_E_TLS},
+    { 78, "CURLE_REMOTE_FILE_NOT_FOUND", LJH_E_INTERNAL},
+    { 79, "CURLE_SSH", LJH_E_INTERNAL},
+    { 80, "CURLE_SSL_SHUTDOWN_FAILED", LJH_E_TLS},
+    { 81, "CURLE_AGAIN", LJH_E_INTERNAL},
+    { 82, "CURLE_SSL_CRL_BADFILE", LJH_E_TLS},
+    { 83, "CURLE_SSL_ISSUER_ERROR", LJH_E_TLS},
+    { 84, "CURLE_FTP_PRET_FAILED", LJH_E_INTERNAL},
+    { 85, "CURLE_RTSP_CSEQ_ERROR", LJH_E_INTERNAL},
+    { 86, "CURLE_RTSP_SESSION_ERROR", LJH_E_INTERNAL},
+    { 87, "CURLE_FTP_BAD_FILE_LIST", LJH_E_INTERNAL},
+    { 88, "CURLE_CHUNK_FAILED", LJH_E_INTERNAL},
+    { 89, "CURLE_NO_CONNECTION_AVAILABLE", LJH_E_INTERNAL},
+    { 90, "CURLE_SSL_PINNEDPUBKEYNOTMATCH", LJH_E_TLS},
+    { 91, "CURLE_SSL_INVALIDCERTSTATUS", LJH_E_TLS},
+    { 92, "CURLE_HTTP2_STREAM", LJH_E_PROTOCOL},
+    { 93, "CURLE_RECURSIVE_API_CALL", LJH_E_INTERNAL},
+    { 94, "CURLE_AUTH_ERROR", LJH_E_PROTOCOL},            /* an auth challenge libcurl cannot use */
+    { 95, "CURLE_HTTP3", LJH_E_PROTOCOL},
+    { 96, "CURLE_QUIC_CONNECT_ERROR", LJH_E_CONNECT},
+    { 97, "CURLE_PROXY", LJH_E_CONNECT},                  /* SOCKS handshake or proxy refused */
+    { 98, "CURLE_SSL_CLIENTCERT", LJH_E_TLS},
+    { 99, "CURLE_UNRECOVERABLE_POLL", LJH_E_INTERNAL},
+    {100, "CURLE_TOO_LARGE", LJH_E_TOO_LARGE},            /* 8.6+: headers/body over its limits */
+    {101, "CURLE_ECH_REQUIRED", LJH_E_TLS},               /* libcurl >= 8.8 */
+};
+const size_t ljh__n_curl_codes = sizeof ljh__curl_codes / sizeof ljh__curl_codes[0];
+
 ljh_error ljh__error_from_curl(CURLcode rc)
 {
-    switch (rc) {
-    case CURLE_OK:
-        return LJH_OK;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        /* Every URL's scheme, first or redirected, is checked before
-         * libcurl sees it: libcurl says this of a reply that is not HTTP
-         * ("HTTP/0.9", a bad status line). */
-        return LJH_E_PROTOCOL;
-    case CURLE_URL_MALFORMAT:
-        return LJH_E_INVALID_URL;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return LJH_E_DNS;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_PROXY: /* a SOCKS handshake failed or the proxy refused */
-        return LJH_E_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return LJH_E_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-        return LJH_E_TLS;
-    case CURLE_TOO_MANY_REDIRECTS:
-        return LJH_E_TOO_MANY_REDIRECTS;
-    case CURLE_FILESIZE_EXCEEDED:
-        return LJH_E_TOO_LARGE;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_RANGE_ERROR:
-        return LJH_E_PROTOCOL;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-        return LJH_E_NETWORK;
-    case CURLE_OUT_OF_MEMORY:
-        return LJH_E_OUT_OF_MEMORY;
-    case CURLE_ABORTED_BY_CALLBACK:
-        return LJH_E_CANCELLED;
-    default:
+    /* A code newer than this table: internal, and the header test fails. */
+    if ((int)rc < 0 || (size_t)rc >= ljh__n_curl_codes)
         return LJH_E_INTERNAL;
-    }
+    return ljh__curl_codes[rc].error;
+}
+
+ljh_error ljh__error_of_transfer(CURLcode rc, const ljh_transport *tr)
+{
+    /* libcurl 8.23 says CURLE_BAD_FUNCTION_ARGUMENT when OpenSSL refuses
+     * the client key's password (older versions: CURLE_SSL_CERTPROBLEM):
+     * with a client certificate or key set, that is the TLS setup. */
+    if (rc == CURLE_BAD_FUNCTION_ARGUMENT && tr && (tr->client_cert || tr->client_key))
+        return LJH_E_TLS;
+    return ljh__error_from_curl(rc);
 }

@@ -57,6 +57,14 @@ char *ljh__buf_steal(ljh_buf *b);
 /* snprintf into a fixed buffer, always NUL-terminated, never overruns. */
 void ljh__msg(char *dst, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* libcurl's code -> ours: one row per CURLcode, by number (errors.c). */
+typedef struct ljh_curl_code {
+    int code;
+    const char *name;       /* "CURLE_TOO_LARGE" */
+    ljh_error error;
+} ljh_curl_code;
+extern const ljh_curl_code ljh__curl_codes[];
+extern const size_t ljh__n_curl_codes;
 ljh_error ljh__error_from_curl(CURLcode rc);
 
 /* ---- tokens and headers (headers.c) ---- */
@@ -75,6 +83,9 @@ int ljh__header_is(const char *name, size_t n, const char *lower);
 
 #include "bodies.h"
 #include "transport.h"
+
+/* ljh__error_from_curl, told what the transfer used (errors.c). */
+ljh_error ljh__error_of_transfer(CURLcode rc, const ljh_transport *tr);
 
 /* ---- the validated request (request.c) ---- */
 typedef struct ljh_plan {

@@ -68,6 +68,30 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* As Go reads it: "HTTP/" major ["." minor], one space, three digits
+ * from 100 to 999, then a space or the end. libcurl 8 reads the status
+ * of "HTTP/1.1 2000 OK" as 200; 7.88 refused it: ljhttp decides. */
+static int status_line_ok(const char *s, size_t len)
+{
+    size_t i = 5;
+    if (i >= len || !is_digit(s[i++]))
+        return 0;
+    if (i < len && s[i] == '.') {
+        if (++i >= len || !is_digit(s[i++]))
+            return 0;
+    }
+    if (i + 4 > len || s[i] != ' ' || s[i + 1] < '1' || s[i + 1] > '9' || !is_digit(s[i + 2]) ||
+        !is_digit(s[i + 3]))
+        return 0;
+    i += 4;
+    return i == len || s[i] == ' ';
+}
+
 void ljh__collect_reset_hop(ljh_collect *col)
 {
     col->hdr_text.len = 0;
@@ -86,6 +110,10 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     }
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         /* A new status line: whatever came before was a redirect or 1xx. */
+        if (!status_line_ok(line, len)) {
+            col->abort_why = "malformed HTTP status line (want HTTP/x.y and a 3-digit code)";
+            return LJH_E_PROTOCOL;
+        }
         if (++col->n_informational > LJH_MAX_INFORMATIONAL)
             return LJH_E_PROTOCOL;
         col->hdr_text.len = 0;

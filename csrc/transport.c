@@ -166,6 +166,11 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
     SET_STR(CURLOPT_NOPROXY, tr->no_proxy);
     SET_STR(CURLOPT_CAINFO, tr->ca_file);
     SET_STR(CURLOPT_CAPATH, tr->ca_path);
+    /* ca_path alone means only that directory: libcurl's built-in CA file
+     * would still be trusted (and be an error where it does not exist,
+     * as on a system without ca-certificates). */
+    if (tr->ca_path && !tr->ca_file)
+        SET(CURLOPT_CAINFO, (char *)NULL);
     SET_STR(CURLOPT_SSLCERT, tr->client_cert);
     SET_STR(CURLOPT_SSLKEY, tr->client_key);
     SET_STR(CURLOPT_KEYPASSWD, tr->key_password);
@@ -219,4 +224,17 @@ void ljh__transport_free(ljh_transport *tr)
         free(*all[i]);
         *all[i] = NULL;
     }
+}
+
+long ljh__transport_pipewait(const ljh_transport *tr, const char *url, int origin_h2)
+{
+    /* Waiting for a connection to multiplex on serialises HTTP/1.1 over
+     * TLS on libcurl 8 (the connection under way is waited for, then
+     * turns out to be 1.1): wait only where HTTP/2 is asked for or the
+     * origin has already answered over it. */
+    if (tr->http_version == LJH_HTTP_2_PRIOR_KNOWLEDGE)
+        return 1L;
+    if (tr->http_version == LJH_HTTP_1_1 || !url || strncasecmp(url, "https://", 8) != 0)
+        return 0L;
+    return tr->http_version == LJH_HTTP_2 || origin_h2 ? 1L : 0L;
 }

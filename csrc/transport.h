@@ -30,5 +30,8 @@ ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *e
                               size_t errlen);
 CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *easy);
 void ljh__transport_free(ljh_transport *tr);
+/* CURLOPT_PIPEWAIT for a hop to url; origin_h2: the client has seen this
+ * origin answer over HTTP/2 (or 3). */
+long ljh__transport_pipewait(const ljh_transport *tr, const char *url, int origin_h2);
 
 #endif

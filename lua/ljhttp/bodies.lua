@@ -7,7 +7,13 @@
 local ffi = require("ffi")
 local loader = require("ljhttp.loader")
 
-local type, pairs, tostring, tonumber = type, pairs, tostring, tonumber
+local type, next, tostring, tonumber, rawget = type, next, tostring, tonumber, rawget
+-- User tables are walked with next and read with rawget: a LuaJIT built
+-- with Lua 5.2 compatibility honours __pairs and __len, which may raise
+-- or show other content than the table holds.
+local rawlen = rawget(_G, "rawlen") or function(t)
+    return #t -- (without 5.2 compatibility # is raw)
+end
 local floor, huge = math.floor, math.huge
 local concat, sort = table.concat, table.sort
 local str_find, str_format = string.find, string.format
@@ -94,7 +100,7 @@ end
 -- the text, or nil and a message.
 function M.urlencode(t, what)
     local keys, n = {}, 0
-    for k in pairs(t) do
+    for k in next, t do
         if type(k) ~= "string" then
             return nil, what .. ": keys must be strings (got " .. type(k) .. " " .. tostring(k) .. ")"
         end
@@ -112,17 +118,17 @@ function M.urlencode(t, what)
         if not ek then
             return nil, err
         end
-        local v = t[k]
+        local v = rawget(t, k)
         if type(v) == "table" then
-            local len, count = #v, 0
-            for _ in pairs(v) do
+            local len, count = rawlen(v), 0
+            for _ in next, v do
                 count = count + 1
             end
             if count ~= len then
                 return nil, str_format("%s: the value of %q must be an array (keys 1..n)", what, k)
             end
             for j = 1, len do
-                local p, perr = pair(what, k, ek, v[j])
+                local p, perr = pair(what, k, ek, rawget(v, j))
                 if not p then
                     return nil, perr
                 end
@@ -160,8 +166,8 @@ function M.fill_parts(r, list, anchor)
     if type(list) ~= "table" then
         return nil, "multipart must be an array of parts {name = ..., data = ... | file = ...}"
     end
-    local n, count = #list, 0
-    for _ in pairs(list) do
+    local n, count = rawlen(list), 0
+    for _ in next, list do
         count = count + 1
     end
     if n == 0 or count ~= n then
@@ -173,11 +179,11 @@ function M.fill_parts(r, list, anchor)
     end
     ffi.fill(parts, n * PART_SIZE)
     for i = 1, n do
-        local p = list[i]
+        local p = rawget(list, i)
         if type(p) ~= "table" then
             return nil, str_format("multipart part %d must be a table", i)
         end
-        local name, data, file = p.name, p.data, p.file
+        local name, data, file = rawget(p, "name"), rawget(p, "data"), rawget(p, "file")
         if type(name) ~= "string" then
             return nil, str_format("multipart part %d: name must be a string", i)
         end
@@ -203,7 +209,7 @@ function M.fill_parts(r, list, anchor)
             return nil, str_format("multipart part %d (%q): give exactly one of data and file", i, name)
         end
         for _, k in ipairs(PART_TEXT) do
-            local v = p[k]
+            local v = rawget(p, k)
             if v ~= nil then
                 if type(v) ~= "string" then
                     return nil, str_format("multipart part %d (%q): %s must be a string", i, name, k)

@@ -8,7 +8,10 @@ local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
 local options = require("ljhttp.options")
 
-local type, pairs, setmetatable = type, pairs, setmetatable
+local type, next, setmetatable = type, next, setmetatable
+-- User tables are walked with next and read with rawget: a LuaJIT built
+-- with Lua 5.2 compatibility honours __pairs and __len, which may raise
+-- or show other content than the table holds.
 local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
 local decode_take = decode.take
@@ -181,7 +184,7 @@ function M.new(opts)
     end
     cptr = ffi.gc(cptr, C.ljh_client_free)
     local defaults = {}
-    for k, v in pairs(opts) do
+    for k, v in next, opts do
         if not CLIENT_ONLY[k] then
             defaults[k] = v
         end
@@ -463,7 +466,7 @@ function Client:_request_batch(requests, bopts)
         end
     end
     local n = 0
-    for k in pairs(requests) do
+    for k in next, requests do
         if type(k) == "number" and k > n and k % 1 == 0 then
             n = k
         end
@@ -580,7 +583,7 @@ function Client:close()
     local e = self.engine
     e.cptr = nil
     self.C.ljh_client_free(ffi.gc(cptr, nil))
-    for _, h in pairs(e.pending) do
+    for _, h in next, e.pending do
         h:_ready()
     end
     if e.host.flush then

@@ -7,8 +7,11 @@
 local ffi = require("ffi")
 local bodies = require("ljhttp.bodies")
 
-local type, tostring, tonumber, pairs, next = type, tostring, tonumber, pairs, next
+local type, tostring, tonumber, next, rawget = type, tostring, tonumber, next, rawget
 local getmetatable = getmetatable
+-- User tables are walked with next and read with rawget: a LuaJIT built
+-- with Lua 5.2 compatibility honours __pairs and __len, which may raise
+-- or show other content than the table holds.
 local str_lower = string.lower
 local C_NULL = nil
 
@@ -127,7 +130,7 @@ local function add_headers(n, headers, defaults)
         if type(headers) ~= "table" then
             return bad("headers must be a table of name = value")
         end
-        for k, v in pairs(headers) do
+        for k, v in next, headers do
             local val = text(v)
             if type(k) ~= "string" or val == nil then
                 return bad("headers must map names (strings) to values (strings or numbers)")
@@ -139,11 +142,11 @@ local function add_headers(n, headers, defaults)
         local seen
         if headers ~= nil and next(headers) ~= nil then
             seen = {}
-            for k in pairs(headers) do
+            for k in next, headers do
                 seen[str_lower(k)] = true
             end
         end
-        for k, v in pairs(defaults) do
+        for k, v in next, defaults do
             local val = text(v)
             if type(k) ~= "string" or val == nil then
                 return bad("client headers must map names (strings) to values (strings or numbers)")
@@ -160,7 +163,7 @@ local function has_header(headers, lname)
     if type(headers) ~= "table" then
         return false
     end
-    for k in pairs(headers) do
+    for k in next, headers do
         if type(k) == "string" and str_lower(k) == lname then
             return true
         end
@@ -176,7 +179,7 @@ local function add_cookies(cookies)
         return bad("cookies must be a table of name = value")
     end
     local n = 0
-    for k, v in pairs(cookies) do
+    for k, v in next, cookies do
         local val = text(v)
         if type(k) ~= "string" or val == nil then
             return bad("cookies must map names (strings) to values (strings or numbers)")
@@ -444,7 +447,7 @@ function M.request(method, url, o, d, extra_flags, async)
         if type(auth) ~= "table" then
             return bad("auth must be a table {user = ..., pass = ...}")
         end
-        local user, pass = auth.user, auth.pass
+        local user, pass = rawget(auth, "user"), rawget(auth, "pass")
         if type(user) ~= "string" or type(pass) ~= "string" then
             return bad("auth needs both user and pass as strings")
         end
@@ -471,11 +474,13 @@ function M.request(method, url, o, d, extra_flags, async)
     end
     local pauth = pick(o, d, "proxy_auth")
     if pauth ~= nil then
-        if type(pauth) ~= "table" or type(pauth.user) ~= "string" or type(pauth.pass) ~= "string" then
+        local pu = type(pauth) == "table" and rawget(pauth, "user")
+        local pp = type(pauth) == "table" and rawget(pauth, "pass")
+        if type(pu) ~= "string" or type(pp) ~= "string" then
             return bad("proxy_auth must be a table {user = ..., pass = ...}")
         end
-        r.proxy_user.ptr, r.proxy_user.len = pauth.user, #pauth.user
-        r.proxy_pass.ptr, r.proxy_pass.len = pauth.pass, #pauth.pass
+        r.proxy_user.ptr, r.proxy_user.len = pu, #pu
+        r.proxy_pass.ptr, r.proxy_pass.len = pp, #pp
     end
     local f
     f, msg = simple_options(r, o, d)

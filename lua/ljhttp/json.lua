@@ -10,7 +10,10 @@
 local ffi = require("ffi")
 local loader = require("ljhttp.loader")
 
-local type, pairs, next, rawget, tostring = type, pairs, next, rawget, tostring
+local type, next, rawget, tostring = type, next, rawget, tostring
+-- User tables are walked with next and read with rawget: a LuaJIT built
+-- with Lua 5.2 compatibility honours __pairs and __len, which may raise
+-- or show other content than the table holds.
 local getmetatable, setmetatable, pcall, error = getmetatable, setmetatable, pcall, error
 local ffi_str, ffi_istype = ffi.string, ffi.istype
 local str_format, str_find, str_sub = string.format, string.find, string.sub
@@ -290,7 +293,7 @@ put = function(v, depth)
             -- keys must be 1..max, holes become null (at most as many
             -- holes as elements, plus a few)
             local count, max = 0, 0
-            for k in pairs(v) do
+            for k in next, v do
                 if type(k) ~= "number" or k < 1 or k % 1 ~= 0 then
                     return nil, type(k) == "number" and "an array with the key " .. tostring(k)
                         or "a table with both array items and " .. type(k) .. " keys", ""
@@ -322,7 +325,7 @@ put = function(v, depth)
         -- an object: string keys only
         local count = 0
         seen[v] = true
-        for k, e in pairs(v) do
+        for k, e in next, v do
             if type(k) ~= "string" then
                 seen[v] = nil
                 if type(k) == "number" then
@@ -362,7 +365,7 @@ put = function(v, depth)
 end
 
 -- The path of node index target inside v, walking in put()'s order
--- (tables are unchanged since, so pairs() goes the same way).
+-- (tables are unchanged since, so next() goes the same way).
 local function locate(v, target)
     local idx = 0
     local function walk(x, path)
@@ -378,7 +381,7 @@ local function locate(v, target)
         local jt = mt ~= nil and type(mt) == "table" and rawget(mt, "__jsontype") or nil
         if jt == "array" or (jt ~= "object" and type(k1) == "number") then
             local max = 0
-            for k in pairs(x) do
+            for k in next, x do
                 if k > max then
                     max = k
                 end
@@ -392,7 +395,7 @@ local function locate(v, target)
             end
             return nil
         end
-        for k, e in pairs(x) do
+        for k, e in next, x do
             if idx == target then
                 return path .. key_path(k) .. " (the key)"
             end
@@ -415,7 +418,7 @@ local function encode_value(v, L)
     n, n_anchors = 0, 0
     local ok, msg, path = put(v, 0)
     if not ok then
-        for k in pairs(seen) do
+        for k in next, seen do
             seen[k] = nil
         end
         return fail("cannot encode " .. msg .. " as JSON (at $" .. path .. ")")
@@ -460,7 +463,7 @@ function M.encode(v)
         encoding = false
     end
     if not ok then
-        for k in pairs(seen) do
+        for k in next, seen do
             seen[k] = nil
         end
         return fail("cannot encode as JSON: " .. tostring(s))

@@ -16,7 +16,10 @@ local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
 local sse = require("ljhttp.sse")
 
-local type, pairs, setmetatable, tostring, tonumber = type, pairs, setmetatable, tostring, tonumber
+local type, next, setmetatable, tostring, tonumber = type, next, setmetatable, tostring, tonumber
+-- User tables are walked with next and read with rawget: a LuaJIT built
+-- with Lua 5.2 compatibility honours __pairs and __len, which may raise
+-- or show other content than the table holds.
 local ffi_str = ffi.string
 
 local M = {}
@@ -155,6 +158,13 @@ end
 
 function M.wrap(h)
     -- Collected streams end their transfer: the finalizer sees only h.
+    -- The sentinel is then the transfer's only owner: with a finalizer
+    -- of its own as well, both ran when the stream and the transfer went
+    -- in the same cycle (a dropped client, or the end of the process),
+    -- and freed the transfer twice.
+    if h.t ~= nil then
+        h.t = ffi.gc(h.t, nil)
+    end
     local sentinel = ffi.gc(ffi.new("char[1]"), function()
         release(h)
     end)
@@ -288,7 +298,7 @@ Events.__index = Events
 
 local function has_header(headers, lname)
     if type(headers) == "table" then
-        for k in pairs(headers) do
+        for k in next, headers do
             if type(k) == "string" and k:lower() == lname then
                 return true
             end
@@ -304,7 +314,7 @@ function M.sse(client, url, opts)
         return nil, "options must be a table", "invalid_argument"
     end
     local o = {}
-    for k, v in pairs(opts or {}) do
+    for k, v in next, opts or {} do
         o[k] = v
     end
     local method = o.method or "GET"
@@ -314,7 +324,7 @@ function M.sse(client, url, opts)
     end
     if not has_header(o.headers, "accept") and not has_header(client.defaults.headers, "accept") then
         local hs = {}
-        for k, v in pairs(o.headers or {}) do
+        for k, v in next, o.headers or {} do
             hs[k] = v
         end
         hs.Accept = "text/event-stream"

@@ -77,7 +77,7 @@
 ---@field proxy_auth? ljhttp.Credentials
 ---@field no_proxy? string comma-separated hosts that bypass the proxy
 ---@field ca_file? string
----@field ca_path? string
+---@field ca_path? string a hashed CA directory; alone it replaces the system store
 ---@field client_cert? string
 ---@field client_key? string
 ---@field client_key_password? string

@@ -2,6 +2,9 @@
  * mapping from libcurl's codes. */
 #include <criterion/criterion.h>
 
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -108,4 +111,124 @@ Test(msg, bounded_and_terminated)
     cr_expect_eq(one[0], 'x');
     ljh__msg(one, 1, "%s", "only the NUL");
     cr_expect_eq(one[0], '\0');
+}
+
+/* The table is indexed by code and names each code once. */
+Test(error_from_curl, table_is_dense)
+{
+    cr_assert_geq(ljh__n_curl_codes, (size_t)CURL_LAST, "the installed curl.h has codes the table lacks");
+    for (size_t i = 0; i < ljh__n_curl_codes; i++) {
+        cr_expect_eq(ljh__curl_codes[i].code, (int)i, "row %zu", i);
+        cr_expect_not_null(ljh__curl_codes[i].name);
+        cr_expect(ljh__curl_codes[i].error < LJH_E_COUNT, "row %zu", i);
+        cr_expect_eq(ljh__error_from_curl((CURLcode)i), ljh__curl_codes[i].error);
+    }
+    cr_expect_eq(ljh__error_from_curl((CURLcode)ljh__n_curl_codes), LJH_E_INTERNAL);
+    cr_expect_eq(ljh__error_from_curl((CURLcode)-1), LJH_E_INTERNAL);
+    /* the codes newer than 7.88 that an HTTP client meets */
+    cr_expect_eq(ljh__error_from_curl((CURLcode)100), LJH_E_TOO_LARGE, "CURLE_TOO_LARGE");
+    cr_expect_str_eq(ljh__curl_codes[100].name, "CURLE_TOO_LARGE");
+    cr_expect_eq(ljh__error_from_curl((CURLcode)101), LJH_E_TLS, "CURLE_ECH_REQUIRED");
+}
+
+/* The installed curl/curl.h: LJH_CURL_H, else pkg-config's includedir,
+ * else the usual places. */
+static FILE *open_curl_h(char *path, size_t cap)
+{
+    const char *env = getenv("LJH_CURL_H");
+    if (env && *env) {
+        snprintf(path, cap, "%s", env);
+        return fopen(path, "r");
+    }
+    FILE *p = popen("pkg-config --variable=includedir libcurl 2>/dev/null", "r");
+    char dir[512] = "";
+    if (p) {
+        if (!fgets(dir, sizeof dir, p))
+            dir[0] = '\0';
+        pclose(p);
+    }
+    dir[strcspn(dir, "\r\n")] = '\0';
+    const char *tries[] = {dir, "/usr/include", "/usr/local/include", "/usr/include/x86_64-linux-gnu",
+                           "/usr/include/aarch64-linux-gnu", "/opt/homebrew/include"};
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        if (!tries[i][0])
+            continue;
+        snprintf(path, cap, "%s/curl/curl.h", tries[i]);
+        FILE *f = fopen(path, "r");
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
+/* Every enumerator of CURLcode in the installed header has a row with its
+ * name at its number: a libcurl that adds a code fails here until errors.c
+ * decides what it means. */
+Test(error_from_curl, every_code_in_curl_h_is_decided)
+{
+    char path[600];
+    FILE *f = open_curl_h(path, sizeof path);
+    cr_assert_not_null(f, "curl/curl.h not found (set LJH_CURL_H)");
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* comments out, so the enumerators are the only CURLE_ words left */
+    for (char *c = text; *c; c++) {
+        if (c[0] == '/' && c[1] == '*') {
+            char *e = strstr(c + 2, "*/");
+            size_t l = e ? (size_t)(e + 2 - c) : strlen(c);
+            memset(c, ' ', l);
+            c += l - 1;
+        }
+    }
+    char *start = strstr(text, "CURLE_OK = 0");
+    cr_assert_not_null(start, "%s: no CURLE_OK = 0", path);
+    char *end = strstr(start, "} CURLcode;");
+    cr_assert_not_null(end, "%s: no end of CURLcode", path);
+    *end = '\0';
+    int value = 0, seen = 0;
+    for (char *c = start; *c;) {
+        if (strncmp(c, "CURLE_", 6) != 0 || (c > start && (isalnum((unsigned char)c[-1]) || c[-1] == '_'))) {
+            c++;
+            continue;
+        }
+        char name[64];
+        size_t l = 0;
+        while ((isalnum((unsigned char)c[l]) || c[l] == '_') && l < sizeof name - 1) {
+            name[l] = c[l];
+            l++;
+        }
+        name[l] = '\0';
+        c += l;
+        while (*c == ' ' || *c == '\t' || *c == '\n')
+            c++;
+        if (*c == '=')
+            value = (int)strtol(c + 1, &c, 0);
+        cr_expect_lt((size_t)value, ljh__n_curl_codes, "%s = %d (in %s) has no row in errors.c", name,
+                     value, path);
+        if ((size_t)value < ljh__n_curl_codes)
+            cr_expect_str_eq(ljh__curl_codes[value].name, name, "%s = %d (in %s)", name, value, path);
+        value++;
+        seen++;
+    }
+    cr_expect_eq(value, CURL_LAST, "%s does not match the curl.h compiled against", path);
+    cr_expect_gt(seen, 90, "only %d codes read from %s", seen, path);
+}
+
+/* libcurl 8.23 reports a wrong client_key_password as a bad argument. */
+Test(error_from_curl, bad_argument_with_client_key_is_tls)
+{
+    ljh_transport tr;
+    memset(&tr, 0, sizeof tr);
+    cr_expect_eq(ljh__error_of_transfer(CURLE_BAD_FUNCTION_ARGUMENT, &tr), LJH_E_INTERNAL);
+    cr_expect_eq(ljh__error_of_transfer(CURLE_BAD_FUNCTION_ARGUMENT, NULL), LJH_E_INTERNAL);
+    char key[] = "client.key";
+    tr.client_key = key;
+    cr_expect_eq(ljh__error_of_transfer(CURLE_BAD_FUNCTION_ARGUMENT, &tr), LJH_E_TLS);
+    cr_expect_eq(ljh__error_of_transfer(CURLE_COULDNT_CONNECT, &tr), LJH_E_CONNECT);
+    tr.client_key = NULL;
+    tr.client_cert = key;
+    cr_expect_eq(ljh__error_of_transfer(CURLE_BAD_FUNCTION_ARGUMENT, &tr), LJH_E_TLS);
+    cr_expect_eq(ljh__error_of_transfer(CURLE_OK, &tr), LJH_OK);
 }

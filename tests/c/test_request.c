@@ -1101,3 +1101,24 @@ Test(plan_safe_url, strips_credentials)
     ljh__safe_url("http://example.com/long/path", tiny, sizeof tiny);
     cr_expect_lt(strlen(tiny), sizeof tiny);
 }
+
+/* libcurl 8 serialises HTTP/1.1 over TLS behind CURLOPT_PIPEWAIT: it is
+ * set only where HTTP/2 is asked for or already seen for the origin. */
+Test(transport_pipewait, only_where_http2_is_known)
+{
+    ljh_transport tr;
+    memset(&tr, 0, sizeof tr);
+    const char *tls = "https://example.test/a", *clear = "http://example.test/a";
+    cr_expect_eq(ljh__transport_pipewait(&tr, tls, 0), 0L, "https, origin not seen on HTTP/2");
+    cr_expect_eq(ljh__transport_pipewait(&tr, tls, 1), 1L, "https, origin seen on HTTP/2");
+    cr_expect_eq(ljh__transport_pipewait(&tr, clear, 1), 0L, "cleartext without prior knowledge");
+    cr_expect_eq(ljh__transport_pipewait(&tr, NULL, 1), 0L);
+    tr.http_version = LJH_HTTP_1_1;
+    cr_expect_eq(ljh__transport_pipewait(&tr, tls, 1), 0L, "1.1 asked for");
+    tr.http_version = LJH_HTTP_2;
+    cr_expect_eq(ljh__transport_pipewait(&tr, tls, 0), 1L, "2 asked for over TLS");
+    cr_expect_eq(ljh__transport_pipewait(&tr, "HTTPS://example.test/", 0), 1L);
+    cr_expect_eq(ljh__transport_pipewait(&tr, clear, 0), 0L, "2 over cleartext stays 1.1");
+    tr.http_version = LJH_HTTP_2_PRIOR_KNOWLEDGE;
+    cr_expect_eq(ljh__transport_pipewait(&tr, clear, 0), 1L, "prior knowledge");
+}

@@ -51,6 +51,34 @@ static void expect_header(const ljh_collect *col, size_t i, const char *name, co
 
 /* ---- collecting ---- */
 
+/* libcurl 8 takes "HTTP/1.1 2000 OK" as 200: the collector refuses every
+ * status line Go would refuse, whatever libcurl makes of it. */
+Test(collect, status_line_is_validated)
+{
+    static const char *const good[] = {
+        "HTTP/1.1 200 OK\r\n", "HTTP/1.0 404 Not Found\r\n", "HTTP/1.1 200\r\n",
+        "HTTP/2 200 \r\n",       "HTTP/3 103 \r\n",           "HTTP/1.1 999 x\r\n",
+        "HTTP/1.1 100 Continue\r\n",
+    };
+    static const char *const bad[] = {
+        "HTTP/1.1 2000 OK\r\n", "HTTP/1.1 20 OK\r\n",  "HTTP/1.1 099 OK\r\n",
+        "HTTP/1.1 abc\r\n",     "HTTP/1.1 200OK\r\n",  "HTTP/1.1  200 OK\r\n",
+        "HTTP/201 200\r\n",     "HTTP/\r\n",           "HTTP/1.1\r\n",
+        "HTTP/1.1 -20 OK\r\n",  "HTTP/x.1 200 OK\r\n", "HTTP/1. 200 OK\r\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ljh_collect col = {0};
+        cr_expect_eq(feed(&col, good[i]), LJH_OK, "%s", good[i]);
+        ljh__collect_free(&col);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ljh_collect col = {0};
+        cr_expect_eq(feed(&col, bad[i]), LJH_E_PROTOCOL, "%s", bad[i]);
+        cr_expect_not_null(col.abort_why, "%s", bad[i]);
+        ljh__collect_free(&col);
+    }
+}
+
 Test(collect, simple_block)
 {
     ljh_collect col = {0};

@@ -155,7 +155,8 @@ R.has_secret = has_secret
 ---   warm      run the call once first (modules and scratch buffers that
 ---             load or grow on first use are then part of the baseline)
 ---   rss_kb    RSS growth allowed after the case (default: not checked)
---- Returns the message (or the response) and the elapsed seconds.
+--- Returns the message (or the response), the elapsed seconds and the
+--- error code (nil for a response).
 function R.case(spec)
     local http = require("ljhttp")
     local deadline = spec.deadline or 1
@@ -215,6 +216,7 @@ function R.case(spec)
         out = r[2]
     end
     local was_response = type(r[1]) == "table"
+    local got_code = r[3]
     r = nil
     local heap1 = R.heap()
     local fds1 = R.fds()
@@ -239,7 +241,7 @@ function R.case(spec)
         T.ok(rss1 - rss0 <= spec.rss_kb,
             string.format("%s: RSS grew by %d KiB (allowed %d)", label, rss1 - rss0, spec.rss_kb))
     end
-    return out, dt
+    return out, dt, got_code
 end
 
 --- Runs a Lua chunk in a child luajit (same package.path, same library);

@@ -151,7 +151,7 @@ end)
 
 T.test("dns: unresolvable name", function()
     local r = T.call(http.get, "http://nonexistent.invalid/", { timeout = 5 })
-    if r[3] == "timeout" and tostring(r[2]):find("esolv") then
+    if r[3] == "timeout" then
         T.skip("the system resolver did not answer within 5 s: " .. r[2])
     end
     expect("dns", http.get, "http://nonexistent.invalid/", { timeout = 5 })

@@ -141,7 +141,8 @@ T.test("B28 chunked without the last chunk; bad or overflowing sizes: error", fu
 end)
 
 T.test("B29 broken status lines: protocol", function()
-    for _, case in ipairs({ "garbage", "2000", "abc", "1", "empty", "http09" }) do
+    for _, case in ipairs({ "garbage", "2000", "abc", "1", "empty", "http09", "2000body", "nospace",
+        "twospaces", "4digits", "badversion", "continue2000" }) do
         R.case({ label = "status line " .. case, code = "protocol", deadline = 1, call = function(c)
             return c:get(R.furl("/status-line?case=" .. case))
         end })
@@ -187,7 +188,7 @@ T.test("B32 NUL, bare CR and folded lines in header values: no crash, consistent
     for _, path in ipairs({ "/header-nul", "/bare-cr", "/folded" }) do
         local first
         for round = 1, 2 do
-            local got = R.case({ label = path .. " " .. round, code = "any", call = function(c)
+            local got, _, code = R.case({ label = path .. " " .. round, code = "any", call = function(c)
                 return c:get(R.furl(path))
             end })
             local shape
@@ -201,7 +202,7 @@ T.test("B32 NUL, bare CR and folded lines in header values: no crash, consistent
                 end
                 shape = table.concat(parts, "|")
             else
-                shape = "error " .. (got:find("Nul byte", 1, true) and "protocol" or got)
+                shape = "error " .. tostring(code) -- libcurl's wording varies by version
             end
             first = first or shape
             T.eq(shape, first, path .. ": the same result twice")

@@ -366,3 +366,29 @@ T.test("read_ref: a failure midway is nil, message, code after the data", functi
     T.eq(s.error_code, "network")
     T.eq(select(3, s:read_ref()), "network", "the error stays")
 end)
+
+-- A stream's transfer had two finalizers (the stream's and its own): when
+-- both went in one cycle, at the end of the process or with the client
+-- dropped too, the transfer was freed twice (a crash at exit).
+T.test("streams left open at exit, or dropped with their client, end cleanly", function()
+    local R = require("reliability")
+    local code = ([[
+local http = require("ljhttp")
+local keep = {}
+keep[1] = assert(http.stream("GET", %q))
+keep[2] = assert(http.sse(%q))
+keep[3] = http.new()
+keep[4] = assert(keep[3]:stream("GET", %q))
+local c = http.new()
+local s = assert(c:stream("GET", %q))
+c, s = nil, nil
+collectgarbage()
+collectgarbage()
+print("end of script")
+]]):format(T.url("/bytes?n=5000000"), T.url("/echo"), T.url("/bytes?n=5000000"), T.url("/bytes?n=5000000"))
+    for round = 1, 3 do
+        local out, ok = R.child(code)
+        T.contains(out, "end of script", "round " .. round)
+        T.ok(ok, "round " .. round .. ": the child did not exit cleanly: " .. out)
+    end
+end)

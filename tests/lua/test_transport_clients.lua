@@ -111,15 +111,28 @@ end)
 T.test("clients: an HTTP/2 batch shares one connection (nginx $connection)", function()
     S.start()
     local c = http.new({ ca_file = S.cert("ca.pem") })
+    -- the client learns that the origin speaks HTTP/2 from an answer,
+    -- then waits to multiplex on that connection
+    local first = T.res(200, c:get(S.https("good", "/conn"))).body
     local rs, errs = c:request_batch(batch_of(10, S.https("good", "/conn")))
     T.is_nil(errs)
     T.eq(rs[1].http_version, "2")
     T.eq(distinct(rs, 10), 1, "connections")
-    local first = rs[1].body
+    T.eq(rs[1].body, first, "the batch reuses the first request's connection")
     rs = c:request_batch(batch_of(10, S.https("good", "/conn")))
     T.eq(distinct(rs, 10), 1)
     T.eq(rs[1].body, first, "the second batch reuses it")
     T.eq(T.res(200, c:get(S.https("good", "/conn"))).body, first)
+    c:close()
+end)
+
+T.test("clients: http_version = \"2\" multiplexes a fresh client's first batch", function()
+    S.start()
+    local c = http.new({ ca_file = S.cert("ca.pem") })
+    local rs, errs = c:request_batch(batch_of(8, S.https("good", "/conn"), { http_version = "2" }))
+    T.is_nil(errs)
+    T.eq(rs[1].http_version, "2")
+    T.eq(distinct(rs, 8), 1, "connections")
     c:close()
 end)
 

@@ -10,6 +10,18 @@ local function ca()
     return S.cert("ca.pem")
 end
 
+T.test("http2: nginx's HTTP/2 directive follows its version (http2 on; since 1.25.1)", function()
+    T.eq(S.nginx_version("nginx version: nginx/1.22.1"), 12201)
+    T.eq(S.nginx_version("nginx version: openresty/1.21.4.1"), 0)
+    T.eq(S.h2_listen(12201, 80, false), "listen 127.0.0.1:80 http2;")
+    T.eq(S.h2_listen(12201, 443, true), "listen 127.0.0.1:443 ssl http2;")
+    T.eq(S.h2_listen(12501, 80, false), "listen 127.0.0.1:80; http2 on;")
+    T.eq(S.h2_listen(13006, 443, true), "listen 127.0.0.1:443 ssl; http2 on;")
+    -- and the running nginx was given what it wants: no deprecation warning
+    S.start()
+    T.not_contains(T.read_file(S.path("nginx-error.log")) or "", "is deprecated")
+end)
+
 T.test("http2: the default over TLS negotiates HTTP/2", function()
     S.start()
     local r = T.res(200, http.new():get(S.https("good"), { ca_file = ca() }))

@@ -65,7 +65,10 @@ T.test("connect_timeout: async and batch requests time out too", function()
         return c:request_batch({ { "GET", url }, { "GET", T.url("/echo") } })
     end)
     T.not_nil(errs)
-    T.match(errs[1], "[Tt]imeout")
+    -- a batch gives messages only (libcurl words them per version): the
+    -- code is the async case's above; here the failure and its timing
+    T.is_nil(rs[1])
+    T.contains(errs[1], url)
     T.eq(rs[2].status_code, 200)
     between(dt, 0.35, 5, "batch")
     c:close()

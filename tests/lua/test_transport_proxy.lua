@@ -190,12 +190,25 @@ T.test("proxy: socks5:// resolves locally, socks5h:// lets the proxy resolve", f
     local r = T.res(200, http.new():get(T.url("/echo?socks=1"), { proxy = S.proxy_url("socks", "socks5") }))
     T.eq(T.echo(r.body).query, "socks=1")
     T.contains(S.socks_log(), "connected to 127.0.0.1:" .. T.port)
-    r = T.res(200, http.new():get(T.url2("/echo"), { proxy = S.proxy_url("socks", "socks5h") }))
-    T.contains(S.socks_log(), "connected to localhost:" .. T.port)
+    -- the proxy resolves localhost, to ::1 or 127.0.0.1 (both listen)
+    r = T.res(200, http.new():get(S.http("plain", "/hello", "localhost"), { proxy = S.proxy_url("socks", "socks5h") }))
+    T.contains(S.socks_log(), "connected to localhost:" .. S.port.plain)
     -- https through SOCKS, verified end to end
     r = T.res(200, http.new():get(S.https("good"), { proxy = S.proxy_url("socks", "socks5h"), ca_file = ca() }))
     T.eq(r.http_version, "2")
     T.contains(S.socks_log(), "connected to localhost:" .. S.port.good)
+end)
+
+T.test("proxy: socks5h works when the proxy resolves localhost to ::1 first", function()
+    need_socks()
+    if not S.have.socks_v6first then
+        T.skip("no IPv6 loopback or no unshare -m here: cannot give the proxy a ::1-first /etc/hosts")
+    end
+    local p = S.proxy_url("socks_v6first", "socks5h")
+    T.res(200, http.new():get(S.http("plain", "/hello", "localhost"), { proxy = p }))
+    local r = T.res(200, http.new():get(S.https("good"), { proxy = p, ca_file = ca() }))
+    T.eq(r.http_version, "2")
+    T.contains(S.socks_log("socks_v6first"), "connected to localhost:" .. S.port.good)
 end)
 
 T.test("proxy: socks5 with proxy_auth", function()

@@ -112,6 +112,40 @@ T.test("tls: ca_path with a hashed directory verifies", function()
     T.err("tls", http.new():get(S.https("good"), { ca_path = empty }))
 end)
 
+-- ca_path alone must not leave libcurl's built-in CA file set: where that
+-- file is missing (no ca-certificates package) it made every request fail.
+-- A child runs in a private mount namespace with the system's certificate
+-- directory hidden behind an empty one.
+T.test("tls: ca_path alone does not need libcurl's default CA file", function()
+    S.start()
+    local default = T.capture("curl-config --ca 2>/dev/null"):gsub("%s+$", "")
+    if default == "" then
+        default = "/etc/ssl/certs/ca-certificates.crt"
+    end
+    local certs = default:match("^(.*)/[^/]*$")
+    if not T.sh("unshare -m true >/dev/null 2>&1") then
+        T.skip("unshare -m is not allowed here (needs root): cannot hide " .. certs)
+    end
+    local empty = S.path("no-system-certs")
+    T.sh("mkdir -p " .. T.shq(empty))
+    local script = T.tmpfile("ca_path_child.lua")
+    T.write_file(script, "package.path = " .. string.format("%q", package.path) .. [[
+
+local http = require("ljhttp")
+local f = io.open(arg[3], "rb")
+print("default CA file present: " .. tostring(f ~= nil))
+if f then f:close() end
+local r, msg, code = http.new():get(arg[1], { ca_path = arg[2] })
+print(r and ("status " .. r.status_code) or ("error " .. tostring(code) .. " " .. tostring(msg)))
+]])
+    local lj = os.getenv("LJHTTP_LUAJIT") or "luajit"
+    local out = T.capture("unshare -m sh -c " .. T.shq("mount --bind " .. T.shq(empty) .. " " .. T.shq(certs)
+        .. " && exec " .. lj .. " " .. T.shq(script) .. " " .. T.shq(S.https("good")) .. " "
+        .. T.shq(S.cert("capath")) .. " " .. T.shq(default)) .. " 2>&1")
+    T.contains(out, "default CA file present: false")
+    T.contains(out, "status 200")
+end)
+
 T.test("tls: a missing ca_file or client_cert fails with tls", function()
     S.start()
     T.err("tls", http.new():get(S.https("good"), { ca_file = S.path("no-such-ca.pem") }))

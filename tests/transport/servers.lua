@@ -159,8 +159,28 @@ end
 local BROTLI = "/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so"
 local ECHO = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 
+--- nginx's version as a number (1.22.1 -> 12201), 0 when unknown.
+function S.nginx_version(text)
+    text = text or T.capture("nginx -v 2>&1")
+    local a, b, c = text:match("nginx/(%d+)%.(%d+)%.(%d+)")
+    return a and tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c) or 0
+end
+
+--- The listen line and extra directive of an HTTP/2 server: nginx 1.25.1
+--- added `http2 on;` and from then on serves only HTTP/1.1 on a cleartext
+--- `listen ... http2` (warning the parameter is deprecated).
+function S.h2_listen(version, port, ssl, v6)
+    local function one(addr)
+        local l = "listen " .. addr .. ":" .. port .. (ssl and " ssl" or "")
+        return version >= 12501 and l .. ";" or l .. " http2;"
+    end
+    local l = one("127.0.0.1") .. (v6 and " " .. one("[::1]") or "")
+    return version >= 12501 and l .. " http2 on;" or l
+end
+
 local function nginx_conf()
     local c = S.cert
+    local v = S.nginx_version()
     local p = S.port
     local user = ""
     if T.capture("id -u"):match("^0") then
@@ -214,15 +234,16 @@ http {
     keepalive_requests 100000;
     ssl_protocols TLSv1.2 TLSv1.3; # nginx 1.22's default has no TLS 1.3
     root %s;
-    server { listen 127.0.0.1:%d ssl http2; %s %s }
+    server { %s %s %s }
     server { listen 127.0.0.1:%d ssl; %s %s }
     server { listen 127.0.0.1:%d ssl; %s %s }
     server { listen 127.0.0.1:%d ssl; %s %s }
-    server { listen 127.0.0.1:%d ssl http2; %s ssl_client_certificate %s; ssl_verify_client on; %s }
+    server { %s %s ssl_client_certificate %s; ssl_verify_client on; %s }
     server { listen 127.0.0.1:%d ssl; %s ssl_protocols TLSv1.2; %s }
-    server { listen 127.0.0.1:%d http2; %s }
+    server { %s %s }
     server {
         listen 127.0.0.1:%d;
+        %s
         %s
         location /br/ { %s }
         location = /bomb.txt { gzip_static always; }
@@ -235,14 +256,14 @@ http {
         path("nginx.pid"), path("nginx-error.log"), path("nginx-access.log"),
         path("ntmp"), path("ntmp"), path("ntmp"), path("ntmp"), path("ntmp"),
         path("www"),
-        p.good, tls("server.pem", "server.key"), common,
+        S.h2_listen(v, p.good, true, S.have.ipv6), tls("server.pem", "server.key"), common,
         p.wrong, tls("wrong.pem", "wrong.key"), common,
         p.self, tls("self.pem", "self.key"), common,
         p.expired, S.have.expired and tls("expired.pem", "expired.key") or tls("self.pem", "self.key"), common,
-        p.clientcert, tls("server.pem", "server.key"), c("ca.pem"), common,
+        S.h2_listen(v, p.clientcert, true), tls("server.pem", "server.key"), c("ca.pem"), common,
         p.tls12, tls("server.pem", "server.key"), common,
-        p.h2c, common,
-        p.plain, common, brotli_on)
+        S.h2_listen(v, p.h2c, false), common,
+        p.plain, S.have.ipv6 and ("listen [::1]:" .. p.plain .. ";") or "", common, brotli_on)
 end
 
 local function start_nginx()
@@ -286,9 +307,26 @@ end
 
 -- ---- microsocks (SOCKS5) ----
 
-local function start_socks(name, port, extra)
-    local pid = spawn("exec microsocks -i 127.0.0.1 -p " .. port .. (extra or ""), path(name .. ".log"))
+local function start_socks(name, port, extra, prefix)
+    local pid = spawn((prefix or "exec ") .. "microsocks -i 127.0.0.1 -p " .. port .. (extra or ""),
+        path(name .. ".log"))
     wait_listening({ port }, name, pid)
+end
+
+-- Debian's /etc/hosts names localhost "::1" too, and a SOCKS proxy that
+-- resolves it may try ::1 first: the servers a test reaches by the name
+-- localhost through a proxy listen on both loopbacks. "socks_v6first"
+-- is a proxy whose /etc/hosts (a private mount) lists ::1 first.
+local function can_v6first()
+    return S.have.ipv6 and T.sh("unshare -m true >/dev/null 2>&1")
+end
+
+local function start_socks_v6first()
+    local hosts = path("hosts-v6first")
+    T.write_file(hosts, "::1 localhost\n127.0.0.1 localhost\n")
+    start_socks("socks_v6first", S.port.socks_v6first, nil,
+        "exec unshare -m sh -c " .. T.shq("mount --bind " .. T.shq(hosts) .. " /etc/hosts && exec \"$0\" \"$@\"") .. " ")
+    S.have.socks_v6first = true
 end
 
 --- microsocks' log: "client[N] 127.0.0.1: connected to HOST:PORT" lines.
@@ -348,9 +386,10 @@ local function do_start()
     S.pin = assert(T.read_file(S.cert("server.pin")))
     S.other_pin = assert(T.read_file(S.cert("other.pin")))
     make_files()
-    local ports = free_ports(12)
+    S.have.ipv6 = T.sh("python3 -c 'import socket; socket.socket(socket.AF_INET6).bind((\"::1\", 0))' 2>/dev/null")
+    local ports = free_ports(13)
     local names = { "good", "wrong", "self", "expired", "clientcert", "tls12", "h2c", "plain", "proxy",
-        "proxy_auth", "socks", "socks_auth" }
+        "proxy_auth", "socks", "socks_auth", "socks_v6first" }
     for i, n in ipairs(names) do
         S.port[n] = ports[i]
     end
@@ -368,6 +407,9 @@ local function do_start()
         start_socks("socks", S.port.socks)
         start_socks("socks_auth", S.port.socks_auth, " -u socksuser -P sockspass")
         S.have.socks = true
+        if can_v6first() then
+            start_socks_v6first()
+        end
     end
 end
 
