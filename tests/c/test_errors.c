@@ -205,6 +205,11 @@ Test(error_from_curl, every_code_in_curl_h_is_decided)
             c++;
         if (*c == '=')
             value = (int)strtol(c + 1, &c, 0);
+        if (strncmp(name, "CURLE_RESERVED", 14) == 0) {
+            /* 8.x: CURLE_RESERVED115 = 115 ... 126, "used in tests": never a result */
+            value++;
+            continue;
+        }
         cr_expect_lt((size_t)value, ljh__n_curl_codes, "%s = %d (in %s) has no row in errors.c", name,
                      value, path);
         if ((size_t)value < ljh__n_curl_codes)
