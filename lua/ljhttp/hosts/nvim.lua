@@ -146,6 +146,15 @@ function M.call(engine, fn, ...)
     end)
 end
 
+-- A user callback raised (engine.lua caught it): Neovim reports it as an
+-- error message from a scheduled call of its own, so it reaches no
+-- other request's wait, batch or close.
+function M.report(engine, handle, err)
+    vim.schedule(function()
+        error(err, 0)
+    end)
+end
+
 -- Called by Client:close after the C client is gone.
 function M.flush(engine)
     if engine.cptr == nil then

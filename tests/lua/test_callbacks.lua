@@ -1,0 +1,84 @@
+-- Errors raised by user callbacks stay with their request (plain
+-- LuaJIT host): the wait() of that request or the next run() raises
+-- them, once; nothing else (batches, other waits, stream reads, close)
+-- ever sees them.
+local T = require("support")
+local http = require("ljhttp")
+
+T.test("a callback's error skips request_batch and other waits; its own wait raises it", function()
+    local c = T.ok(http.new())
+    local bad = c:get_async(T.url("/slow?ms=10"), nil, function()
+        error("cb-A failure")
+    end)
+    local other = c:get_async(T.url("/slow?ms=200"))
+    -- the batch drives the engine while bad's callback runs
+    local rs, errs = c:request_batch({ { "GET", T.url("/slow?ms=300") }, { "GET", T.url("/echo") } })
+    T.is_nil(errs, "batch errors")
+    T.eq(rs[1].status_code, 200)
+    T.eq(rs[2].status_code, 200)
+    T.res(200, other:wait(10))
+    local ok, err = pcall(bad.wait, bad, 10)
+    T.eq(ok, false, "its own wait raises")
+    T.contains(tostring(err), "cb-A failure")
+    -- raised once: waiting again, or running, does not raise it again
+    T.eq(select(1, pcall(bad.wait, bad, 1)), true, "second wait")
+    T.eq(c:run(1), true)
+    c:close()
+end)
+
+T.test("an on_chunk error ends its transfer once; close() and run() do not repeat it", function()
+    local c = T.ok(http.new())
+    local calls, got = 0, nil
+    local h = c:get_async(T.url("/bytes?n=" .. 8 * 1024 * 1024), {
+        on_chunk = function()
+            calls = calls + 1
+            error("chunk failure")
+        end,
+    }, function(r, e, code)
+        got = { r, e, code }
+    end)
+    local ok, err = pcall(c.run, c, 20)
+    T.eq(ok, false, "run raises the error")
+    T.contains(tostring(err), "chunk failure")
+    T.eq(calls, 1, "on_chunk calls after its error")
+    T.ok(got, "the completion callback ran")
+    T.is_nil(got[1])
+    T.eq(got[3], "callback")
+    T.contains(got[2], "chunk failure")
+    T.eq(select(1, pcall(c.run, c, 1)), true, "a second run does not raise")
+    local h2 = c:get_async(T.url("/drip?chunks=3&interval_ms=0"), {
+        on_chunk = function()
+            error("chunk failure 2")
+        end,
+    })
+    T.eq(select(1, pcall(c.close, c)), true, "close does not raise")
+    T.eq(h2:done(), true)
+    local _, _, code = h:wait(1)
+    T.eq(code, "callback")
+end)
+
+T.test("a callback's error does not surface in another request's stream read", function()
+    local c = T.ok(http.new())
+    local ran = false
+    local bad = c:get_async(T.url("/echo"), nil, function()
+        ran = true
+        error("cb-B failure")
+    end)
+    local s = T.ok(c:stream("GET", T.url("/drip?chunks=3&interval_ms=50&size=5")))
+    local body = {}
+    while true do
+        local ok, chunk = pcall(s.read, s)
+        T.eq(ok, true, "read raised: " .. tostring(chunk))
+        if not chunk then
+            break
+        end
+        body[#body + 1] = chunk
+    end
+    s:close()
+    T.eq(table.concat(body), "000001111122222")
+    local ok, err = pcall(bad.wait, bad, 5)
+    T.ok(ran, "its callback ran")
+    T.eq(ok, false)
+    T.contains(tostring(err), "cb-B failure")
+    c:close()
+end)
