@@ -87,6 +87,7 @@ struct ljh_client {
     int n_pullable;           /* transfers Lua may pull: ready has room for all */
     int retry_waiting;        /* transfers sleeping before a retry */
     int64_t budget;           /* bytes this run may still take; < 0 = no bound */
+    int64_t budget_end_ms;    /* ...until this monotonic ms */
     int n_budget_paused;      /* transfers paused by the budget */
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
     int nspare;
@@ -346,7 +347,8 @@ static int over_budget(ljh_transfer *t, size_t n)
     ljh_client *c = t->client;
     if (!c || c->budget < 0 || t->sync)
         return 0;
-    if (c->budget == 0) {
+    if (c->budget == 0 || now_ms() >= c->budget_end_ms) {
+        c->budget = 0;
         if (!t->budget_paused) {
             t->budget_paused = 1;
             c->n_budget_paused++;
@@ -1312,6 +1314,7 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
     resume_budget(c);
     /* a host pumping from its event loop gets a bounded amount of work */
     c->budget = wait_ms == 0 ? LJH_RUN_BUDGET : -1;
+    c->budget_end_ms = now_ms() + LJH_RUN_BUDGET_MS;
     if (c->retry_waiting) {
         int64_t next = start_retries(c);
         if (next >= 0 && next < timeout)

@@ -89,18 +89,24 @@ arm = function(engine)
             st.idle:stop()
             on_event(engine)
         end
-        if poll then
-            poll:start("r", cb)
-        end
     end
     local ms = C.ljh_client_timeout(cptr)
     if ms == 0 then
-        -- due now: on the next loop pass, not in this one
+        -- due now: on the next loop pass, not in this one; and only one
+        -- pump in that pass (the poll would add a second)
         st.timer:stop()
+        if st.polling then
+            st.polling = false
+            st.poll:stop()
+        end
         st.idle:start(st.idle_cb)
         return
     end
     st.idle:stop()
+    if st.poll and not st.polling then
+        st.polling = true
+        st.poll:start("r", st.cb)
+    end
     if ms < 0 or ms > IDLE_CHECK_MS then
         -- libcurl has (almost) always a deadline while a transfer runs;
         -- this bound only matters after a transfer ended outside a pump
@@ -127,8 +133,10 @@ function M.kick(engine)
     end
     arm(engine)
     local st = engine.nvim
-    st.timer:stop()
-    st.idle:start(st.idle_cb)
+    if st then
+        st.timer:stop()
+        st.idle:start(st.idle_cb)
+    end
 end
 
 function M.call(engine, fn, ...)
