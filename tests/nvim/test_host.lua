@@ -355,5 +355,121 @@ test("misc", function()
     check("ljhttp.run()", http.run(10) == true and n == 10, n)
 end)
 
-say("%d passed, %d failed", passed, failed)
-vim.cmd(failed == 0 and "qall!" or "cquit 1")
+-- ---------------------------------------------------------------------
+-- Last, with Neovim idle in its own main loop (this file has returned;
+-- vim.wait runs a loop of its own): a fast download must leave the
+-- editor its turns, so a vim.schedule call queued every 10 ms runs soon.
+-- Only gross starvation fails here (the whole download inside one loop
+-- pass put the median past half a second); the figures belong to the
+-- benchmark (bench/nvim_fair.lua).
+-- Also counts engine pumps per loop pass (a uv check handle runs once
+-- per pass) and the bytes one pump moved: both must stay small.
+local function lateness_while(c, start, finish)
+    local lat = {}
+    local probe = uv.new_timer()
+    probe:start(10, 10, function()
+        local q = uv.hrtime()
+        vim.schedule(function()
+            lat[#lat + 1] = (uv.hrtime() - q) / 1e6
+        end)
+    end)
+    local in_pass, most_pumps, most_bytes = 0, 0, 0
+    local pass = uv.new_check()
+    pass:start(function()
+        in_pass = 0
+    end)
+    local handle
+    local pump = c.engine.pump
+    c.engine.pump = function(self, ms)
+        local before = handle and handle.t ~= nil and handle:progress().downloaded
+        local r = pump(self, ms)
+        in_pass = in_pass + 1
+        most_pumps = math.max(most_pumps, in_pass)
+        if before and handle.t ~= nil then
+            most_bytes = math.max(most_bytes, handle:progress().downloaded - before)
+        end
+        return r
+    end
+    local t0 = uv.hrtime()
+    handle = start(function(...)
+        local wall = ms_since(t0)
+        probe:stop()
+        probe:close()
+        pass:stop()
+        pass:close()
+        c.engine.pump = nil
+        table.sort(lat)
+        local n = #lat
+        finish({
+            wall = wall,
+            p50 = lat[math.max(1, math.ceil(n * 0.5))] or 1e9,
+            p99 = lat[math.max(1, math.ceil(n * 0.99))] or 1e9,
+            max = lat[n] or 1e9,
+            pumps = most_pumps,
+            bytes = most_bytes,
+        }, ...)
+    end)
+end
+
+local function fairness(finish)
+    local c = assert(http.new({}))
+    local dir = vim.fn.tempname()
+    vim.fn.mkdir(dir, "p")
+    local size = 512 * 1024 * 1024
+    local function report(what, r)
+        check(string.format("schedule lateness, %d MiB %s in %.0f ms: p50 %.1f p99 %.1f max %.1f ms"
+            .. " (p50 <= 50)", size / 1048576, what, r.wall, r.p50, r.p99, r.max), r.p50 <= 50, r.p50)
+        check(string.format("%s: at most 2 engine pumps per loop pass (%d)", what, r.pumps),
+            r.pumps <= 2, r.pumps)
+        check(string.format("%s: at most 4 MiB per pump (%.2f MiB)", what, r.bytes / 1048576),
+            r.bytes <= 4 * 1048576, r.bytes)
+    end
+    local function chunks()
+        local bytes = 0
+        lateness_while(c, function(done)
+            return c:get_async(BASE .. "/zeros?n=" .. size, {
+                max_body_size = false,
+                on_chunk = function(s)
+                    bytes = bytes + #s
+                end,
+            }, done)
+        end, function(r)
+            check("on_chunk download complete", bytes == size, bytes)
+            report("through on_chunk", r)
+            c:close()
+            finish()
+        end)
+    end
+    lateness_while(c, function(done)
+        return c:get_async(BASE .. "/zeros?n=" .. size,
+            { output = dir .. "/big.bin", max_body_size = false }, done)
+    end, function(r, res, err)
+        check("output download complete", res and res.body_size == size, err)
+        report("to a file", r)
+        vim.fn.delete(dir, "rf")
+        chunks()
+    end)
+end
+
+local function finish()
+    say("%d passed, %d failed", passed, failed)
+    vim.cmd(failed == 0 and "qall!" or "cquit 1")
+end
+local guard = uv.new_timer()
+guard:start(180000, 0, vim.schedule_wrap(function()
+    check("fairness tests finished in time", false)
+    finish()
+end))
+-- once the editor is in its main loop (startup has finished)
+vim.api.nvim_create_autocmd("VimEnter", {
+    once = true,
+    callback = function()
+        vim.schedule(function()
+            local ok, err = xpcall(fairness, debug.traceback, finish)
+            if not ok then
+                check("fairness (raised)", false, err)
+                finish()
+            end
+        end)
+    end,
+})

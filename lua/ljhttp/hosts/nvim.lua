@@ -2,14 +2,8 @@
 --
 -- Each busy client has one uv poll handle on its engine descriptor
 -- (ljh_client_fd: an epoll set that is readable whenever any of its
--- sockets is), one uv timer for libcurl's next deadline
--- (ljh_client_timeout) when that is >= 1 ms away, and one uv idle handle
--- for "now". When one fires: engine:pump(0), then re-arm. A timer is never
--- re-armed with 0 ms from its own callback: libuv (before 1.45, e.g.
--- Neovim 0.7-0.9 on Debian) runs such a timer again in the same loop
--- pass, so a fast download ran entirely inside one pass and starved
--- vim.schedule. An idle handle runs once per loop pass, after which the
--- editor handles its own events. C bounds the bytes one pump moves.
+-- sockets is) and one uv timer for libcurl's next deadline
+-- (ljh_client_timeout). When either fires: engine:pump(0), then re-arm.
 -- Nothing blocks the editor, and no C code ever calls into Lua.
 --
 -- User callbacks (response callbacks and on_chunk) go through
@@ -53,7 +47,6 @@ local function release(engine)
         engine.nvim = nil
         close_handle(st.poll)
         close_handle(st.timer)
-        close_handle(st.idle)
     end
 end
 
@@ -79,34 +72,17 @@ arm = function(engine)
         local fd = C.ljh_client_fd(cptr)
         local timer = uv.new_timer()
         local poll = fd >= 0 and uv.new_poll(fd) or nil
-        st = { timer = timer, poll = poll, fd = fd, idle = uv.new_idle() }
+        st = { timer = timer, poll = poll, fd = fd }
         engine.nvim = st
         local cb = function()
             on_event(engine)
         end
         st.cb = cb
-        st.idle_cb = function()
-            st.idle:stop()
-            on_event(engine)
+        if poll then
+            poll:start("r", cb)
         end
     end
     local ms = C.ljh_client_timeout(cptr)
-    if ms == 0 then
-        -- due now: on the next loop pass, not in this one; and only one
-        -- pump in that pass (the poll would add a second)
-        st.timer:stop()
-        if st.polling then
-            st.polling = false
-            st.poll:stop()
-        end
-        st.idle:start(st.idle_cb)
-        return
-    end
-    st.idle:stop()
-    if st.poll and not st.polling then
-        st.polling = true
-        st.poll:start("r", st.cb)
-    end
     if ms < 0 or ms > IDLE_CHECK_MS then
         -- libcurl has (almost) always a deadline while a transfer runs;
         -- this bound only matters after a transfer ended outside a pump
@@ -132,11 +108,7 @@ function M.kick(engine)
         return
     end
     arm(engine)
-    local st = engine.nvim
-    if st then
-        st.timer:stop()
-        st.idle:start(st.idle_cb)
-    end
+    engine.nvim.timer:start(0, 0, engine.nvim.cb)
 end
 
 function M.call(engine, fn, ...)
@@ -151,15 +123,6 @@ function M.call(engine, fn, ...)
             arm(engine)
         end
         fn(unpack(args, 1, n))
-    end)
-end
-
--- A user callback raised (engine.lua caught it): Neovim reports it as an
--- error message from a scheduled call of its own, so it reaches no
--- other request's wait, batch or close.
-function M.report(engine, handle, err)
-    vim.schedule(function()
-        error(err, 0)
     end)
 end
 
