@@ -202,11 +202,11 @@ function M.run(timeout)
             end
             left = left + c.engine.n_pending
         end
-        if left == 0 then
-            return true
-        end
-        if deadline and tonumber(now()) >= deadline then
-            return false
+        if left == 0 or (deadline and tonumber(now()) >= deadline) then
+            for i = 1, #busy do
+                busy[i].engine:reraise() -- a callback's error, once
+            end
+            return left == 0
         end
         for i = 1, #busy do
             if busy[i].engine.n_pending > 0 then

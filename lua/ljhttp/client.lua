@@ -292,16 +292,20 @@ function Client:sse(url, opts)
 end
 
 --- Drives this client's transfers until none is left (plain LuaJIT).
+--- Raises (once) an error a callback raised that no wait() raised yet.
 ---@param timeout? number seconds
 ---@return boolean all_finished
 function Client:run(timeout)
+    local all = true
     if self.cptr == nil then
         if self.host.flush then
             self.host.flush(self.engine) -- callbacks of requests made after close
         end
-        return true
+    else
+        all = self.host.run(self.engine, timeout)
     end
-    return self.host.run(self.engine, timeout)
+    self.engine:reraise()
+    return all
 end
 
 -- ---- batches ----

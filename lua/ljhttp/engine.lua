@@ -30,6 +30,7 @@ function M.new(C, cptr, host)
         ids = ffi.new("int32_t[?]", IDS),
         data = ffi.new("const char *[1]"),
         calls = {},     -- user calls waiting to run (see hosts)
+        raised = {},    -- handles whose callback raised, not yet re-raised
     }, Engine)
 end
 
@@ -106,6 +107,54 @@ function Handle:_deliver(fn, ...)
     end
 end
 
+-- A user callback raised: the error belongs to this handle. It is kept
+-- for the handle's wait() and the client's run() (hosts/luajit.lua), or
+-- handed to a host that reports errors itself (Neovim).
+function Handle:_raised(err)
+    local e = self.engine
+    if e and e.host.report then
+        return e.host.report(e, self, err)
+    end
+    if self.raised == nil then
+        self.raised = err
+        if e then
+            e.raised[#e.raised + 1] = self
+        end
+    end
+end
+
+-- Raises (once) the oldest callback error no wait() has raised yet.
+function Engine:reraise()
+    local h = self.raised[1]
+    if h then
+        h:_reraise()
+    end
+end
+
+-- Raises (once) the error one of this handle's callbacks raised.
+function Handle:_reraise()
+    local err = self.raised
+    if not err then
+        return
+    end
+    self.raised = false
+    local list = self.engine and self.engine.raised
+    for i = 1, list and #list or 0 do
+        if list[i] == self then
+            table.remove(list, i)
+            break
+        end
+    end
+    error(err, 0)
+end
+
+local function run_callback(h, res, err, code)
+    local ok, cerr = pcall(h.callback, res, err, code)
+    if not ok then
+        h:_raised(cerr)
+    end
+end
+
 function Handle:_finish(res, err, code)
     self.finished = true
     if self.settle then -- batch items: the batch keeps the result
@@ -113,17 +162,61 @@ function Handle:_finish(res, err, code)
     end
     self.res, self.err, self.code = res, err, code
     if self.callback then
-        self:_deliver(self.callback, res, err, code)
+        self:_deliver(run_callback, self, res, err, code)
     end
 end
 
-function Handle:_take_chunk()
-    local e = self.engine
-    local n = e.C.ljh_transfer_take(self.t, e.data)
-    if n > 0 then
-        self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+-- Chunks taken per delivery: up to 1 MiB, handed over in one host call.
+-- The next take waits until that call has run, so when the editor falls
+-- behind the bytes wait in C (which pauses the transfer) instead of
+-- piling up as queued calls.
+local BATCH = 16
+
+local function deliver_chunks(h, list, n)
+    local on_chunk, raised = h.on_chunk, nil
+    for i = 1, n do
+        if h.chunk_error then
+            break
+        end
+        local ok, err = pcall(on_chunk, list[i])
+        if not ok then
+            -- the rest of the body is of no use: end the transfer; the
+            -- completion callback gets the error (code "callback")
+            raised = err
+            h.chunk_error = "on_chunk raised: " .. tostring(err)
+            local t = h.t
+            if t ~= nil then
+                h.engine.C.ljh_transfer_cancel(t)
+            end
+        end
     end
-    return n
+    h.delivering = false
+    if h.t ~= nil then
+        h:_ready()
+    end
+    if raised ~= nil then
+        h:_raised(raised)
+    end
+end
+
+function Handle:_take_chunks()
+    local e = self.engine
+    local C, t, data = e.C, self.t, e.data
+    local list, k = nil, 0
+    while k < BATCH do
+        local n = C.ljh_transfer_take(t, data)
+        if n == 0 then
+            break
+        end
+        list = list or {}
+        k = k + 1
+        list[k] = ffi_str(data[0], n)
+    end
+    if k > 0 then
+        self.delivering = true
+        self:_deliver(deliver_chunks, self, list, k)
+    end
+    return k
 end
 
 function Handle:_ready()
@@ -135,17 +228,23 @@ function Handle:_ready()
         return
     end
     local e, t = self.engine, self.t
+    if t == nil then
+        return
+    end
     local C = e.C
-    if self.on_chunk then
-        -- one take returns at most LJH_STREAM_CHUNK bytes: take them all,
-        -- or a paused transfer would wait for a wake-up that never comes
-        while self:_take_chunk() > 0 do
+    if self.on_chunk and not self.chunk_error then
+        -- a delivery still queued takes the next bytes once it has run
+        if self.delivering or self:_take_chunks() == BATCH then
+            return
         end
     end
     if C.ljh_transfer_done(t) == 0 then
         return
     end
     local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
+    if self.chunk_error then
+        res, err, code = nil, self.chunk_error, "callback"
+    end
     e:forget(self)
     self:progress() -- keep the final figures
     C.ljh_transfer_free(ffi.gc(t, nil))
@@ -179,6 +278,7 @@ function Handle:wait(timeout)
     if not self.finished then
         return nil, "wait timed out", "timeout"
     end
+    self:_reraise()
     return self.res, self.err, self.code
 end
 

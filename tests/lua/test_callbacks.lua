@@ -82,3 +82,44 @@ T.test("a callback's error does not surface in another request's stream read", f
     T.contains(tostring(err), "cb-B failure")
     c:close()
 end)
+
+-- ---- output temp files when the request cannot finish ----
+
+local function tmp_files(dir)
+    local n = 0
+    for _ in T.capture("ls -A " .. T.shq(dir)):gmatch("[^\n]*%.tmp%.[^\n]*") do
+        n = n + 1
+    end
+    return n
+end
+
+-- Starts an output download that stalls after 5 of 10 bytes, pumped
+-- until its temporary file exists.
+local function stalled_output(c, dir)
+    local h = c:get_async(T.url("/stall-body?ms=20000"), { output = dir .. "/f.bin" })
+    local t0 = T.now()
+    while tmp_files(dir) == 0 and T.now() - t0 < 10 do
+        c.engine:pump(20)
+    end
+    T.eq(tmp_files(dir), 1, "the temporary file exists while the body comes")
+    return h
+end
+
+T.test("output temp file removed on cancel, close and collection", function()
+    local dir = T.tmpdir() .. "/output-cleanup"
+    T.ok(T.sh("mkdir -p " .. T.shq(dir)))
+    local c = T.ok(http.new())
+    local h = stalled_output(c, dir)
+    h:cancel()
+    T.eq(tmp_files(dir), 0, "after cancel")
+    h = stalled_output(c, dir)
+    c:close()
+    T.eq(tmp_files(dir), 0, "after close")
+    T.err("closed", h:wait(1))
+    c = T.ok(http.new())
+    stalled_output(c, dir)
+    c = nil -- luacheck: ignore
+    collectgarbage()
+    collectgarbage()
+    T.eq(tmp_files(dir), 0, "after the client and its handle were collected")
+end)

@@ -129,6 +129,44 @@ test("200 in flight", function()
 end)
 
 -- ---------------------------------------------------------------------
+-- Quitting Neovim during an output download leaves no temporary file:
+-- a child Neovim starts one (the server stalls mid-body), waits until
+-- its temporary file exists, then runs :qa!.
+test("VimLeavePre removes partial output files", function()
+    local dir = vim.fn.tempname()
+    vim.fn.mkdir(dir, "p")
+    local child = table.concat({
+        "vim.opt.rtp:prepend(os.getenv('LJH_ROOT'))",
+        "local c = require('ljhttp').new({})",
+        "c:get_async(os.getenv('LJH_URL'), { output = os.getenv('LJH_OUT') })",
+        "vim.wait(10000, function() return #vim.fn.glob(os.getenv('LJH_OUT') .. '.tmp.*', 0, 1) > 0 end, 10)",
+        "io.stdout:write(#vim.fn.glob(os.getenv('LJH_OUT') .. '.tmp.*', 0, 1) .. ' temp\\n')",
+        "vim.cmd('qa!')",
+    }, "; ")
+    local out, code = {}, nil
+    local id = vim.fn.jobstart({ vim.v.progpath, "--headless", "--clean", "-u", "NONE", "-i", "NONE",
+        "-c", "lua " .. child }, {
+        env = { LJH_ROOT = ROOT, LJH_URL = BASE .. "/stall-body?ms=20000", LJH_OUT = dir .. "/f.bin" },
+        stdout_buffered = true,
+        on_stdout = function(_, data)
+            out = data
+        end,
+        on_exit = function(_, c)
+            code = c
+        end,
+    })
+    check("child Neovim started", id > 0, id)
+    loop_until(function()
+        return code ~= nil
+    end, 30000)
+    check("child saw its temporary file, then quit", code == 0 and table.concat(out, ""):find("1 temp"),
+        table.concat(out, "|"))
+    local left = vim.fn.glob(dir .. "/*", true, true)
+    check("no file left after :qa!", #left == 0, table.concat(left, " "))
+    vim.fn.delete(dir, "rf")
+end)
+
+-- ---------------------------------------------------------------------
 test("wait", function()
     local c = assert(http.new({}))
     local cb_ran = false
