@@ -31,6 +31,8 @@ function M.new(C, cptr, host)
         data = ffi.new("const char *[1]"),
         calls = {},     -- user calls waiting to run (see hosts)
         raised = {},    -- handles whose callback raised, not yet re-raised
+        progressing = {}, -- handles with on_progress, while they run
+        n_progressing = 0,
     }, Engine)
 end
 
@@ -48,6 +50,11 @@ function Engine:submit(req, handle)
     handle.id = C.ljh_transfer_id(t)
     self.pending[handle.id] = handle
     self.n_pending = self.n_pending + 1
+    if handle.on_progress then
+        self.progressing[handle] = true
+        self.n_progressing = self.n_progressing + 1
+        handle.progress_next = tonumber(C.ljh_now_ms()) + handle.progress_ms
+    end
     self.host.kick(self)
     return handle
 end
@@ -78,6 +85,9 @@ function Engine:pump(wait_ms)
     end
     local running = self.C.ljh_client_run(self.cptr, wait_ms)
     self:dispatch()
+    if self.n_progressing > 0 then
+        self:_progress_tick()
+    end
     return running
 end
 
@@ -85,6 +95,10 @@ function Engine:forget(h)
     if self.pending[h.id] then
         self.pending[h.id] = nil
         self.n_pending = self.n_pending - 1
+    end
+    if self.progressing[h] then
+        self.progressing[h] = nil
+        self.n_progressing = self.n_progressing - 1
     end
 end
 
@@ -172,22 +186,28 @@ end
 -- piling up as queued calls.
 local BATCH = 16
 
+local deliver_progress
+
+-- on_chunk or on_progress raised: the rest of the transfer is of no use.
+-- It ends, and the completion callback gets the error (code "callback").
+function Handle:_stream_failed(name, err)
+    self.cb_failure = name .. " raised: " .. tostring(err)
+    local t = self.t
+    if t ~= nil then
+        self.engine.C.ljh_transfer_cancel(t)
+    end
+end
+
 local function deliver_chunks(h, list, n)
     local on_chunk, raised = h.on_chunk, nil
     for i = 1, n do
-        if h.chunk_error then
+        if h.cb_failure then
             break
         end
         local ok, err = pcall(on_chunk, list[i])
         if not ok then
-            -- the rest of the body is of no use: end the transfer; the
-            -- completion callback gets the error (code "callback")
             raised = err
-            h.chunk_error = "on_chunk raised: " .. tostring(err)
-            local t = h.t
-            if t ~= nil then
-                h.engine.C.ljh_transfer_cancel(t)
-            end
+            h:_stream_failed("on_chunk", err)
         end
     end
     h.delivering = false
@@ -196,6 +216,45 @@ local function deliver_chunks(h, list, n)
     end
     if raised ~= nil then
         h:_raised(raised)
+    end
+end
+
+-- on_progress: a periodic delivery (final = false) is queued at most once
+-- at a time; the final one always is, before the completion callback.
+deliver_progress = function(h, p, final)
+    if not final then
+        h.progress_queued = false
+        if h.finished then
+            return -- never after the completion callback
+        end
+    end
+    if h.cb_failure then
+        return
+    end
+    local ok, err = pcall(h.on_progress, p)
+    if not ok then
+        if not final then
+            h:_stream_failed("on_progress", err)
+        end
+        h:_raised(err)
+    end
+end
+
+-- After a pump: the figures of transfers with on_progress, each at most
+-- every progress_ms, and only when they moved.
+function Engine:_progress_tick()
+    local now = tonumber(self.C.ljh_now_ms())
+    for h in next, self.progressing do
+        if h.t ~= nil and not h.progress_queued and now >= h.progress_next then
+            h.progress_next = now + h.progress_ms
+            local p = h:progress()
+            local moved = p.downloaded + p.uploaded + p.download_total + p.upload_total
+            if moved ~= h.progress_moved then
+                h.progress_moved = moved
+                h.progress_queued = true
+                h:_deliver(deliver_progress, h, p, false)
+            end
+        end
     end
 end
 
@@ -232,7 +291,7 @@ function Handle:_ready()
         return
     end
     local C = e.C
-    if self.on_chunk and not self.chunk_error then
+    if self.on_chunk and not self.cb_failure then
         -- a delivery still queued takes the next bytes once it has run
         if self.delivering or self:_take_chunks() == BATCH then
             return
@@ -242,11 +301,15 @@ function Handle:_ready()
         return
     end
     local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
-    if self.chunk_error then
-        res, err, code = nil, self.chunk_error, "callback"
+    if self.cb_failure then
+        res, err, code = nil, self.cb_failure, "callback"
     end
     e:forget(self)
-    self:progress() -- keep the final figures
+    local final = self:progress() -- keep the final figures
+    if self.on_progress and not self.cb_failure then
+        -- once more with the final figures, before the completion callback
+        self:_deliver(deliver_progress, self, final, true)
+    end
     C.ljh_transfer_free(ffi.gc(t, nil))
     self.t = nil
     self:_finish(res, err, code)

@@ -123,3 +123,59 @@ T.test("output temp file removed on cancel, close and collection", function()
     collectgarbage()
     T.eq(tmp_files(dir), 0, "after the client and its handle were collected")
 end)
+
+-- ---- on_progress ----
+
+T.test("on_progress: at most every progress_interval, final figures last, never after the callback", function()
+    local c = T.ok(http.new())
+    local seen, at, done_after = {}, {}, nil
+    local t0 = T.now()
+    local h = c:get_async(T.url("/drip?chunks=10&interval_ms=50&size=1000"), {
+        progress_interval = 0.15,
+        on_progress = function(p)
+            T.eq(done_after, nil, "on_progress after the completion callback")
+            seen[#seen + 1] = p
+            at[#at + 1] = T.now()
+        end,
+    }, function()
+        done_after = #seen
+    end)
+    T.res(200, h:wait(20))
+    local wall = T.now() - t0
+    T.eq(done_after, #seen, "the completion callback came after every on_progress")
+    T.ok(#seen >= 1, "at least the final figures")
+    T.eq(seen[#seen].downloaded, 10000, "final figures")
+    T.eq(seen[#seen][1], 10000, "both shapes")
+    for i = 2, #seen do
+        T.ok(seen[i].downloaded >= seen[i - 1].downloaded, "figures never go back")
+    end
+    -- periodic ones (all but the final) at least 0.15 s apart
+    for i = 2, #seen - 1 do
+        T.ok(at[i] - at[i - 1] >= 0.14, "periodic deliveries at least progress_interval apart")
+    end
+    T.ok(#seen - 1 <= wall / 0.15 + 1, "no more periodic deliveries than the interval allows")
+    c:close()
+end)
+
+T.test("on_progress: bad progress_interval, and an on_progress error stays with its request", function()
+    local c = T.ok(http.new())
+    T.err("invalid_argument", c:get_async(T.url("/echo"), { on_progress = print, progress_interval = -1 }):wait(5))
+    T.err("invalid_argument", c:get_async(T.url("/echo"), { on_progress = print, progress_interval = "soon" }):wait(5))
+    local got
+    local h = c:get_async(T.url("/drip?chunks=20&interval_ms=30&size=100"), {
+        progress_interval = 0,
+        on_progress = function()
+            error("progress failure")
+        end,
+    }, function(r, e, code)
+        got = { r, e, code }
+    end)
+    local other = c:get_async(T.url("/echo"))
+    T.res(200, other:wait(10))
+    local ok, err = pcall(h.wait, h, 10)
+    T.eq(ok, false, "its wait raises")
+    T.contains(tostring(err), "progress failure")
+    T.eq(got[3], "callback")
+    T.contains(got[2], "on_progress raised")
+    c:close()
+end)

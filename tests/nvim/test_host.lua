@@ -167,6 +167,40 @@ test("VimLeavePre removes partial output files", function()
 end)
 
 -- ---------------------------------------------------------------------
+test("on_progress", function()
+    local c = assert(http.new({}))
+    local seen, fast, done_after = {}, 0, nil
+    c:get_async(BASE .. "/drip?chunks=8&interval_ms=50&size=1000", {
+        progress_interval = "120ms",
+        on_progress = function(p)
+            if vim.in_fast_event() then
+                fast = fast + 1
+            end
+            if done_after == nil then
+                seen[#seen + 1] = p
+            else
+                done_after = -1
+            end
+        end,
+    }, function()
+        done_after = #seen
+    end)
+    loop_until(function()
+        return done_after ~= nil
+    end, 10000)
+    -- a late delivery would show up in the next turns
+    loop_until(function()
+        return false
+    end, 100)
+    check("on_progress runs outside uv callbacks", fast == 0, fast)
+    check("no on_progress after the completion callback", done_after == #seen, done_after)
+    check("final figures last", seen[#seen] and seen[#seen].downloaded == 8000,
+        seen[#seen] and seen[#seen].downloaded)
+    check("periodic deliveries bounded by the interval", #seen >= 1 and #seen <= 6, #seen)
+    c:close()
+end)
+
+-- ---------------------------------------------------------------------
 test("wait", function()
     local c = assert(http.new({}))
     local cb_ran = false
