@@ -23,6 +23,7 @@
 ---| "internal"
 ---| "io"
 ---| "json"
+---| "callback"
 
 ---Seconds (fractions honoured) or a Go duration string ("300ms", "1.5s", "1h30m").
 ---@alias ljhttp.Duration number|string
@@ -69,6 +70,8 @@
 ---@field insecure? boolean skip TLS verification for this request
 ---@field on_chunk? fun(chunk: string) async only: body bytes as they arrive
 ---@field on_event? fun(event: ljhttp.Event) async only: server-sent events as they arrive
+---@field on_progress? fun(progress: ljhttp.Progress) async only: figures through the host, at most every progress_interval, then once final, before the callback
+---@field progress_interval? ljhttp.Duration between on_progress calls (default 0.1 s)
 ---@field proxy? string|false a proxy URL; false ignores the proxy environment variables
 ---@field proxy_auth? ljhttp.Credentials
 ---@field no_proxy? string comma-separated hosts that bypass the proxy
