@@ -184,7 +184,13 @@ function M.run(timeout)
         end
     end
     if #busy <= 1 then
-        return busy[1] == nil or busy[1]:run(timeout)
+        if busy[1] == nil then
+            for c in pairs(client.live) do
+                c.engine:reraise() -- a callback's error kept by a batch's turns
+            end
+            return true
+        end
+        return busy[1]:run(timeout)
     end
     -- Several clients: turn each in a round so none waits for another's
     -- slow transfer; only the first may sleep, briefly, on its own fd.
