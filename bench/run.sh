@@ -136,7 +136,9 @@ trap 'INTERRUPTED=1; log "terminated"; exit 143' TERM
 
 # ---------------------------------------------------------------- data files + manifest
 log "generating test files in $TMP"
-mkdir -p "$TMP/www/1m" "$TMP/www/10m" "$TMP/expect" "$TMP/logs" "$TMP/tmp"
+mkdir -p "$TMP/www/1m" "$TMP/www/10m" "$TMP/www/big" "$TMP/expect" "$TMP/logs" "$TMP/tmp"
+# N6's large download: a sparse file (zeros), 1 GiB (smoke: 16 MiB)
+truncate -s "$([[ $SMOKE == 1 ]] && echo 16M || echo 1G)" "$TMP/www/big/body"
 for k in 0 1 2 3 4 5 6 7; do
   head -c 1048576 /dev/urandom > "$TMP/www/1m/$k"
   head -c 10485760 /dev/urandom > "$TMP/www/10m/$k"
@@ -203,6 +205,7 @@ http {
         location = /small { return 200 "hello, world\n"; }
         location /1m/ { alias $TMP/www/1m/; }
         location /10m/ { alias $TMP/www/10m/; }
+        location /big/ { alias $TMP/www/big/; }
         location = /sleep { echo_sleep 0.05; echo "slept"; }
     }
 }
@@ -331,15 +334,18 @@ if [[ -n "$RESULTS_MD" ]]; then log "wrote $RESULTS_MD"; fi
 
 # ------------------------------------------- Neovim: async vs curl per job
 # N6: in headless Neovim, requests to the 50 ms endpoint in flight at
-# once, through ljhttp's async API and through one curl process each.
+# once, and one large download, through ljhttp's async API and through
+# one curl process each; the editor's lateness meanwhile.
 if [[ $SMOKE == 1 ]]; then NVIM_N=${NVIM_N:-10}; NVIM_ROUNDS=${NVIM_ROUNDS:-1}; fi
 if [[ ${NVIM_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && command -v nvim >/dev/null; then
   log "N6 (headless Neovim, ${NVIM_N:-200} requests to /sleep at once)"
-  nvim_out="$(N="${NVIM_N:-200}" ROUNDS="${NVIM_ROUNDS:-5}" bash "$BENCH_DIR/nvim_async.sh" "$BASE/sleep")" \
+  nvim_out="$(N="${NVIM_N:-200}" ROUNDS="${NVIM_ROUNDS:-5}" BIG_URL="$BASE/big/body" \
+    BIG_ROUNDS="${NVIM_BIG_ROUNDS:-$([[ $SMOKE == 1 ]] && echo 1 || echo 3)}" BIG_DIR="$TMP/nvim-big" \
+    bash "$BENCH_DIR/nvim_async.sh" "$BASE/sleep")" \
     || die "the Neovim benchmark failed"
   printf '\n%s\n' "$nvim_out"
   if [[ -n "${RESULTS_MD:-}" ]]; then
-    { printf '\n## N6: headless Neovim, %s requests to /sleep (50 ms) at once\n\n```\n%s\n```\n' \
+    { printf '\n## N6: headless Neovim, %s requests to /sleep (50 ms) at once, and a 1 GiB download\n\n```\n%s\n```\n' \
         "${NVIM_N:-200}" "$nvim_out"; } >> "$RESULTS_MD"
   fi
 fi

@@ -57,6 +57,8 @@ struct ljh_transfer {
     int sync;                 /* ljh_client_perform: nobody pulls it */
     int pullable;             /* counted in the client's n_pullable */
     int paused;
+    int budget_paused;        /* paused by the run budget until the next run */
+    int start_pending;        /* set up, added to the multi by the next run */
     int follow;               /* this hop's answer is a redirect to follow */
     int head_ready;           /* LJH_F_STREAM: the final answer's headers are in */
     ljh_response *head;       /* ...packed then, until ljh_transfer_head */
@@ -94,6 +96,10 @@ struct ljh_client {
     int retry_waiting;        /* transfers sleeping before a retry */
     uint64_t h2_origins[H2_ORIGINS]; /* origin_hash of origins seen on HTTP/2 */
     int h2_next;              /* ...next slot to overwrite */
+    int64_t budget;           /* bytes this run may still take; < 0 = no bound */
+    int64_t budget_end_ms;    /* ...until this monotonic ms */
+    int n_budget_paused;      /* transfers paused by the budget */
+    int n_start_pending;      /* async transfers not yet added to the multi */
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
     int nspare;
     char *cookie_file;
@@ -346,10 +352,41 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* The run budget: 1 when this write must wait for the next run. */
+static int over_budget(ljh_transfer *t, size_t n)
+{
+    ljh_client *c = t->client;
+    if (!c || c->budget < 0 || t->sync)
+        return 0;
+    if (c->budget == 0 || now_ms() >= c->budget_end_ms) {
+        c->budget = 0;
+        if (!t->budget_paused) {
+            t->budget_paused = 1;
+            c->n_budget_paused++;
+        }
+        return 1;
+    }
+    c->budget = (int64_t)n >= c->budget ? 0 : c->budget - (int64_t)n;
+    return 0;
+}
+
+/* A transfer that ended is no longer the budget's to resume. */
+static void budget_forget(ljh_transfer *t)
+{
+    if (t->budget_paused && t->client)
+        t->client->n_budget_paused--;
+    t->budget_paused = 0;
+    if (t->start_pending && t->client)
+        t->client->n_start_pending--;
+    t->start_pending = 0;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
     ljh_transfer *t = userp;
     size_t n = size * nmemb;
+    if (!t->follow && over_budget(t, n))
+        return CURL_WRITEFUNC_PAUSE;
     if (t->plan.bodies.output && !t->follow) {
         /* options.output: a 2xx body goes to the file, with its own limit */
         ljh_error oerr;
@@ -431,7 +468,7 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
         return 0;
     int64_t now = now_ms();
     curl_off_t moved = dlnow + ulnow, pre = 0;
-    if (moved != t->idle_bytes || t->paused ||
+    if (moved != t->idle_bytes || t->paused || t->budget_paused ||
         (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0)) {
         t->idle_bytes = moved;
         t->idle_ref_ms = now;
@@ -928,6 +965,7 @@ static void finish(ljh_transfer *t, CURLcode rc)
     t->done = 1;
     if (c)
         c->running--;
+    budget_forget(t);
     push_ready(t);
 }
 
@@ -950,6 +988,7 @@ static void fail(ljh_transfer *t, ljh_error code, const char *msg)
     t->done = 1;
     if (t->client)
         t->client->running--;
+    budget_forget(t);
     push_ready(t);
 }
 
@@ -1295,9 +1334,34 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
         fail(t, code, msg);
         return t;
     }
+    if (!sync) {
+        /* started by the next run, a bounded number per run */
+        t->start_pending = 1;
+        c->n_start_pending++;
+        return t;
+    }
     if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
         fail(t, LJH_E_INTERNAL, "could not start the request");
     return t;
+}
+
+/* Adds up to max submitted transfers to the multi, oldest first. */
+static void start_pending(ljh_client *c, int max)
+{
+    if (!c->n_start_pending)
+        return;
+    ljh_transfer *t = c->head;
+    while (t && t->next)
+        t = t->next;
+    for (; t && c->n_start_pending && max > 0; t = t->prev) {
+        if (!t->start_pending)
+            continue;
+        t->start_pending = 0;
+        c->n_start_pending--;
+        max--;
+        if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
+            fail(t, LJH_E_INTERNAL, "could not start the request");
+    }
 }
 
 ljh_transfer *ljh_client_submit(ljh_client *c, const ljh_request *req)
@@ -1344,6 +1408,20 @@ static void lost_track(ljh_client *c, CURLMcode mc)
             fail(t, code, msg);
 }
 
+/* Resumes the transfers the last run's budget paused (unless a stream
+ * is also paused for Lua: ljh_transfer_take resumes that one). */
+static void resume_budget(ljh_client *c)
+{
+    for (ljh_transfer *t = c->head; t && c->n_budget_paused; t = t->next) {
+        if (!t->budget_paused)
+            continue;
+        t->budget_paused = 0;
+        c->n_budget_paused--;
+        if (t->easy && !t->paused && !t->done)
+            curl_easy_pause(t->easy, CURLPAUSE_CONT); /* may write: no budget now */
+    }
+}
+
 int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
 {
     if (!c)
@@ -1352,6 +1430,14 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
     if (c->running == 0)
         return 0;
     int64_t timeout = wait_ms < 0 ? 1000 : wait_ms;
+    c->budget = -1;
+    if (c->n_budget_paused || c->n_start_pending)
+        timeout = 0; /* work for now */
+    resume_budget(c);
+    start_pending(c, wait_ms == 0 ? LJH_RUN_STARTS : INT32_MAX);
+    /* a host pumping from its event loop gets a bounded amount of work */
+    c->budget = wait_ms == 0 ? LJH_RUN_BUDGET : -1;
+    c->budget_end_ms = now_ms() + LJH_RUN_BUDGET_MS;
     if (c->retry_waiting) {
         int64_t next = start_retries(c);
         if (next >= 0 && next < timeout)
@@ -1390,6 +1476,7 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
         c->timer_deadline = -1;
         lost_track(c, curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &still));
     }
+    c->budget = -1;
     collect_finished(c);
     return c->running;
 }
@@ -1403,6 +1490,8 @@ int32_t ljh_client_timeout(const ljh_client *c)
 {
     if (!c)
         return -1;
+    if (c->n_budget_paused || c->n_start_pending)
+        return 0; /* paused by the last run's budget, or not started: run now */
     int64_t deadline = c->timer_deadline;
     for (ljh_transfer *t = c->head; t && c->retry_waiting; t = t->next)
         if (t->retry_at && !t->done && (deadline < 0 || t->retry_at < deadline))

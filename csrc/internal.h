@@ -36,6 +36,17 @@
  * each, for its next one: fresh megabytes cost a page fault per 4 KiB. */
 #define LJH_STREAM_SPARE_MAX (2 * LJH_STREAM_HIGH_WATER + 65536)
 
+/* ljh_client_run(c, 0), a host's pump from its event loop: the body bytes
+ * all its transfers may take in that call, and the ms it may spend on
+ * them (a slow disk under options.output). Past either a transfer pauses
+ * until the next run, so one pump costs a few ms at loopback speed and
+ * the host's loop (an editor) gets its turn between pumps. */
+#define LJH_RUN_BUDGET (1024 * 1024)
+#define LJH_RUN_BUDGET_MS 3
+/* ...and the async transfers it starts (connecting 200 at once took one
+ * pump 30-50 ms on a loaded machine); the rest start in the next runs. */
+#define LJH_RUN_STARTS 16
+
 /* options.output: libcurl's receive buffer, and so the size of each write. */
 #define LJH_OUTPUT_BUFFER 65536L
 

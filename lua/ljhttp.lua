@@ -200,7 +200,13 @@ function M.run(timeout)
         end
     end
     if #busy <= 1 then
-        return busy[1] == nil or busy[1]:run(timeout)
+        if busy[1] == nil then
+            for c in pairs(client.live) do
+                c.engine:reraise() -- a callback's error kept by a batch's turns
+            end
+            return true
+        end
+        return busy[1]:run(timeout)
     end
     -- Several clients: turn each in a round so none waits for another's
     -- slow transfer; only the first may sleep, briefly, on its own fd.
@@ -218,11 +224,11 @@ function M.run(timeout)
             end
             left = left + c.engine.n_pending
         end
-        if left == 0 then
-            return true
-        end
-        if deadline and tonumber(now()) >= deadline then
-            return false
+        if left == 0 or (deadline and tonumber(now()) >= deadline) then
+            for i = 1, #busy do
+                busy[i].engine:reraise() -- a callback's error, once
+            end
+            return left == 0
         end
         for i = 1, #busy do
             if busy[i].engine.n_pending > 0 then

@@ -268,7 +268,33 @@ end
 -- ---- non-blocking ----
 
 local function read_callbacks(o)
-    return o.on_chunk, o.on_event, o.on_line, o.lines, o.body
+    return o.on_chunk, o.on_event, o.on_line, o.lines, o.body, o.on_progress, o.progress_interval
+end
+
+local DEFAULT_PROGRESS_MS = 100
+local duration_box, ms_box, msg_box
+
+-- progress_interval: seconds or a Go duration string, as other durations.
+local function progress_ms(C, v)
+    if v == nil then
+        return DEFAULT_PROGRESS_MS
+    end
+    duration_box = duration_box or ffi.new("ljh_duration")
+    ms_box = ms_box or ffi.new("int64_t[1]")
+    msg_box = msg_box or ffi.new("char[128]")
+    local d = duration_box
+    d.is_set, d.str, d.str_len, d.seconds = 1, nil, 0, 0
+    if type(v) == "string" then
+        d.str, d.str_len = v, #v
+    elseif type(v) == "number" and v >= 0 and v < math.huge then
+        d.seconds = v
+    else
+        return nil, "progress_interval must be a number of seconds or a duration string"
+    end
+    if C.ljh_duration_ms(d, ms_box, msg_box, 128) ~= 0 then
+        return nil, "progress_interval: " .. ffi.string(msg_box)
+    end
+    return tonumber(ms_box[0])
 end
 
 --- Starts a request; callback(response, err, code) runs exactly once.
@@ -284,21 +310,24 @@ function Client:request_async(method, url, opts, callback)
     if callback ~= nil and type(callback) ~= "function" then
         error("ljhttp: callback must be a function", 2)
     end
-    local on_chunk, on_event, on_line, line_format, body
+    local on_chunk, on_event, on_line, line_format, body, on_progress, interval
     if type(opts) == "table" then
         if getmetatable(opts) ~= nil then
             -- options with metamethods may raise: the callback gets the error
-            local ok, a, b, c, d, f = pcall(read_callbacks, opts)
+            local ok, a, b, c, d, f, g, i = pcall(read_callbacks, opts)
             if not ok then
                 local h = engine_mod.handle(callback, nil, false)
                 h.engine = self.engine
                 h:_finish(bad("invalid options: " .. tostring(a)))
                 return h
             end
-            on_chunk, on_event, on_line, line_format, body = a, b, c, d, f
+            on_chunk, on_event, on_line, line_format, body, on_progress, interval = a, b, c, d, f, g, i
         else
-            on_chunk, on_event, on_line, line_format, body = read_callbacks(opts)
+            on_chunk, on_event, on_line, line_format, body, on_progress, interval = read_callbacks(opts)
         end
+    end
+    if on_progress ~= nil and type(on_progress) ~= "function" then
+        error("ljhttp: on_progress must be a function", 2)
     end
     if on_chunk ~= nil and type(on_chunk) ~= "function" then
         error("ljhttp: on_chunk must be a function", 2)
@@ -349,6 +378,14 @@ function Client:request_async(method, url, opts, callback)
     if self.cptr == nil then
         h:_finish(closed())
         return h
+    end
+    if on_progress then
+        local ms, perr = progress_ms(self.C, interval == nil and self.defaults.progress_interval or interval)
+        if not ms then
+            h:_finish(bad(perr))
+            return h
+        end
+        h.on_progress, h.progress_ms = on_progress, ms
     end
     local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
         on_chunk and encode.F_STREAM or 0, true)
@@ -409,16 +446,20 @@ function Client:websocket(url, opts)
 end
 
 --- Drives this client's transfers until none is left (plain LuaJIT).
+--- Raises (once) an error a callback raised that no wait() raised yet.
 ---@param timeout? number seconds
 ---@return boolean all_finished
 function Client:run(timeout)
+    local all = true
     if self.cptr == nil then
         if self.host.flush then
             self.host.flush(self.engine) -- callbacks of requests made after close
         end
-        return true
+    else
+        all = self.host.run(self.engine, timeout)
     end
-    return self.host.run(self.engine, timeout)
+    self.engine:reraise()
+    return all
 end
 
 -- ---- batches ----

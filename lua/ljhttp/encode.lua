@@ -46,7 +46,7 @@ for i = 1, #OPTIONS do
     if spec.kind == "flag" then
         flag_bits[spec] = tonumber(ffi.C[spec.bit])
     end
-    if spec.kind ~= "special" and spec.kind ~= "async" then
+    if spec.kind ~= "special" and spec.kind ~= "async" and spec.kind ~= "client" then
         SIMPLE[spec.name] = spec
     end
     if spec.default and spec.default ~= 0 then

@@ -30,6 +30,9 @@ function M.new(C, cptr, host)
         ids = ffi.new("int32_t[?]", IDS),
         data = ffi.new("const char *[1]"),
         calls = {},     -- user calls waiting to run (see hosts)
+        raised = {},    -- handles whose callback raised, not yet re-raised
+        progressing = {}, -- handles with on_progress, while they run
+        n_progressing = 0,
     }, Engine)
 end
 
@@ -50,6 +53,11 @@ function Engine:submit(req, handle)
     local adopt = self.host.adopt
     if adopt then -- hosts that keep each handle's owner (openresty)
         adopt(self, handle)
+    end
+    if handle.on_progress then
+        self.progressing[handle] = true
+        self.n_progressing = self.n_progressing + 1
+        handle.progress_next = tonumber(C.ljh_now_ms()) + handle.progress_ms
     end
     self.host.kick(self)
     return handle
@@ -81,6 +89,9 @@ function Engine:pump(wait_ms)
     end
     local running = self.C.ljh_client_run(self.cptr, wait_ms)
     self:dispatch()
+    if self.n_progressing > 0 then
+        self:_progress_tick()
+    end
     return running
 end
 
@@ -88,6 +99,10 @@ function Engine:forget(h)
     if self.pending[h.id] then
         self.pending[h.id] = nil
         self.n_pending = self.n_pending - 1
+    end
+    if self.progressing[h] then
+        self.progressing[h] = nil
+        self.n_progressing = self.n_progressing - 1
     end
 end
 
@@ -115,6 +130,59 @@ function Handle:_deliver(fn, ...)
     end
 end
 
+-- A user callback raised: the error belongs to this handle. It is kept
+-- for the handle's wait() and the client's run() (hosts/luajit.lua), or
+-- handed to a host that reports errors itself (Neovim).
+function Handle:_raised(err)
+    local e = self.engine
+    if e and e.host.report then
+        return e.host.report(e, self, err)
+    end
+    if self.raised == nil then
+        self.raised = err
+        if e then
+            e.raised[#e.raised + 1] = self
+        end
+    end
+end
+
+-- Raises (once) the oldest callback error no wait() has raised yet.
+function Engine:reraise()
+    local h = self.raised[1]
+    if h then
+        h:_reraise()
+    end
+end
+
+-- Raises (once) the error one of this handle's callbacks raised.
+function Handle:_reraise()
+    local err = self.raised
+    if not err then
+        return
+    end
+    self.raised = false
+    local list = self.engine and self.engine.raised
+    for i = 1, list and #list or 0 do
+        if list[i] == self then
+            table.remove(list, i)
+            break
+        end
+    end
+    error(err, 0)
+end
+
+local function run_callback(h, res, err, code, answer)
+    local ok, cerr
+    if answer ~= nil then
+        ok, cerr = pcall(h.callback, res, err, code, answer)
+    else
+        ok, cerr = pcall(h.callback, res, err, code)
+    end
+    if not ok then
+        h:_raised(cerr)
+    end
+end
+
 -- answer: with code "http_status", the refused response (decode.lua)
 function Handle:_finish(res, err, code, answer)
     self.finished = true
@@ -123,11 +191,7 @@ function Handle:_finish(res, err, code, answer)
     end
     self.res, self.err, self.code, self.answer = res, err, code, answer
     if self.callback then
-        if answer ~= nil then
-            self:_deliver(self.callback, res, err, code, answer)
-        else
-            self:_deliver(self.callback, res, err, code)
-        end
+        self:_deliver(run_callback, self, res, err, code, answer)
     end
 end
 
@@ -142,17 +206,102 @@ local function keep_refused(self, p, n)
     end
 end
 
-function Handle:_take_chunk()
-    local e = self.engine
-    local n = e.C.ljh_transfer_take(self.t, e.data)
-    if n > 0 then
-        if self.kept then
-            keep_refused(self, e.data[0], tonumber(n))
-        else
-            self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+-- Chunks taken per delivery: up to 1 MiB, handed over in one host call.
+-- The next take waits until that call has run, so when the editor falls
+-- behind the bytes wait in C (which pauses the transfer) instead of
+-- piling up as queued calls.
+local BATCH = 16
+
+local deliver_progress
+
+-- on_chunk or on_progress raised: the rest of the transfer is of no use.
+-- It ends, and the completion callback gets the error (code "callback").
+function Handle:_stream_failed(name, err)
+    self.cb_failure = name .. " raised: " .. tostring(err)
+    local t = self.t
+    if t ~= nil then
+        self.engine.C.ljh_transfer_cancel(t)
+    end
+end
+
+local function deliver_chunks(h, list, n)
+    local on_chunk, raised = h.on_chunk, nil
+    for i = 1, n do
+        if h.cb_failure then
+            break
+        end
+        local ok, err = pcall(on_chunk, list[i])
+        if not ok then
+            raised = err
+            h:_stream_failed("on_chunk", err)
         end
     end
-    return n
+    h.delivering = false
+    if h.t ~= nil then
+        h:_ready()
+    end
+    if raised ~= nil then
+        h:_raised(raised)
+    end
+end
+
+-- on_progress: a periodic delivery (final = false) is queued at most once
+-- at a time; the final one always is, before the completion callback.
+deliver_progress = function(h, p, final)
+    if not final then
+        h.progress_queued = false
+        if h.finished then
+            return -- never after the completion callback
+        end
+    end
+    if h.cb_failure then
+        return
+    end
+    local ok, err = pcall(h.on_progress, p)
+    if not ok then
+        if not final then
+            h:_stream_failed("on_progress", err)
+        end
+        h:_raised(err)
+    end
+end
+
+-- After a pump: the figures of transfers with on_progress, each at most
+-- every progress_ms, and only when they moved.
+function Engine:_progress_tick()
+    local now = tonumber(self.C.ljh_now_ms())
+    for h in next, self.progressing do
+        if h.t ~= nil and not h.progress_queued and now >= h.progress_next then
+            h.progress_next = now + h.progress_ms
+            local p = h:progress()
+            local moved = p.downloaded + p.uploaded + p.download_total + p.upload_total
+            if moved ~= h.progress_moved then
+                h.progress_moved = moved
+                h.progress_queued = true
+                h:_deliver(deliver_progress, h, p, false)
+            end
+        end
+    end
+end
+
+function Handle:_take_chunks()
+    local e = self.engine
+    local C, t, data = e.C, self.t, e.data
+    local list, k = nil, 0
+    while k < BATCH do
+        local n = C.ljh_transfer_take(t, data)
+        if n == 0 then
+            break
+        end
+        list = list or {}
+        k = k + 1
+        list[k] = ffi_str(data[0], n)
+    end
+    if k > 0 then
+        self.delivering = true
+        self:_deliver(deliver_chunks, self, list, k)
+    end
+    return k
 end
 
 -- The status, once the headers are in: outside 2xx, the body is kept.
@@ -217,26 +366,47 @@ function Handle:_ready()
         return
     end
     local e, t = self.engine, self.t
+    if t == nil then
+        return
+    end
     local C = e.C
     if self.body_fn and not self.feeding and C.ljh_transfer_wants_body(t) ~= 0 then
         self.feeding = true
         self:_deliver(feed_body, self)
     end
-    if self.on_chunk then
-        if not self.head_seen then
-            check_head(self, C, t)
+    if self.on_chunk and not self.head_seen then
+        check_head(self, C, t)
+    end
+    if self.on_chunk and self.kept then
+        -- refused: the body is kept for the callback; take it all, or a
+        -- paused transfer would wait for a wake-up that never comes
+        local data = e.data
+        while true do
+            local n = C.ljh_transfer_take(t, data)
+            if n == 0 then
+                break
+            end
+            keep_refused(self, data[0], tonumber(n))
         end
-        -- one take returns at most LJH_STREAM_CHUNK bytes: take them all,
-        -- or a paused transfer would wait for a wake-up that never comes
-        while self:_take_chunk() > 0 do
+    elseif self.on_chunk and not self.cb_failure then
+        -- a delivery still queued takes the next bytes once it has run
+        if self.delivering or self:_take_chunks() == BATCH then
+            return
         end
     end
     if C.ljh_transfer_done(t) == 0 then
         return
     end
     local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
+    if self.cb_failure then
+        res, err, code = nil, self.cb_failure, "callback"
+    end
     e:forget(self)
-    self:progress() -- keep the final figures
+    local final = self:progress() -- keep the final figures
+    if self.on_progress and not self.cb_failure then
+        -- once more with the final figures, before the completion callback
+        self:_deliver(deliver_progress, self, final, true)
+    end
     C.ljh_transfer_free(ffi.gc(t, nil))
     self.t = nil
     if res and self.kept then
@@ -275,6 +445,7 @@ function Handle:wait(timeout)
     if not self.finished then
         return nil, "wait timed out", "timeout"
     end
+    self:_reraise()
     if self.answer ~= nil then
         return self.res, self.err, self.code, self.answer
     end

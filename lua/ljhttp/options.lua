@@ -12,6 +12,7 @@
 --              LJH_F_* name of cdef/ljhttp.h) to r.flags
 --   "special"  encode.request reads it by name (bodies, headers, auth, ...)
 --   "async"    a callback of request_async, read by client.lua
+--   "client"   read by client.lua for request_async; also a client default
 -- Each check lives on one side: `c_range` means C checks the range (Lua
 -- only that the number is whole); durations and byte rules are C's.
 local next, type, tostring = next, type, tostring
@@ -65,6 +66,8 @@ local REQUEST = {
     { name = "on_event", kind = "async" },
     { name = "on_line", kind = "async" },
     { name = "lines", kind = "async" },
+    { name = "on_progress", kind = "async" },
+    { name = "progress_interval", kind = "client" },
 }
 M.REQUEST = REQUEST
 

@@ -24,6 +24,7 @@
 ---| "internal"
 ---| "io"
 ---| "json"
+---| "callback"
 
 ---Seconds (fractions honoured) or a Go duration string ("300ms", "1.5s", "1h30m").
 ---@alias ljhttp.Duration number|string
@@ -73,6 +74,8 @@
 ---@field on_event? fun(event: ljhttp.Event) async only (blocking calls refuse it): server-sent events as they arrive
 ---@field on_line? fun(line: any, err?: string, code?: ljhttp.ErrorCode) async only: each line of the body (LF or CRLF), or its JSON value with lines = "json" (nil, message, "json" for a line that is not JSON)
 ---@field lines? "text"|"json" async only, with on_line: "json" decodes each line (blank lines skipped)
+---@field on_progress? fun(progress: ljhttp.Progress) async only: figures through the host, at most every progress_interval, then once final, before the callback
+---@field progress_interval? ljhttp.Duration between on_progress calls (default 0.1 s)
 ---@field proxy? string|false a proxy URL; false ignores the proxy environment variables
 ---@field proxy_auth? ljhttp.Credentials
 ---@field no_proxy? string comma-separated hosts that bypass the proxy

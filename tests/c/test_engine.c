@@ -859,3 +859,90 @@ Test(engine, pulled_body, .timeout = 10)
     ljh_response_free(r);
     ljh_client_free(c);
 }
+
+/* ---- bounded work per ljh_client_run(c, 0) ---- */
+
+/* A host pumping from its loop gets its turn back: one run moves at most
+ * about 1 MiB of body (then the transfer pauses and the timeout says 0),
+ * and the body still arrives whole. */
+Test(engine_budget, bytes_per_pump, .timeout = 30)
+{
+    enum { BODY = 8 * 1024 * 1024 };
+    static char resp[BODY + 128];
+    int h = snprintf(resp, 128, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BODY);
+    memset(resp + h, 'b', BODY);
+    resp[h + BODY] = '\0';
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = resp;
+    s.n = 1;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    int64_t last = 0, most = 0, deadline = ljh_now_ms() + 20000;
+    int zero_after_budget = 0;
+    while (!ljh_transfer_done(t) && ljh_now_ms() < deadline) {
+        int32_t ms = ljh_client_timeout(c);
+        struct pollfd p = {ljh_client_fd(c), POLLIN, 0};
+        poll(&p, 1, ms < 0 || ms > 50 ? 50 : ms);
+        ljh_client_run(c, 0);
+        ljh_progress pr;
+        ljh_transfer_progress(t, &pr);
+        if (pr.downloaded - last > most)
+            most = pr.downloaded - last;
+        if (pr.downloaded > last && !ljh_transfer_done(t) && ljh_client_timeout(c) == 0)
+            zero_after_budget++;
+        last = pr.downloaded;
+    }
+    cr_assert_eq(ljh_transfer_done(t), 1);
+    cr_expect_leq(most, 1024 * 1024 + 128 * 1024, "one run moved %lld bytes", (long long)most);
+    cr_expect_gt(zero_after_budget, 0, "a run stopped by its budget leaves work for now");
+    ljh_response *r = ljh_transfer_response(t);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
+    cr_expect_eq(r->body_len, (size_t)BODY);
+    cr_expect(r->body_len == BODY && r->body[0] == 'b' && r->body[BODY - 1] == 'b');
+    ljh_response_free(r);
+    ljh_transfer_free(t);
+    responder_stop(&s);
+    ljh_client_free(c);
+}
+
+/* One run starts at most 16 submitted transfers; the rest wait for the
+ * next runs (the timeout says 0 meanwhile). A blocking run starts all. */
+Test(engine_budget, starts_per_pump, .timeout = 30)
+{
+    int port;
+    int lfd = listen_local(&port);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_transfer *ts[40];
+    for (int i = 0; i < 40; i++) {
+        ljh_request req = mkreq("GET", url);
+        ts[i] = ljh_client_submit(c, &req);
+        cr_assert_not_null(ts[i]);
+    }
+    ljh_client_run(c, 0);
+    cr_expect_eq(ljh_client_timeout(c), 0, "transfers left to start");
+    ljh_client_run(c, 0);
+    cr_expect_eq(ljh_client_timeout(c), 0, "transfers left to start");
+    ljh_transfer_cancel(ts[39]); /* a cancelled one is no longer owed a start */
+    ljh_client_run(c, 0);
+    ljh_client_run(c, 20);
+    int wrong = 0;
+    for (int i = 0; i < 40; i++) {
+        wrong += ljh_transfer_done(ts[i]) != (i == 39);
+        ljh_transfer_free(ts[i]);
+    }
+    cr_expect_eq(wrong, 0, "only the cancelled transfer is done");
+    ljh_client_free(c);
+    close(lfd);
+}

@@ -15,8 +15,9 @@ function M.call(engine, fn, ...)
     q[#q + 1] = { fn, select("#", ...), ... }
 end
 
--- Runs queued user callbacks in order. An error in one propagates to the
--- caller of wait/run; the rest stay queued for the next turn.
+-- Runs queued user callbacks in order. They never raise: engine.lua
+-- runs each user function under pcall and keeps its error for the
+-- handle's wait() or the client's run().
 function M.flush(engine)
     local q = engine.calls
     while q[1] do
@@ -54,6 +55,8 @@ function M.block_until(engine, done, timeout)
     drive(engine, timeout, done)
 end
 
+-- wait() raises its own handle's callback error (engine.lua); a request
+-- waited for by nobody has its error raised by the next run().
 function M.wait(engine, handle, timeout)
     drive(engine, timeout, function()
         return handle.finished

@@ -2,8 +2,14 @@
 --
 -- Each busy client has one uv poll handle on its engine descriptor
 -- (ljh_client_fd: an epoll set that is readable whenever any of its
--- sockets is) and one uv timer for libcurl's next deadline
--- (ljh_client_timeout). When either fires: engine:pump(0), then re-arm.
+-- sockets is), one uv timer for libcurl's next deadline
+-- (ljh_client_timeout) when that is >= 1 ms away, and one uv idle handle
+-- for "now". When one fires: engine:pump(0), then re-arm. A timer is never
+-- re-armed with 0 ms from its own callback: libuv (before 1.45, e.g.
+-- Neovim 0.7-0.9 on Debian) runs such a timer again in the same loop
+-- pass, so a fast download ran entirely inside one pass and starved
+-- vim.schedule. An idle handle runs once per loop pass, after which the
+-- editor handles its own events. C bounds the bytes one pump moves.
 -- Nothing blocks the editor, and no C code ever calls into Lua.
 --
 -- User callbacks (response callbacks and on_chunk) go through
@@ -31,6 +37,33 @@ local IDLE_CHECK_MS = 1000
 
 local arm
 
+-- On VimLeavePre every client is closed: transfers end, and C removes
+-- the temporary file of each unfinished output download (its space is
+-- reserved up front). Registered once, outside fast contexts.
+local leave_registered, leave_pending = false, false
+local function close_all()
+    for c in pairs(require("ljhttp.client").live) do
+        pcall(c.close, c)
+    end
+end
+local function register_leave()
+    if leave_registered then
+        return
+    end
+    if vim.in_fast_event() then
+        if not leave_pending then
+            leave_pending = true
+            vim.schedule(register_leave)
+        end
+        return
+    end
+    leave_registered = true
+    vim.api.nvim_create_autocmd("VimLeavePre", {
+        group = vim.api.nvim_create_augroup("ljhttp_leave", { clear = true }),
+        callback = close_all,
+    })
+end
+
 local function close_handle(h)
     if h and not h:is_closing() then
         h:close()
@@ -47,6 +80,7 @@ local function release(engine)
         engine.nvim = nil
         close_handle(st.poll)
         close_handle(st.timer)
+        close_handle(st.idle)
     end
 end
 
@@ -69,20 +103,40 @@ arm = function(engine)
     local C = engine.C
     local st = engine.nvim
     if st == nil then
+        if not leave_registered then
+            register_leave()
+        end
         local fd = C.ljh_client_fd(cptr)
         local timer = uv.new_timer()
         local poll = fd >= 0 and uv.new_poll(fd) or nil
-        st = { timer = timer, poll = poll, fd = fd }
+        st = { timer = timer, poll = poll, fd = fd, idle = uv.new_idle() }
         engine.nvim = st
         local cb = function()
             on_event(engine)
         end
         st.cb = cb
-        if poll then
-            poll:start("r", cb)
+        st.idle_cb = function()
+            st.idle:stop()
+            on_event(engine)
         end
     end
     local ms = C.ljh_client_timeout(cptr)
+    if ms == 0 then
+        -- due now: on the next loop pass, not in this one; and only one
+        -- pump in that pass (the poll would add a second)
+        st.timer:stop()
+        if st.polling then
+            st.polling = false
+            st.poll:stop()
+        end
+        st.idle:start(st.idle_cb)
+        return
+    end
+    st.idle:stop()
+    if st.poll and not st.polling then
+        st.polling = true
+        st.poll:start("r", st.cb)
+    end
     if ms < 0 or ms > IDLE_CHECK_MS then
         -- libcurl has (almost) always a deadline while a transfer runs;
         -- this bound only matters after a transfer ended outside a pump
@@ -108,7 +162,11 @@ function M.kick(engine)
         return
     end
     arm(engine)
-    engine.nvim.timer:start(0, 0, engine.nvim.cb)
+    local st = engine.nvim
+    if st then
+        st.timer:stop()
+        st.idle:start(st.idle_cb)
+    end
 end
 
 function M.call(engine, fn, ...)
@@ -123,6 +181,15 @@ function M.call(engine, fn, ...)
             arm(engine)
         end
         fn(unpack(args, 1, n))
+    end)
+end
+
+-- A user callback raised (engine.lua caught it): Neovim reports it as an
+-- error message from a scheduled call of its own, so it reaches no
+-- other request's wait, batch or close.
+function M.report(engine, handle, err)
+    vim.schedule(function()
+        error(err, 0)
     end)
 end
 
