@@ -186,6 +186,10 @@ Test(error_from_curl, every_code_in_curl_h_is_decided)
     cr_assert_not_null(start, "%s: no CURLE_OK = 0", path);
     char *end = strstr(start, "} CURLcode;");
     cr_assert_not_null(end, "%s: no end of CURLcode", path);
+    /* 8.x lists test-only values (CURLE_RESERVED115...) after CURL_LAST */
+    char *last = strstr(start, "CURL_LAST");
+    if (last && last < end)
+        end = last;
     *end = '\0';
     int value = 0, seen = 0;
     for (char *c = start; *c;) {
@@ -212,7 +216,10 @@ Test(error_from_curl, every_code_in_curl_h_is_decided)
         }
         cr_expect_lt((size_t)value, ljh__n_curl_codes, "%s = %d (in %s) has no row in errors.c", name,
                      value, path);
-        if ((size_t)value < ljh__n_curl_codes)
+        /* an obsolete code keeps its number but changes its name between
+         * releases (CURLE_FUNCTION_NOT_FOUND became CURLE_OBSOLETE41) */
+        if ((size_t)value < ljh__n_curl_codes && strncmp(name, "CURLE_OBSOLETE", 14) != 0 &&
+            strncmp(ljh__curl_codes[value].name, "CURLE_OBSOLETE", 14) != 0)
             cr_expect_str_eq(ljh__curl_codes[value].name, name, "%s = %d (in %s)", name, value, path);
         value++;
         seen++;
