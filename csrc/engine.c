@@ -982,6 +982,18 @@ static int client_init(ljh_client *c)
     return 0;
 }
 
+int32_t ljh_cookie_file_check(const char *path, char *errmsg, int32_t errlen)
+{
+    size_t cap = errlen > 0 ? (size_t)errlen : 0;
+    if (!path || !path[0]) {
+        ljh__msg(errmsg, cap, "cookie_jar path must be a non-empty string");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    if (ljh__check_writable_path(path, "cookie_jar", errmsg, cap) != 0)
+        return LJH_E_INVALID_ARGUMENT;
+    return LJH_OK;
+}
+
 int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
 {
     size_t cap = errlen > 0 ? (size_t)errlen : 0;
@@ -1081,6 +1093,12 @@ ljh_client *ljh_client_new(const ljh_client_options *opts)
             }
             memcpy(c->cookie_file, p, n);
             c->cookie_file[n] = '\0';
+            char msg[256];
+            /* libcurl would fopen() it: a FIFO would block for ever */
+            if (ljh__check_writable_path(c->cookie_file, "cookie_jar", msg, sizeof msg) != 0) {
+                ljh_client_free(c);
+                return NULL;
+            }
         }
     }
     if (client_init(c) != 0) {

@@ -97,6 +97,10 @@ function M.new(opts)
         if jar == "" or jar:find("%z") then
             return bad("cookie_jar path must be a non-empty string without NUL")
         end
+        local buf = ffi.new("char[256]")
+        if C.ljh_cookie_file_check(jar, buf, 256) ~= 0 then
+            return bad(ffi.string(buf))
+        end
         copts.cookie_file.ptr, copts.cookie_file.len = jar, #jar
     end
     for _, k in ipairs({ "max_connections", "max_host_connections" }) do
