@@ -63,6 +63,7 @@ struct ljh_transfer {
     int64_t retry_at;         /* monotonic ms of the next attempt; 0 = none */
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
+    int open_errno;           /* this hop: why open_cb had no socket */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -178,10 +179,13 @@ static void unwatch(ljh_client *c, int fd)
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     (void)purpose;
-    ljh_client *c = clientp;
+    ljh_transfer *t = clientp; /* the transfer that connects */
+    ljh_client *c = t->client;
     int s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-    if (s < 0)
+    if (s < 0) {
+        t->open_errno = errno; /* EMFILE is not "Couldn't connect" */
         return CURL_SOCKET_BAD;
+    }
     if (grow_fds(c, s) == 0)
         c->owned[s] = 1;
     return s;
@@ -292,6 +296,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
     size_t n = size * nmemb;
     t->idle_ref_ms = now_ms(); /* header bytes count for idle_timeout */
     int was_done = t->col.headers_done;
+    size_t heads = t->col.n_informational;
     ljh_error err = ljh__collect_header(&t->col, data, n);
     if (err) {
         t->col.abort_error = err;
@@ -310,7 +315,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
             return 0;
         }
     }
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    if (t->col.n_informational != heads) { /* a status line */
         t->follow = 0;
     } else if (t->col.headers_done && !(t->plan.flags & LJH_F_NO_FOLLOW)) {
         long status = 0;
@@ -567,6 +572,7 @@ static CURLcode setup_hop(ljh_transfer *t)
     t->follow = 0;
     t->head_ready = 0;
     t->hop_bytes = 0;
+    t->open_errno = 0;
     ljh_profile want;
     profile_of(&t->plan, &want);
     CURLcode rc;
@@ -588,12 +594,12 @@ static CURLcode setup_hop(ljh_transfer *t)
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
         if (rc == CURLE_OK)
-            rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
-        if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
     }
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     t->profile = want;
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
@@ -825,6 +831,12 @@ static void finish(ljh_transfer *t, CURLcode rc)
             ljh__response_parse_json(t->resp);
     } else {
         ljh_error code = t->col.abort_error ? t->col.abort_error : ljh__error_from_curl(rc);
+        if (code == LJH_E_CONNECT && (t->open_errno == EMFILE || t->open_errno == ENFILE)) {
+            /* out of descriptors: the server was never tried */
+            code = LJH_E_IO;
+            ljh__msg(t->errbuf, sizeof t->errbuf, "cannot open a socket: too many open files (%s)",
+                     t->open_errno == EMFILE ? "the process's limit, ulimit -n" : "the system's limit");
+        }
         /* The proxy answered CONNECT with an error (407, 403...): there is
          * no response to return, and no connection to the server. */
         long proxy_code = 0;
