@@ -89,6 +89,7 @@ struct ljh_client {
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
     int nspare;
     char *cookie_file;
+    uint64_t key_sig;         /* ljh__transport_no_reuse */
     ljh_client_options opts;
 };
 
@@ -615,8 +616,13 @@ static CURLcode setup_hop(ljh_transfer *t)
         rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    int fresh = ljh__transport_no_reuse(&t->plan.transport, &c->key_sig);
+    if (rc == CURLE_OK && fresh)
+        rc = curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    if (rc == CURLE_OK && fresh)
+        rc = curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, pipewait(&t->plan));
+        rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, fresh ? 0L : pipewait(&t->plan));
     t->idle_ref_ms = now_ms();
     t->idle_bytes = -1;
     if (rc == CURLE_OK && t->plan.idle_timeout_ms > 0) {
@@ -962,6 +968,7 @@ static int client_init(ljh_client *c)
         memset(c->owned, 0, (size_t)c->n_fds);
     }
     c->timer_deadline = -1;
+    c->key_sig = 0; /* no connection kept yet */
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->multi = curl_multi_init();
     if (c->epfd < 0 || !c->multi)

@@ -177,3 +177,33 @@ void ljh__transport_free(ljh_transport *tr)
         *all[i] = NULL;
     }
 }
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL; /* field end: "a","bc" != "ab","c" */
+}
+
+int ljh__transport_no_reuse(const ljh_transport *tr, uint64_t *key_sig)
+{
+    /* libcurl before 8.0.0 fails every request after the first on an h2c
+     * prior-knowledge connection ("Error in the HTTP2 framing layer"). */
+    if (tr->http_version == LJH_HTTP_2_PRIOR_KNOWLEDGE &&
+        curl_version_info(CURLVERSION_NOW)->version_num < 0x080000)
+        return 1;
+    /* libcurl's reuse check compares the client certificate but not the
+     * key or its password: a request with a wrong or missing key would
+     * ride on the connection the right key opened. The client keeps the
+     * connections of one key; any other key gets a connection of its own,
+     * closed after. */
+    if (!tr->client_cert && !tr->client_key && !tr->key_password)
+        return 0;
+    uint64_t h = fnv1a(fnv1a(fnv1a(14695981039346656037ULL, tr->client_cert), tr->client_key),
+                       tr->key_password);
+    if (h == 0)
+        h = 1;
+    if (*key_sig == 0)
+        *key_sig = h;
+    return h != *key_sig;
+}

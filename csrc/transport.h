@@ -30,5 +30,10 @@ ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *e
                               size_t errlen);
 CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *easy);
 void ljh__transport_free(ljh_transport *tr);
+/* Workarounds for libcurl's connection reuse: 1 when this request must
+ * connect afresh and close its connection after (FRESH_CONNECT and
+ * FORBID_REUSE). *key_sig is the client's: the TLS client key of the
+ * connections it keeps (0 until the first request with one). */
+int ljh__transport_no_reuse(const ljh_transport *tr, uint64_t *key_sig);
 
 #endif
