@@ -253,7 +253,11 @@ function Client:request_async(method, url, opts, callback)
     local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
         on_chunk and encode.F_STREAM or 0)
     if not ok then
-        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+        if tostring(req):find("not enough memory", 1, true) then
+            req, msg, code = decode.raised(req, "encoding the request")
+        else
+            req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+        end
     end
     if not req then
         encode_release()

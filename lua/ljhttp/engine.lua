@@ -121,7 +121,13 @@ function Handle:_take_chunk()
     local e = self.engine
     local n = e.C.ljh_transfer_take(self.t, e.data)
     if n > 0 then
-        self:_deliver(self.on_chunk, ffi_str(e.data[0], n))
+        local ok, s = pcall(ffi_str, e.data[0], n)
+        if not ok then -- no memory for the chunk: the transfer ends so
+            self.oom = true
+            e.C.ljh_transfer_cancel(self.t)
+            return 0
+        end
+        self:_deliver(self.on_chunk, s)
     end
     return n
 end
@@ -146,6 +152,9 @@ function Handle:_ready()
         return
     end
     local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
+    if self.oom then
+        res, err, code = nil, "out of memory (a chunk of the body)", "out_of_memory"
+    end
     e:forget(self)
     self:progress() -- keep the final figures
     C.ljh_transfer_free(ffi.gc(t, nil))

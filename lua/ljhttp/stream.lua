@@ -180,7 +180,11 @@ end
 function Stream:read()
     local p, n, code = self:read_ref()
     if p ~= nil then
-        return ffi_str(p, n)
+        local ok, s = pcall(ffi_str, p, n)
+        if ok then
+            return s
+        end
+        return nil, "out of memory (a chunk of the body)", "out_of_memory"
     end
     if n == nil then
         return nil -- the end: one value, as read_ref() gives
