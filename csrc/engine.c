@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "decoding.h"
 
 #define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
 #define EVENTS_MAX 64
@@ -64,6 +65,8 @@ struct ljh_transfer {
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
     int open_errno;           /* this hop: why open_cb had no socket */
+    ljh_decoder *dec;         /* options.decompress: this answer's decoder */
+    int dec_ready;            /* ...chosen (at the first body byte) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -343,38 +346,29 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+/* Body bytes (decoded when options.decompress) to options.output, the
+ * stream or the body, within max_body_size. */
+static ljh_error keep_bytes(ljh_transfer *t, const char *data, size_t n)
 {
-    ljh_transfer *t = userp;
-    size_t n = size * nmemb;
     if (t->plan.bodies.output && !t->follow) {
         /* options.output: a 2xx body goes to the file, with its own limit */
         ljh_error oerr;
         if (ljh__bodies_output(&t->plan.bodies, t->easy, data, n, &oerr)) {
-            if (oerr) {
-                t->col.abort_error = oerr;
-                return 0;
-            }
+            if (oerr)
+                return oerr;
             t->hop_bytes += (int64_t)n;
-            return n;
+            return LJH_OK;
         }
     }
     int64_t max = t->plan.max_body;
-    if (max > 0 && (int64_t)n > max - t->hop_bytes) {
-        t->col.abort_error = LJH_E_TOO_LARGE;
-        return 0;
-    }
+    if (max > 0 && (int64_t)n > max - t->hop_bytes)
+        return LJH_E_TOO_LARGE;
     if (t->follow || ((t->plan.flags & LJH_F_STREAM) && !t->head_ready)) {
         /* a redirect's own body is of no use, nor a retried answer's */
         t->hop_bytes += (int64_t)n;
-        return n;
+        return LJH_OK;
     }
     ljh_buf *b = (t->plan.flags & LJH_F_STREAM) ? &t->stream : &t->col.body;
-    if (b == &t->stream && b->len >= LJH_STREAM_HIGH_WATER) {
-        /* Lua is behind: stop reading until ljh_transfer_take. */
-        t->paused = 1;
-        return CURL_WRITEFUNC_PAUSE;
-    }
     if (b->cap == 0 && b == &t->col.body) {
         /* One allocation for bodies of known size. */
         curl_off_t cl = -1;
@@ -382,13 +376,55 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
         if (cl > 0 && (max <= 0 || cl <= max))
             ljh__buf_reserve(b, (size_t)cl);
     }
-    if (ljh__buf_append(b, data, n) != 0) {
-        t->col.abort_error = LJH_E_OUT_OF_MEMORY;
-        return 0;
-    }
+    if (ljh__buf_append(b, data, n) != 0)
+        return LJH_E_OUT_OF_MEMORY;
     t->hop_bytes += (int64_t)n;
     if (b == &t->stream)
         push_ready(t);
+    return LJH_OK;
+}
+
+static ljh_error decoded_cb(void *ctx, const char *data, size_t n)
+{
+    return keep_bytes(ctx, data, n);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    ljh_transfer *t = userp;
+    size_t n = size * nmemb;
+    int kept = !t->follow && !((t->plan.flags & LJH_F_STREAM) && !t->head_ready);
+    if (kept && (t->plan.flags & LJH_F_STREAM) && t->stream.len >= LJH_STREAM_HIGH_WATER) {
+        /* Lua is behind: stop reading until ljh_transfer_take (before
+         * decoding: a paused write comes again). */
+        t->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    ljh_error err = LJH_OK;
+    if (kept && (t->plan.flags & LJH_F_DECOMPRESS)) {
+        if (!t->dec_ready) { /* the answer's first body bytes */
+            size_t len = 0;
+            const char *v = ljh__collect_find(&t->col, "content-encoding", &len);
+            const char *why = NULL;
+            t->dec_ready = 1;
+            err = ljh__decoder_new(v, v ? len : 0, &t->dec, &why);
+            if (err == LJH_E_PROTOCOL)
+                t->col.abort_why = why;
+        }
+        if (!err && t->dec) {
+            err = ljh__decoder_feed(t->dec, data, n, decoded_cb, t);
+            if (err == LJH_E_PROTOCOL)
+                t->col.abort_why = ljh__decoder_why(t->dec);
+            goto out;
+        }
+    }
+    if (!err)
+        err = keep_bytes(t, data, n);
+out:
+    if (err) {
+        t->col.abort_error = err;
+        return 0;
+    }
     return n;
 }
 
@@ -574,6 +610,9 @@ static CURLcode setup_hop(ljh_transfer *t)
     t->head_ready = 0;
     t->hop_bytes = 0;
     t->open_errno = 0;
+    ljh__decoder_free(t->dec);
+    t->dec = NULL;
+    t->dec_ready = 0;
     ljh_profile want;
     profile_of(&t->plan, &want);
     CURLcode rc;
@@ -826,6 +865,11 @@ static void finish(ljh_transfer *t, CURLcode rc)
         ljh__msg(t->errbuf, sizeof t->errbuf,
                  "the connection closed before the end of the response headers");
     }
+    if (rc == CURLE_OK && !t->col.abort_error && t->dec && ljh__decoder_finish(t->dec)) {
+        /* a compressed body that stops before its stream ends */
+        t->col.abort_error = LJH_E_PROTOCOL;
+        t->col.abort_why = ljh__decoder_why(t->dec);
+    }
     if (rc == CURLE_OK && !t->col.abort_error) /* options.output: into place */
         t->col.abort_error = ljh__bodies_commit(&t->plan.bodies, t->easy);
     if (rc == CURLE_OK && !t->col.abort_error) {
@@ -855,6 +899,8 @@ static void finish(ljh_transfer *t, CURLcode rc)
         t->resp = ljh__response_new_error(code, msg);
     }
     ljh__response_finish(t->resp, &t->col, t->attempts);
+    ljh__decoder_free(t->dec);
+    t->dec = NULL;
     easy_put(c, t);
     curl_slist_free_all(t->slist);
     t->slist = NULL;
@@ -880,6 +926,8 @@ static void fail(ljh_transfer *t, ljh_error code, const char *msg)
     t->slist = NULL;
     t->resp = ljh__response_new_error(code, msg);
     ljh__response_finish(t->resp, &t->col, t->attempts);
+    ljh__decoder_free(t->dec);
+    t->dec = NULL;
     ljh__collect_free(&t->col);
     ljh__plan_free(&t->plan);
     t->done = 1;

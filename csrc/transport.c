@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "decoding.h"
 
 static ljh_error copy_str(const ljh_str *in, const char *what, char **out, char *errmsg,
                           size_t errlen)
@@ -158,8 +159,15 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
     default:
         break;
     }
-    if (flags & LJH_F_DECOMPRESS)
-        SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding this libcurl has */
+    if (flags & LJH_F_DECOMPRESS) {
+        /* decoded by ljhttp (decoding.c), which checks that each stream
+         * ends: libcurl's decoders take a truncated one as complete */
+        const char *accept = ljh__decoding_accept();
+        if (accept) {
+            SET(CURLOPT_ACCEPT_ENCODING, accept);
+            SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+        }
+    }
 #undef SET_STR
 #undef SET
     return rc;
