@@ -120,6 +120,7 @@ typedef struct step {
     int raw;            /* deflate without the zlib wrapper */
     int zinit;
     size_t used;        /* input consumed so far */
+    unsigned char head[2]; /* deflate: the first bytes, replayed as raw */
     z_stream_ z;
     void *state;        /* brotli or zstd */
     char buf[16384];
@@ -224,17 +225,27 @@ static ljh_error z_feed(ljh_decoder *d, int i, const char *in, size_t n, ljh_dec
             s->ended = 0;
         }
         unsigned take = n > UINT_MAX / 2 ? UINT_MAX / 2 : (unsigned)n;
+        for (size_t k = s->used; k < sizeof s->head && k - s->used < n; k++)
+            s->head[k] = (unsigned char)in[k - s->used];
         s->z.next_in = (const unsigned char *)in;
         s->z.avail_in = take;
         s->z.next_out = (unsigned char *)s->buf;
         s->z.avail_out = sizeof s->buf;
         int rc = lib.inflate(&s->z, 0);
         size_t used = take - s->z.avail_in, got = sizeof s->buf - s->z.avail_out;
-        if (rc < 0 && rc != Z_BUF_ERROR_ && s->enc == ENC_DEFLATE && !s->raw && s->used == 0) {
-            /* some servers send raw deflate without the zlib wrapper */
+        if (rc < 0 && rc != Z_BUF_ERROR_ && s->enc == ENC_DEFLATE && !s->raw &&
+            s->used <= sizeof s->head) {
+            /* Some servers send raw deflate without the zlib wrapper: its
+             * 2-byte header fails, and the bytes taken before this call
+             * are all in head. Start again as raw deflate from there. */
+            size_t again = s->used;
             s->raw = 1;
+            s->used = 0;
             if (!z_start(s))
                 return LJH_E_OUT_OF_MEMORY;
+            ljh_error err = again ? z_feed(d, i, (const char *)s->head, again, sink, ctx) : LJH_OK;
+            if (err)
+                return err;
             continue;
         }
         if (rc != Z_OK_ && rc != Z_STREAM_END_ && rc != Z_BUF_ERROR_)

@@ -827,7 +827,7 @@ static void two_requests(const ljh_client_options *o, responder *s)
     ljh_client_free(c);
 }
 
-Test(engine, cookie_jar_option, .timeout = 20)
+Test(engine, cookie_jar_option, .timeout = 10)
 {
     ljh_client_options o;
     memset(&o, 0, sizeof o);
