@@ -401,7 +401,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
         return CURL_WRITEFUNC_PAUSE;
     }
     ljh_error err = LJH_OK;
-    if (kept && (t->plan.flags & LJH_F_DECOMPRESS)) {
+    if (kept && (t->plan.flags & LJH_F_DECOMPRESS) && ljh__decoding_accept()) {
         if (!t->dec_ready) { /* the answer's first body bytes */
             size_t len = 0;
             const char *v = ljh__collect_find(&t->col, "content-encoding", &len);

@@ -166,6 +166,8 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
         if (accept) {
             SET(CURLOPT_ACCEPT_ENCODING, accept);
             SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+        } else { /* no decoder library loads: libcurl's, unchecked */
+            SET(CURLOPT_ACCEPT_ENCODING, "");
         }
     }
 #undef SET_STR
