@@ -305,6 +305,8 @@ Events.__call = Events.next
 
 function Events:close()
     self.done = true
+    -- events parsed from the last chunk but not yet taken end here too
+    self.queue, self.qi = {}, 1
     return self.stream:close()
 end
 
