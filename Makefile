@@ -31,7 +31,7 @@ LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
 .PHONY: all deps test test-c test-lua test-install test-hosts test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
-        test-asan-c fuzz soak test-platforms
+        test-asan-c fuzz soak test-platforms test-load
 
 all: $(LIB) $(CDEF_LUA)
 
@@ -68,6 +68,11 @@ test: deps
 	$(MAKE) test-install
 	$(MAKE) test-packaging
 	$(MAKE) bench-smoke
+
+# `make test` LOAD_RUNS times while a busy loop per core loads the machine.
+LOAD_RUNS ?= 3
+test-load:
+	MAKE="$(MAKE)" sh tests/load.sh $(LOAD_RUNS)
 
 test-c: $(B)/test_c
 	./$(B)/test_c --jobs=2

@@ -261,11 +261,18 @@ const char *ljh_curl_features(void);
 const char *ljh_error_name(int32_t code);
 
 /* Clients own connections, the cookie jar and every transfer.
- * ljh_client_new returns NULL only when out of memory. Freeing a client
+ * ljh_client_new returns NULL only when out of memory or when
+ * ljh_cookie_file_check refuses opts->cookie_file. Freeing a client
  * with transfers in flight ends them (LJH_E_CLOSED); their handles stay
  * valid until ljh_transfer_free. */
 ljh_client *ljh_client_new(const ljh_client_options *opts);
 void ljh_client_free(ljh_client *c);
+
+/* Checks a cookie_file path before ljh_client_new (which refuses the same
+ * paths with NULL): it is a regular file or does not exist yet, and its
+ * directory exists and is writable (saving writes a file beside it).
+ * Returns 0, or LJH_E_INVALID_ARGUMENT with errmsg filled. */
+int32_t ljh_cookie_file_check(const char *path, char *errmsg, int32_t errlen);
 
 /* Writes the cookie jar to cookie_file atomically (temporary file, then
  * rename). Returns 0, or an ljh_error with errmsg filled. */

@@ -66,14 +66,20 @@ static int mime_text_ok(const ljh_str *s)
 }
 
 /* Opens path for reading and checks it is a regular file; returns the
- * descriptor (>= 0) or -1 with errmsg written. */
+ * descriptor (>= 0) or -1 with errmsg written. O_NONBLOCK: opening a FIFO
+ * with no writer would otherwise wait for one for ever; a socket gives
+ * ENXIO. The flag is cleared once fstat says it is a regular file. */
 static int open_regular(const char *path, const char *what, struct stat *st, char *errmsg,
                         size_t errlen)
 {
     int fd;
     do
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == ENXIO) {
+        ljh__msg(errmsg, errlen, "cannot read %s \"%s\": not a regular file", what, path);
+        return -1;
+    }
     if (fd < 0) {
         ljh__msg(errmsg, errlen, "cannot read %s \"%s\": %s", what, path, strerror(errno));
         return -1;
@@ -83,7 +89,45 @@ static int open_regular(const char *path, const char *what, struct stat *st, cha
         close(fd);
         return -1;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     return fd;
+}
+
+int ljh__check_writable_path(const char *path, const char *what, char *errmsg, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            ljh__msg(errmsg, errlen, "%s \"%s\" is not a regular file", what, path);
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        ljh__msg(errmsg, errlen, "%s \"%s\": %s", what, path, strerror(errno));
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    char dir[MAX_PATH_LEN + 1];
+    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (n > MAX_PATH_LEN) {
+        ljh__msg(errmsg, errlen, "%s path is too long", what);
+        return -1;
+    }
+    if (n == 0)
+        dir[n++] = '.';
+    else
+        memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ljh__msg(errmsg, errlen, "%s \"%s\": the directory %s does not exist", what, path, dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        ljh__msg(errmsg, errlen, "%s \"%s\": the directory %s is not writable", what, path, dir);
+        return -1;
+    }
+    return 0;
 }
 
 /* The process umask without changing it (umask(2) is not thread-safe to
@@ -147,8 +191,12 @@ static ljh_error init_output(ljh_bodies *b, const ljh_request *req, char *errmsg
             ljh__msg(errmsg, errlen, "output \"%s\" is a directory", b->output);
             return LJH_E_INVALID_ARGUMENT;
         }
-        if (S_ISREG(st.st_mode))
-            mode = st.st_mode & 07777; /* replacing a file keeps its mode */
+        if (!S_ISREG(st.st_mode)) {
+            /* a FIFO, socket or device would be replaced by the rename */
+            ljh__msg(errmsg, errlen, "output \"%s\" is not a regular file", b->output);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        mode = st.st_mode & 07777; /* replacing a file keeps its mode */
     }
     size_t n = req->output.len + sizeof ".tmp.XXXXXX";
     if (!(b->output_tmp = malloc(n)))

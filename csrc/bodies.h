@@ -86,4 +86,9 @@ void ljh__bodies_report(const ljh_bodies *b, ljh_response *r);
 /* Closes everything; removes a temporary file that was not renamed. */
 void ljh__bodies_free(ljh_bodies *b);
 
+/* A path ljhttp writes by renaming a file beside it (the cookie jar): a
+ * regular file or nothing yet, in an existing writable directory. Never
+ * opens it (a FIFO would block). 0, or -1 with errmsg written. */
+int ljh__check_writable_path(const char *path, const char *what, char *errmsg, size_t errlen);
+
 #endif

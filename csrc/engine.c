@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "decoding.h"
 
 #define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
 #define EVENTS_MAX 64
@@ -72,6 +73,9 @@ struct ljh_transfer {
     int body_used;            /* a byte went out: no second hop or attempt */
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
+    int open_errno;           /* this hop: why open_cb had no socket */
+    ljh_decoder *dec;         /* options.decompress: this answer's decoder */
+    int dec_ready;            /* ...chosen (at the first body byte) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -103,6 +107,7 @@ struct ljh_client {
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
     int nspare;
     char *cookie_file;
+    uint64_t key_sig;         /* ljh__transport_no_reuse */
     ljh_client_options opts;
 };
 
@@ -193,10 +198,13 @@ static void unwatch(ljh_client *c, int fd)
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
     (void)purpose;
-    ljh_client *c = clientp;
+    ljh_transfer *t = clientp; /* the transfer that connects */
+    ljh_client *c = t->client;
     int s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-    if (s < 0)
+    if (s < 0) {
+        t->open_errno = errno; /* EMFILE is not "Couldn't connect" */
         return CURL_SOCKET_BAD;
+    }
     if (grow_fds(c, s) == 0)
         c->owned[s] = 1;
     return s;
@@ -307,6 +315,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
     size_t n = size * nmemb;
     t->idle_ref_ms = now_ms(); /* header bytes count for idle_timeout */
     int was_done = t->col.headers_done;
+    size_t heads = t->col.n_informational;
     ljh_error err = ljh__collect_header(&t->col, data, n);
     if (err) {
         t->col.abort_error = err;
@@ -325,7 +334,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
             return 0;
         }
     }
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    if (t->col.n_informational != heads) { /* a status line */
         t->follow = 0;
     } else if (t->col.headers_done && !(t->plan.flags & LJH_F_NO_FOLLOW)) {
         long status = 0;
@@ -381,40 +390,29 @@ static void budget_forget(ljh_transfer *t)
     t->start_pending = 0;
 }
 
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+/* Body bytes (decoded when options.decompress) to options.output, the
+ * stream or the body, within max_body_size. */
+static ljh_error keep_bytes(ljh_transfer *t, const char *data, size_t n)
 {
-    ljh_transfer *t = userp;
-    size_t n = size * nmemb;
-    if (!t->follow && over_budget(t, n))
-        return CURL_WRITEFUNC_PAUSE;
     if (t->plan.bodies.output && !t->follow) {
         /* options.output: a 2xx body goes to the file, with its own limit */
         ljh_error oerr;
         if (ljh__bodies_output(&t->plan.bodies, t->easy, data, n, &oerr)) {
-            if (oerr) {
-                t->col.abort_error = oerr;
-                return 0;
-            }
+            if (oerr)
+                return oerr;
             t->hop_bytes += (int64_t)n;
-            return n;
+            return LJH_OK;
         }
     }
     int64_t max = t->plan.max_body;
-    if (max > 0 && (int64_t)n > max - t->hop_bytes) {
-        t->col.abort_error = LJH_E_TOO_LARGE;
-        return 0;
-    }
+    if (max > 0 && (int64_t)n > max - t->hop_bytes)
+        return LJH_E_TOO_LARGE;
     if (t->follow || ((t->plan.flags & LJH_F_STREAM) && !t->head_ready)) {
         /* a redirect's own body is of no use, nor a retried answer's */
         t->hop_bytes += (int64_t)n;
-        return n;
+        return LJH_OK;
     }
     ljh_buf *b = (t->plan.flags & LJH_F_STREAM) ? &t->stream : &t->col.body;
-    if (b == &t->stream && b->len >= LJH_STREAM_HIGH_WATER) {
-        /* Lua is behind: stop reading until ljh_transfer_take. */
-        t->paused = 1;
-        return CURL_WRITEFUNC_PAUSE;
-    }
     if (b->cap == 0 && b == &t->col.body) {
         /* One allocation for bodies of known size. */
         curl_off_t cl = -1;
@@ -422,13 +420,57 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
         if (cl > 0 && (max <= 0 || cl <= max))
             ljh__buf_reserve(b, (size_t)cl);
     }
-    if (ljh__buf_append(b, data, n) != 0) {
-        t->col.abort_error = LJH_E_OUT_OF_MEMORY;
-        return 0;
-    }
+    if (ljh__buf_append(b, data, n) != 0)
+        return LJH_E_OUT_OF_MEMORY;
     t->hop_bytes += (int64_t)n;
     if (b == &t->stream)
         push_ready(t);
+    return LJH_OK;
+}
+
+static ljh_error decoded_cb(void *ctx, const char *data, size_t n)
+{
+    return keep_bytes(ctx, data, n);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    ljh_transfer *t = userp;
+    size_t n = size * nmemb;
+    if (!t->follow && over_budget(t, n))
+        return CURL_WRITEFUNC_PAUSE; /* (before decoding: a paused write comes again) */
+    int kept = !t->follow && !((t->plan.flags & LJH_F_STREAM) && !t->head_ready);
+    if (kept && (t->plan.flags & LJH_F_STREAM) && t->stream.len >= LJH_STREAM_HIGH_WATER) {
+        /* Lua is behind: stop reading until ljh_transfer_take (before
+         * decoding: a paused write comes again). */
+        t->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    ljh_error err = LJH_OK;
+    if (kept && (t->plan.flags & LJH_F_DECOMPRESS) && ljh__decoding_accept()) {
+        if (!t->dec_ready) { /* the answer's first body bytes */
+            size_t len = 0;
+            const char *v = ljh__collect_find(&t->col, "content-encoding", &len);
+            const char *why = NULL;
+            t->dec_ready = 1;
+            err = ljh__decoder_new(v, v ? len : 0, &t->dec, &why);
+            if (err == LJH_E_PROTOCOL)
+                t->col.abort_why = why;
+        }
+        if (!err && t->dec) {
+            err = ljh__decoder_feed(t->dec, data, n, decoded_cb, t);
+            if (err == LJH_E_PROTOCOL)
+                t->col.abort_why = ljh__decoder_why(t->dec);
+            goto out;
+        }
+    }
+    if (!err)
+        err = keep_bytes(t, data, n);
+out:
+    if (err) {
+        t->col.abort_error = err;
+        return 0;
+    }
     return n;
 }
 
@@ -673,6 +715,10 @@ static CURLcode setup_hop(ljh_transfer *t)
     t->follow = 0;
     t->head_ready = 0;
     t->hop_bytes = 0;
+    t->open_errno = 0;
+    ljh__decoder_free(t->dec);
+    t->dec = NULL;
+    t->dec_ready = 0;
     ljh_profile want;
     profile_of(&t->plan, &want);
     CURLcode rc;
@@ -694,12 +740,12 @@ static CURLcode setup_hop(ljh_transfer *t)
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
         if (rc == CURLE_OK)
-            rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
-        if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
     }
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     t->profile = want;
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
@@ -715,10 +761,16 @@ static CURLcode setup_hop(ljh_transfer *t)
         rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    int fresh = ljh__transport_no_reuse(&t->plan.transport, &c->key_sig);
+    if (rc == CURLE_OK && fresh)
+        rc = curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    if (rc == CURLE_OK && fresh)
+        rc = curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT,
-                              ljh__transport_pipewait(&t->plan.transport, t->plan.url,
-                                                      origin_h2(c, t->plan.url)));
+                              fresh ? 0L
+                                    : ljh__transport_pipewait(&t->plan.transport, t->plan.url,
+                                                              origin_h2(c, t->plan.url)));
     if (rc == CURLE_OK && t->plan.pull) {
         rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, pull_read_cb);
         if (rc == CURLE_OK)
@@ -933,6 +985,11 @@ static void finish(ljh_transfer *t, CURLcode rc)
         ljh__msg(t->errbuf, sizeof t->errbuf,
                  "the connection closed before the end of the response headers");
     }
+    if (rc == CURLE_OK && !t->col.abort_error && t->dec && ljh__decoder_finish(t->dec)) {
+        /* a compressed body that stops before its stream ends */
+        t->col.abort_error = LJH_E_PROTOCOL;
+        t->col.abort_why = ljh__decoder_why(t->dec);
+    }
     if (rc == CURLE_OK && !t->col.abort_error) /* options.output: into place */
         t->col.abort_error = ljh__bodies_commit(&t->plan.bodies, t->easy);
     if (rc == CURLE_OK && !t->col.abort_error) {
@@ -945,6 +1002,12 @@ static void finish(ljh_transfer *t, CURLcode rc)
     } else {
         ljh_error code = t->col.abort_error ? t->col.abort_error
                                              : ljh__error_of_transfer(rc, &t->plan.transport);
+        if (code == LJH_E_CONNECT && (t->open_errno == EMFILE || t->open_errno == ENFILE)) {
+            /* out of descriptors: the server was never tried */
+            code = LJH_E_IO;
+            ljh__msg(t->errbuf, sizeof t->errbuf, "cannot open a socket: too many open files (%s)",
+                     t->open_errno == EMFILE ? "the process's limit, ulimit -n" : "the system's limit");
+        }
         /* The proxy answered CONNECT with an error (407, 403...): there is
          * no response to return, and no connection to the server. */
         long proxy_code = 0;
@@ -957,6 +1020,8 @@ static void finish(ljh_transfer *t, CURLcode rc)
         t->resp = ljh__response_new_error(code, msg);
     }
     ljh__response_finish(t->resp, &t->col, t->attempts);
+    ljh__decoder_free(t->dec);
+    t->dec = NULL;
     easy_put(c, t);
     curl_slist_free_all(t->slist);
     t->slist = NULL;
@@ -983,6 +1048,8 @@ static void fail(ljh_transfer *t, ljh_error code, const char *msg)
     t->slist = NULL;
     t->resp = ljh__response_new_error(code, msg);
     ljh__response_finish(t->resp, &t->col, t->attempts);
+    ljh__decoder_free(t->dec);
+    t->dec = NULL;
     ljh__collect_free(&t->col);
     ljh__plan_free(&t->plan);
     t->done = 1;
@@ -1077,6 +1144,7 @@ static int client_init(ljh_client *c)
         memset(c->owned, 0, (size_t)c->n_fds);
     }
     c->timer_deadline = -1;
+    c->key_sig = 0; /* no connection kept yet */
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->multi = curl_multi_init();
     if (c->epfd < 0 || !c->multi)
@@ -1107,6 +1175,18 @@ static int client_init(ljh_client *c)
         curl_easy_cleanup(e);
     }
     return 0;
+}
+
+int32_t ljh_cookie_file_check(const char *path, char *errmsg, int32_t errlen)
+{
+    size_t cap = errlen > 0 ? (size_t)errlen : 0;
+    if (!path || !path[0]) {
+        ljh__msg(errmsg, cap, "cookie_jar path must be a non-empty string");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    if (ljh__check_writable_path(path, "cookie_jar", errmsg, cap) != 0)
+        return LJH_E_INVALID_ARGUMENT;
+    return LJH_OK;
 }
 
 int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
@@ -1208,6 +1288,12 @@ ljh_client *ljh_client_new(const ljh_client_options *opts)
             }
             memcpy(c->cookie_file, p, n);
             c->cookie_file[n] = '\0';
+            char msg[256];
+            /* libcurl would fopen() it: a FIFO would block for ever */
+            if (ljh__check_writable_path(c->cookie_file, "cookie_jar", msg, sizeof msg) != 0) {
+                ljh_client_free(c);
+                return NULL;
+            }
         }
     }
     if (client_init(c) != 0) {

@@ -161,6 +161,10 @@ typedef struct ljh_collect {
     ljh_buf trace;          /* LJH_F_VERBOSE */
     size_t n_informational;
     int headers_done;       /* blank line seen for the current response */
+    int in_head;            /* a status line seen, its blank line not yet:
+                               an "HTTP/" line now is no status line */
+    int in_trailers;        /* after a final chunked head: trailers */
+    int head_status;        /* the status line's code, as far as read */
     ljh_error abort_error;  /* set by a callback that aborted the transfer */
     const char *abort_why;  /* LJH_E_PROTOCOL: what was wrong (static text) */
 } ljh_collect;

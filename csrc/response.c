@@ -98,6 +98,8 @@ void ljh__collect_reset_hop(ljh_collect *col)
     col->hdr_refs.len = 0;
     col->body.len = 0;
     col->headers_done = 0;
+    col->in_head = 0;
+    col->in_trailers = 0;
 }
 
 ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
@@ -105,11 +107,22 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
     if (len == 0) {
+        if (col->in_head) {
+            /* A final (2xx-5xx) chunked answer: what follows its body is
+             * trailers, never a new status line (a proxy's CONNECT answer
+             * or a 1xx has no Transfer-Encoding). */
+            size_t n;
+            col->in_trailers = col->head_status >= 200 &&
+                               ljh__collect_find(col, "transfer-encoding", &n) != NULL;
+        }
         col->headers_done = 1;
+        col->in_head = 0;
         return LJH_OK;
     }
-    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-        /* A new status line: whatever came before was a redirect or 1xx. */
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0 && !col->in_head && !col->in_trailers) {
+        /* A new status line: whatever came before was a redirect or 1xx.
+         * Inside a head it is an odd header line (dropped below), so a
+         * server cannot make the headers before it disappear. */
         if (!status_line_ok(line, len)) {
             col->abort_why = "malformed HTTP status line (want HTTP/x.y and a 3-digit code)";
             return LJH_E_PROTOCOL;
@@ -119,6 +132,12 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
         col->hdr_text.len = 0;
         col->hdr_refs.len = 0;
         col->headers_done = 0;
+        col->in_head = 1;
+        const char *sp = memchr(line, ' ', len);
+        col->head_status = 0;
+        for (size_t i = sp ? (size_t)(sp - line) + 1 : len; i < len && line[i] >= '0' && line[i] <= '9' &&
+                                                           col->head_status < 1000; i++)
+            col->head_status = col->head_status * 10 + (line[i] - '0');
         return LJH_OK;
     }
     if (col->headers_done)
@@ -160,6 +179,8 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     size_t nl = (size_t)(colon - line);
     while (nl && is_ows(line[nl - 1]))
         nl--;
+    if (!ljh__is_token(line, nl))
+        return LJH_OK; /* a name with a space, control or 8-bit byte: dropped */
     const char *v = colon + 1;
     size_t vl = len - (size_t)(v - line);
     while (vl && is_ows(*v)) {

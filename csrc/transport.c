@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "decoding.h"
 
 static ljh_error copy_str(const ljh_str *in, const char *what, char **out, char *errmsg,
                           size_t errlen)
@@ -206,8 +207,17 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
     default:
         break;
     }
-    if (flags & LJH_F_DECOMPRESS)
-        SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding this libcurl has */
+    if (flags & LJH_F_DECOMPRESS) {
+        /* decoded by ljhttp (decoding.c), which checks that each stream
+         * ends: libcurl's decoders take a truncated one as complete */
+        const char *accept = ljh__decoding_accept();
+        if (accept) {
+            SET(CURLOPT_ACCEPT_ENCODING, accept);
+            SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+        } else { /* no decoder library loads: libcurl's, unchecked */
+            SET(CURLOPT_ACCEPT_ENCODING, "");
+        }
+    }
 #undef SET_STR
 #undef SET
     return rc;
@@ -237,4 +247,34 @@ long ljh__transport_pipewait(const ljh_transport *tr, const char *url, int origi
     if (tr->http_version == LJH_HTTP_1_1 || !url || strncasecmp(url, "https://", 8) != 0)
         return 0L;
     return tr->http_version == LJH_HTTP_2 || origin_h2 ? 1L : 0L;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL; /* field end: "a","bc" != "ab","c" */
+}
+
+int ljh__transport_no_reuse(const ljh_transport *tr, uint64_t *key_sig)
+{
+    /* libcurl before 8.0.0 fails every request after the first on an h2c
+     * prior-knowledge connection ("Error in the HTTP2 framing layer"). */
+    if (tr->http_version == LJH_HTTP_2_PRIOR_KNOWLEDGE &&
+        curl_version_info(CURLVERSION_NOW)->version_num < 0x080000)
+        return 1;
+    /* libcurl's reuse check compares the client certificate but not the
+     * key or its password: a request with a wrong or missing key would
+     * ride on the connection the right key opened. The client keeps the
+     * connections of one key; any other key gets a connection of its own,
+     * closed after. */
+    if (!tr->client_cert && !tr->client_key && !tr->key_password)
+        return 0;
+    uint64_t h = fnv1a(fnv1a(fnv1a(14695981039346656037ULL, tr->client_cert), tr->client_key),
+                       tr->key_password);
+    if (h == 0)
+        h = 1;
+    if (*key_sig == 0)
+        *key_sig = h;
+    return h != *key_sig;
 }

@@ -33,5 +33,10 @@ void ljh__transport_free(ljh_transport *tr);
 /* CURLOPT_PIPEWAIT for a hop to url; origin_h2: the client has seen this
  * origin answer over HTTP/2 (or 3). */
 long ljh__transport_pipewait(const ljh_transport *tr, const char *url, int origin_h2);
+/* Workarounds for libcurl's connection reuse: 1 when this request must
+ * connect afresh and close its connection after (FRESH_CONNECT and
+ * FORBID_REUSE). *key_sig is the client's: the TLS client key of the
+ * connections it keeps (0 until the first request with one). */
+int ljh__transport_no_reuse(const ljh_transport *tr, uint64_t *key_sig);
 
 #endif

@@ -163,6 +163,10 @@ function M.new(opts)
         if jerr then
             return bad(jerr)
         end
+        local buf = ffi.new("char[256]")
+        if C.ljh_cookie_file_check(jar, buf, 256) ~= 0 then
+            return bad(ffi.string(buf))
+        end
         copts.cookie_file.ptr, copts.cookie_file.len = jar, #jar
     end
     for _, k in ipairs({ "max_connections", "max_host_connections" }) do
@@ -390,7 +394,11 @@ function Client:request_async(method, url, opts, callback)
     local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
         on_chunk and encode.F_STREAM or 0, true)
     if not ok then
-        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+        if tostring(req):find("not enough memory", 1, true) then
+            req, msg, code = decode.raised(req, "encoding the request")
+        else
+            req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
+        end
     end
     if not req then
         encode_release()

@@ -192,13 +192,37 @@ function M.http_status(method, what, res, body)
         "http_status", res
 end
 
+-- Responses from this size on are made under pcall (M.take).
+local GUARD_BYTES = 65536
+
+--- What a caught Lua error becomes: LuaJIT's "not enough memory" (a
+--- string or table it could not make) is out_of_memory, never a raise.
+function M.raised(e, what)
+    if tostring(e):find("not enough memory", 1, true) then
+        return nil, "out of memory (" .. what .. ")", "out_of_memory"
+    end
+    return nil, what .. ": " .. tostring(e), "internal"
+end
+
 -- Decodes and frees at once: ffi.gc is only the safety net.
 function M.take(r, streamed)
     if r == nil then
         return nil, "out of memory", "out_of_memory"
     end
     r = ffi.gc(r, C.ljh_response_free)
-    local res, msg, code = M.response(r, streamed)
+    local res, msg, code
+    if r.error == 0 and (r.body_len >= GUARD_BYTES or r.trace_len > 0 or r.json ~= nil) then
+        -- Large strings and decoded JSON: where LuaJIT runs out of memory.
+        -- Small responses skip the pcall, which would stop traces started
+        -- in M.response's loops (NYI: return to lower frame).
+        local ok
+        ok, res, msg, code = pcall(M.response, r, streamed)
+        if not ok then
+            res, msg, code = M.raised(res, "making the response")
+        end
+    else
+        res, msg, code = M.response(r, streamed)
+    end
     C.ljh_response_free(ffi.gc(r, nil))
     return res, msg, code
 end

@@ -293,9 +293,15 @@ function Handle:_take_chunks()
         if n == 0 then
             break
         end
+        local ok, s = pcall(ffi_str, data[0], n)
+        if not ok then -- no memory for the chunk: the transfer ends so
+            self.oom = true
+            C.ljh_transfer_cancel(t)
+            break
+        end
         list = list or {}
         k = k + 1
-        list[k] = ffi_str(data[0], n)
+        list[k] = s
     end
     if k > 0 then
         self.delivering = true
@@ -400,6 +406,8 @@ function Handle:_ready()
     local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
     if self.cb_failure then
         res, err, code = nil, self.cb_failure, "callback"
+    elseif self.oom then
+        res, err, code = nil, "out of memory (a chunk of the body)", "out_of_memory"
     end
     e:forget(self)
     local final = self:progress() -- keep the final figures

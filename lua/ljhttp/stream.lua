@@ -220,7 +220,11 @@ end
 function Stream:read()
     local p, n, code = self:read_ref()
     if p ~= nil then
-        return ffi_str(p, n)
+        local ok, s = pcall(ffi_str, p, n)
+        if ok then
+            return s
+        end
+        return nil, "out of memory (a chunk of the body)", "out_of_memory"
     end
     if n == nil then
         return nil -- the end: one value, as read_ref() gives
@@ -382,6 +386,8 @@ Events.__call = Events.next
 
 function Events:close()
     self.done = true
+    -- events parsed from the last chunk but not yet taken end here too
+    self.queue, self.qi = {}, 1
     return self.stream:close()
 end
 

@@ -123,11 +123,10 @@ Test(collect, names_canonicalised)
     const char *lines[] = {"HTTP/1.1 200 OK\r\n", "content-type: a\r\n", "X-REQUEST-ID: b\r\n",
                            "etag: c\r\n", "odd name: d\r\n", "\r\n", NULL};
     feed_all(&col, lines);
-    cr_assert_eq(n_headers(&col), 4);
+    cr_assert_eq(n_headers(&col), 3); /* "odd name" is no token: dropped */
     expect_header(&col, 0, "Content-Type", "a");
     expect_header(&col, 1, "X-Request-Id", "b");
     expect_header(&col, 2, "Etag", "c");
-    expect_header(&col, 3, "odd name", "d");
     ljh__collect_free(&col);
 }
 
@@ -229,7 +228,8 @@ Test(collect, header_count_cap)
         cr_assert_eq(feed(&col, "X-Many: 1\r\n"), LJH_OK, "header %d", i + 1);
     cr_expect_eq(feed(&col, "X-Many: 1\r\n"), LJH_E_TOO_LARGE);
     cr_expect_eq(n_headers(&col), LJH_MAX_RESP_HEADERS);
-    /* A new response starts the count again. */
+    /* A new response (after the blank line) starts the count again. */
+    cr_expect_eq(feed(&col, "\r\n"), LJH_OK);
     cr_expect_eq(feed(&col, "HTTP/1.1 200 OK\r\n"), LJH_OK);
     cr_expect_eq(feed(&col, "X-Many: 1\r\n"), LJH_OK);
     ljh__collect_free(&col);
@@ -277,7 +277,8 @@ Test(collect, too_many_informational)
     ljh_error err = LJH_OK;
     int i;
     for (i = 0; i <= LJH_MAX_INFORMATIONAL + 1 && err == LJH_OK; i++)
-        err = feed(&col, "HTTP/1.1 103 Early Hints\r\n");
+        if ((err = feed(&col, "HTTP/1.1 103 Early Hints\r\n")) == LJH_OK)
+            err = feed(&col, "\r\n");
     cr_expect_eq(err, LJH_E_PROTOCOL);
     cr_expect_eq(i, LJH_MAX_INFORMATIONAL + 1);
     ljh__collect_free(&col);
@@ -492,4 +493,44 @@ Test(response, new_error_truncates_long_messages)
     cr_assert_not_null(r);
     cr_expect_eq(strlen(r->errmsg), sizeof r->errmsg - 1);
     ljh_response_free(r);
+}
+
+Test(collect, status_like_line_inside_a_head_is_no_status_line)
+{
+    ljh_collect col = {0};
+    const char *lines[] = {"HTTP/1.1 200 OK\r\n", "Set-Cookie: a=1\r\n", "X-Before: b\r\n",
+                           "HTTP/1.1 302 Found\r\n", "HTTP/1.1: x\r\n", "X-After: c\r\n", "\r\n",
+                           NULL};
+    feed_all(&col, lines);
+    cr_assert_eq(n_headers(&col), 3);
+    expect_header(&col, 0, "Set-Cookie", "a=1");
+    expect_header(&col, 1, "X-Before", "b");
+    expect_header(&col, 2, "X-After", "c");
+    ljh__collect_free(&col);
+}
+
+Test(collect, status_like_trailer_after_a_chunked_answer_keeps_the_headers)
+{
+    ljh_collect col = {0};
+    const char *lines[] = {"HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 200 OK\r\n",
+                           "Transfer-Encoding: chunked\r\n", "X-Head: h\r\n", "\r\n",
+                           "HTTP/1.1 404 Not Found\r\n", "X-Trailer: t\r\n", "\r\n", NULL};
+    feed_all(&col, lines);
+    cr_assert_eq(n_headers(&col), 2);
+    expect_header(&col, 1, "X-Head", "h");
+    ljh__collect_free(&col);
+}
+
+Test(collect, names_that_are_not_tokens_are_dropped)
+{
+    ljh_collect col = {0};
+    const char *lines[] = {"HTTP/1.1 200 OK\r\n", "Good: 1\r\n",  "Sp ace: 2\r\n",
+                           "Ctl\x01: 3\r\n",     "Hi\x80: 4\r\n", "Del\x7f: 5\r\n",
+                           "Sl/ash: 6\r\n",      "Ok-2: 7\r\n",   "\r\n",
+                           NULL};
+    feed_all(&col, lines);
+    cr_assert_eq(n_headers(&col), 2);
+    expect_header(&col, 0, "Good", "1");
+    expect_header(&col, 1, "Ok-2", "7");
+    ljh__collect_free(&col);
 }

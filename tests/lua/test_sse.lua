@@ -249,6 +249,16 @@ T.test("http.sse: close() ends the stream early", function()
     c:close()
 end)
 
+T.test("http.sse: close() also drops events already parsed from the last chunk", function()
+    -- two events in one write: both parsed when the first is taken
+    local body = "data: one\n\ndata: two\n\n"
+    local events = T.ok(http.sse(require("reliability").raw("HTTP/1.1 200 OK\r\n"
+        .. "Content-Type: text/event-stream\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body)))
+    T.eq(T.ok(events()).data, "one")
+    T.ok(events:close())
+    T.is_nil(events(), "nothing after close")
+end)
+
 -- ---- on_event in the async API ----
 
 T.test("on_event delivers parsed events in order before the callback", function()

@@ -192,3 +192,40 @@ T.test("tls: control characters in TLS paths are refused", function()
     T.err("invalid_argument", http.get(S.https("good"), { pinned_public_key = "sha256//\0" }))
     T.err("invalid_argument", http.get(S.https("good"), { ca_file = 1 }))
 end)
+
+-- The pin alone decides: the test CA becomes the default trust store of a
+-- child (a private mount namespace binds it over the system bundle), so a
+-- request without ca_file verifies, and only pinned_public_key can reject
+-- it, also on a pooled handle configured by a request without a pin.
+T.test("tls: pinned_public_key alone accepts and rejects, also after an unpinned request", function()
+    S.start()
+    local bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if not T.sh("unshare -m true 2>/dev/null") or not io.open(bundle) then
+        T.skip("no private mount namespace (unshare -m) or no system CA bundle")
+    end
+    local R = require("reliability")
+    local prefix = "unshare -m sh -c " .. T.shq("mount --bind " .. T.shq(ca()) .. " " .. bundle
+        .. " && exec timeout -s KILL 30 \"$@\"") .. " sh"
+    local out, ok = R.child([[
+local http = require("ljhttp")
+local url, pin, other = ]] .. string.format("%q, %q, %q", S.https("good"), S.pin, S.other_pin) .. [[
+
+local function show(what, r, msg, code)
+    print(what .. " " .. tostring(r and r.status_code) .. " " .. tostring(code) .. " " .. tostring(msg))
+end
+local c = http.new()
+show("plain", c:get(url))
+show("wrong", c:get(url, { pinned_public_key = other }))
+show("right", c:get(url, { pinned_public_key = pin }))
+show("plain2", c:get(url))
+show("wrong2", c:get(url, { pinned_public_key = other }))
+show("fresh", http.new():get(url, { pinned_public_key = other }))
+]], prefix)
+    T.ok(ok, "the child failed: " .. out)
+    T.match(out, "plain 200 ", out)
+    T.match(out, "wrong nil tls [^\n]*pinned public key", out)
+    T.match(out, "right 200 ", out)
+    T.match(out, "plain2 200 ", out)
+    T.match(out, "wrong2 nil tls [^\n]*pinned public key", out)
+    T.match(out, "fresh nil tls [^\n]*pinned public key", out)
+end)

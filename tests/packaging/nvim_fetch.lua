@@ -23,7 +23,8 @@ local function lines(buf)
 end
 
 -- fetch URL; returns the buffer, the ms the command took, and whether an
--- answer came within 5 s
+-- answer came within 10 s; also whether the answer was already there when
+-- the command returned
 local function fetch(url)
     local before = vim.api.nvim_get_current_buf()
     local t0 = uv.hrtime()
@@ -31,21 +32,24 @@ local function fetch(url)
     local ms = (uv.hrtime() - t0) / 1e6
     local buf = vim.api.nvim_get_current_buf()
     local first = lines(buf)
-    local answered = vim.wait(5000, function()
+    local early = vim.b[buf].ljhttp_status ~= nil
+    local answered = vim.wait(10000, function()
         return vim.b[buf].ljhttp_status ~= nil
     end, 5)
-    return buf, ms, answered, first, before
+    return buf, ms, answered, first, before, early
 end
 
-local buf, ms, answered, first, before = fetch(BASE .. "/slow?ms=300")
+-- The answer takes 2 s: the command must return long before it (the
+-- margin is wide so a loaded machine cannot fail it).
+local buf, ms, answered, first, before, early = fetch(BASE .. "/slow?ms=2000")
 check("the command opens a new scratch buffer", buf ~= before and vim.bo[buf].buftype == "nofile",
     vim.bo[buf].buftype)
-check(("the command returns at once (%.1f ms for a 300 ms answer)"):format(ms), ms < 150)
+check(("the command returns at once (%.1f ms for a 2 s answer)"):format(ms), ms < 1000 and not early)
 check("the buffer says it is fetching meanwhile", first[1] and first[1]:match("^fetching ") ~= nil,
     vim.inspect(first))
 check("the answer arrives", answered)
 check("b:ljhttp_status is 200", vim.b[buf].ljhttp_status == 200, vim.b[buf].ljhttp_status)
-check("the buffer holds the body", vim.deep_equal(lines(buf), { "slow 300" }), vim.inspect(lines(buf)))
+check("the buffer holds the body", vim.deep_equal(lines(buf), { "slow 2000" }), vim.inspect(lines(buf)))
 
 buf, ms, answered = fetch(BASE .. "/echo?from=nvim")
 local body = table.concat(lines(buf), "\n")
