@@ -213,7 +213,8 @@ T.test("B32 NUL, bare CR and folded lines in header values: no crash, consistent
             -- libcurl refuses a NUL in a header line itself
             T.ok(first == "error protocol" or first:find("X-Nul=a b", 1, true), "header-nul: " .. first)
         else
-            T.contains(first, "X-Cr=a b")
+            -- libcurl 8.23 refuses a bare CR in a header line itself
+            T.ok(first == "error protocol" or first:find("X-Cr=a b", 1, true), path .. ": " .. first)
         end
     end
 end)
