@@ -18,7 +18,7 @@ build="make gcc libc6-dev pkg-config luajit2|luajit libluajit2-5.1-dev|libluajit
        libcurl4-openssl-dev libcjson-dev python3"
 test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo
       libnginx-mod-http-brotli-filter neovim lua-socket lua-cjson curl openssl tinyproxy zstd
-      microsocks lua-curl?"
+      microsocks strace lua-curl?"
 
 case "$profile" in
 build) want=$build ;;
