@@ -20,7 +20,11 @@ out=$top/build/platforms
 table() {
     echo "| release | libcurl | Neovim | nginx | LuaJIT | \`make test\` |"
     echo "|---|---|---|---|---|---|"
-    for f in "$out"/*.row; do [ -f "$f" ] && cat "$f"; done
+    # oldest release first; then any other root that was run
+    for r in bookworm trixie forky sid; do [ -f "$out/$r.row" ] && cat "$out/$r.row"; done
+    for f in "$out"/*.row; do
+        case "${f##*/}" in bookworm.row | trixie.row | forky.row | sid.row) ;; *) [ -f "$f" ] && cat "$f" ;; esac
+    done
 }
 
 # --readme: the table's rows in README.md (between its platforms-table
