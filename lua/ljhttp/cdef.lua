@@ -14,7 +14,7 @@ return [==[
 
 /* Bumped whenever a declaration below changes shape or meaning. */
 enum {
-    LJH_ABI_VERSION = 4
+    LJH_ABI_VERSION = 5
 };
 
 /* The most bytes one ljh_transfer_take returns: a Lua string this small
