@@ -160,6 +160,22 @@ static int token_in(const char *value, size_t n, const char *token)
     return 0;
 }
 
+/* "HTTP/1.x NNN[ reason]" at the start of the head's n bytes (not a C
+ * string: the bytes after them are not ours to read). */
+static int status_line(const char *p, size_t n, int *minor, int *status)
+{
+    if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+        return -1;
+    for (int i = 9; i < 12; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+    if (n > 12 && p[12] != ' ' && p[12] != '\r')
+        return -1;
+    *minor = p[7] - '0';
+    *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    return *status >= 100 ? 0 : -1;
+}
+
 /* Parses the head ending at end (exclusive of the blank line). */
 void ljh__ws_read_answer(ljh_ws *ws, size_t head_len, size_t total)
 {
@@ -167,9 +183,7 @@ void ljh__ws_read_answer(ljh_ws *ws, size_t head_len, size_t total)
     memset(&col, 0, sizeof col);
     const char *p = ws->rx.p, *end = p + head_len;
     int status = 0, minor = -1;
-    char tail;
-    if (sscanf(p, "HTTP/1.%d %3d%c", &minor, &status, &tail) < 2 || status < 100 || status > 999 ||
-        (minor != 0 && minor != 1)) {
+    if (status_line(p, head_len, &minor, &status) != 0) {
         ljh__ws_fail(ws, LJH_E_PROTOCOL, "%s", "the WebSocket handshake was not answered with HTTP/1.x");
         return;
     }
