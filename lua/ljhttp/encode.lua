@@ -254,6 +254,23 @@ local function apply(r, spec, v)
     return 0
 end
 
+-- Applies the simple options plain table t holds, but those over holds
+-- too (raw keys: no metamethod runs); returns flags plus their bits, or
+-- nil, message.
+local function apply_held(r, t, over, flags)
+    for k, v in next, t do
+        local spec = SIMPLE[k]
+        if spec and (over == nil or over[k] == nil) then
+            local bit, msg = apply(r, spec, v)
+            if not bit then
+                return nil, msg
+            end
+            flags = flags + bit
+        end
+    end
+    return flags
+end
+
 -- The simple options (apply) of o, else of the defaults d, set in r;
 -- returns the flag bits, or nil, message. Plain tables: only the keys
 -- they hold are visited, so a request with few options runs few
@@ -266,31 +283,17 @@ local function simple_options(r, o, d)
         r[spec.name] = spec.default
     end
     if (o == nil or getmetatable(o) == nil) and (d == nil or getmetatable(d) == nil) then
+        local msg
         if o ~= nil then
-            for k, v in next, o do
-                local spec = SIMPLE[k]
-                if spec then
-                    local bit, msg = apply(r, spec, v)
-                    if not bit then
-                        return nil, msg
-                    end
-                    flags = flags + bit
-                end
+            flags, msg = apply_held(r, o, nil, flags)
+            if not flags then
+                return nil, msg
             end
         end
         if d ~= nil then
-            for k, v in next, d do
-                local spec = SIMPLE[k]
-                if spec and (o == nil or o[k] == nil) then
-                    local bit, msg = apply(r, spec, v)
-                    if not bit then
-                        return nil, msg
-                    end
-                    flags = flags + bit
-                end
-            end
+            flags, msg = apply_held(r, d, o, flags)
         end
-        return flags
+        return flags, msg
     end
     for i = 1, #OPTIONS do
         local spec = OPTIONS[i]

@@ -177,6 +177,20 @@ local function wait_step(c, deadline)
     return true
 end
 
+-- The handshake's outcome: c (open, or already closing), or nil,
+-- message, code, response (the server's answer when it refused).
+local function handshake(c)
+    local st = c.st[0]
+    local resp = c.C.ljh_ws_response(c.ws)
+    local res = resp ~= nil and decode.take(resp, true) or nil
+    if st.state ~= 1 and st.state ~= 2 then
+        local msg, code = fail_of(st)
+        return nil, msg, refusal(code, res), res
+    end
+    c.response = res
+    return c
+end
+
 --- Opens a WebSocket on client (cookies, defaults and TLS settings of
 --- the client apply to the handshake).
 function M.open(client, url, opts)
@@ -226,27 +240,15 @@ function M.open(client, url, opts)
     while st.state == 0 do
         wait_step(c, nil)
     end
-    return M.opened(c)
-end
-
--- After the handshake: the connection, or nil, message, code, response.
-function M.opened(c)
-    local st = c.st[0]
-    local resp = c.C.ljh_ws_response(c.ws)
-    local res
-    if resp ~= nil then
-        res = decode.take(resp, true)
-    end
-    if st.state ~= 1 then
-        local msg, code = fail_of(st)
+    local conn, msg, code, res = handshake(c)
+    if not conn then
         release(c)
         if res then
-            return nil, msg, refusal(code, res), res
+            return nil, msg, code, res
         end
         return nil, msg, code
     end
-    c.response = res
-    return c
+    return conn
 end
 
 --- "connecting", "open", "closing" or "closed".
@@ -411,7 +413,7 @@ function M.step(c)
     local was = c.last_state or 0
     run(c, 0)
     if was == 0 and st.state ~= 0 then
-        local conn, msg, code, res = M.opened_keep(c)
+        local conn, msg, code, res = handshake(c)
         if not conn then
             if c.on_close then
                 schedule(c, c.on_close, 1006, "", msg, code, res)
@@ -450,19 +452,6 @@ function M.step(c)
         return
     end
     M.rearm(c)
-end
-
--- Handshake done in the callback form: keep the connection, fill response.
-function M.opened_keep(c)
-    local st = c.st[0]
-    local resp = c.C.ljh_ws_response(c.ws)
-    local res = resp ~= nil and decode.take(resp, true) or nil
-    if st.state ~= 1 and st.state ~= 2 then
-        local msg, code = fail_of(st)
-        return nil, msg, refusal(code, res), res
-    end
-    c.response = res
-    return c
 end
 
 function M.rearm(c)

@@ -29,31 +29,29 @@ ljh_start_fixture "$TMP/port" || fail "fixture server did not start"
 echo "# $("$NVIM" --version | head -n 1)"
 export LJH_ROOT="$ROOT"
 export LJH_FIXTURE="$FIXTURE"
-# stdout: the test's lines. stderr: what Neovim reports (one callback in
-# the test raises on purpose), kept out of the way but shown on failure.
-timeout 300 "$NVIM" --headless --clean -u NONE -i NONE \
-  -c "luafile $HERE/test_host.lua" </dev/null 2>"$TMP/nvim.err" >"$TMP/nvim.out"
-rc=$?
-cat "$TMP/nvim.out"
-if [[ $rc != 0 ]]; then
-  echo "# nvim exited with status $rc; its stderr:"
-  sed 's/^/#   /' "$TMP/nvim.err"
-  tail -n 1 "$TMP/nvim.out" | grep -q ' passed, ' || echo "0 passed, 1 failed"
-  exit 1
-fi
-tail -n 1 "$TMP/nvim.out" | grep -qE ', 0 failed(, [0-9]+ skipped)?$' || exit 1
+# run_nvim NAME SECONDS: headless Neovim runs tests/nvim/NAME.lua. stdout:
+# the test's lines. stderr: what Neovim reports (one callback in the host
+# test raises on purpose), kept out of the way but shown on failure.
+# Returns 1 unless it ended with "N passed, 0 failed".
+run_nvim() {
+  local name=$1 secs=$2 rc
+  timeout "$secs" "$NVIM" --headless --clean -u NONE -i NONE \
+    -c "luafile $HERE/$name.lua" </dev/null 2>"$TMP/$name.err" >"$TMP/$name.out"
+  rc=$?
+  cat "$TMP/$name.out"
+  if [[ $rc != 0 ]]; then
+    echo "# nvim ($name) exited with status $rc; its stderr:"
+    sed 's/^/#   /' "$TMP/$name.err"
+    tail -n 1 "$TMP/$name.out" | grep -q ' passed, ' || echo "0 passed, 1 failed"
+    return 1
+  fi
+  tail -n 1 "$TMP/$name.out" | grep -qE ', 0 failed(, [0-9]+ skipped)?$'
+}
+
+run_nvim test_host 300 || exit 1
 
 # WebSocket callbacks on the editor's loop, against the WebSocket fixture
 ljh_start_ws_fixture "$TMP/ws.port" || fail "the WebSocket fixture did not start"
 export LJH_WS="$WS"
-timeout 120 "$NVIM" --headless --clean -u NONE -i NONE \
-  -c "luafile $HERE/test_ws.lua" </dev/null 2>"$TMP/nvim-ws.err" >"$TMP/nvim-ws.out"
-rc=$?
-cat "$TMP/nvim-ws.out"
-if [[ $rc != 0 ]]; then
-  echo "# nvim (WebSocket) exited with status $rc; its stderr:"
-  sed 's/^/#   /' "$TMP/nvim-ws.err"
-  exit 1
-fi
-tail -n 1 "$TMP/nvim-ws.out" | grep -q ', 0 failed$' || exit 1
+run_nvim test_ws 120 || exit 1
 exit 0
