@@ -210,7 +210,7 @@ function M.run(timeout)
     end
     -- Several clients: turn each in a round so none waits for another's
     -- slow transfer; only the first may sleep, briefly, on its own fd.
-    local now = loader.load().ljh_now_ms
+    local now = loader.lib().ljh_now_ms
     local deadline = timeout and tonumber(now()) + timeout * 1000
     while true do
         local left = 0
@@ -245,7 +245,7 @@ end
 ---@return ljhttp.Info? info
 ---@return string? err
 function M.info()
-    local lib, err = loader.load()
+    local lib, err = loader.lib()
     if not lib then
         return nil, err
     end

@@ -144,7 +144,7 @@ function M.new(opts)
         end
         return bad(umsg)
     end
-    local C, lerr = loader.load()
+    local C, lerr = loader.lib()
     if not C then
         return nil, lerr, "internal"
     end

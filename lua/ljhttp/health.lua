@@ -163,7 +163,7 @@ function M.check()
         r.error("require(\"ljhttp.loader\") failed: " .. tostring(loader))
         return
     end
-    local lib, lerr = loader.load()
+    local lib, lerr = loader.lib()
     if not lib then
         r.error(tostring(lerr), {
             "Run `make` in the plugin's directory (lazy.nvim: build = \"make\")",

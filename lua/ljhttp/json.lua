@@ -34,17 +34,7 @@ local T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_INTEGER_
 local MAX_DEPTH = 512
 M.MAX_DEPTH = MAX_DEPTH
 
-local C -- the library, loaded on first use
-local function lib()
-    if C == nil then
-        local l, err = loader.load()
-        if not l then
-            return nil, err
-        end
-        C = l
-    end
-    return C
-end
+local lib = loader.lib -- the library handle, loaded on first use
 
 -- ---- sentinels and markers ----
 
@@ -189,7 +179,7 @@ function M.decode(s)
     if type(s) ~= "string" then
         return fail("json.decode expects a string, got " .. type(s))
     end
-    local L, err = C or lib()
+    local L, err = lib()
     if not L then
         return fail(err)
     end
@@ -438,7 +428,7 @@ local encoding = false
 
 --- Value -> JSON text, or nil, message, "json". Never raises.
 function M.encode(v)
-    local L, err = C or lib()
+    local L, err = lib()
     if not L then
         return fail(err)
     end
