@@ -132,6 +132,7 @@ local function try_load(path)
     end
     return l
 end
+M.open = try_load
 
 -- What the search looks at, each replaceable (the tests give another
 -- OS's view): os, arch, here (false: unknown), getenv, exists(path),
