@@ -278,4 +278,14 @@ function M.info()
     }
 end
 
+--- Runs `make` in the plugin's directory (lua/ljhttp/build.lua): in
+--- Neovim without blocking, reporting through vim.notify (returns true
+--- once started); elsewhere blocking, returning ok, output.
+---@param opts? ljhttp.BuildOptions
+---@return boolean? ok
+---@return string? output
+function M.build(opts)
+    return require("ljhttp.build").run(opts)
+end
+
 return M
