@@ -251,10 +251,8 @@ function M.info()
     end
     local ffi = require("ffi")
     local words = ""
-    local fok, f = pcall(function()
-        return lib.ljh_curl_features() -- absent from a library built before 0.1.0
-    end)
-    if fok and f ~= nil then
+    local f = lib.ljh_curl_features() -- the ABI check vouches for it
+    if f ~= nil then
         words = ffi.string(f)
     end
     local features, tls_backend = {}, nil

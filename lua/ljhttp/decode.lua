@@ -6,6 +6,8 @@
 local ffi = require("ffi")
 local json = require("ljhttp.json")
 local links = require("ljhttp.links")
+local protect_mod = require("ljhttp.protect")
+local protect, RESPONSE = protect_mod.call, protect_mod.RESPONSE
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -195,15 +197,6 @@ end
 -- Responses from this size on are made under pcall (M.take).
 local GUARD_BYTES = 65536
 
---- What a caught Lua error becomes: LuaJIT's "not enough memory" (a
---- string or table it could not make) is out_of_memory, never a raise.
-function M.raised(e, what)
-    if tostring(e):find("not enough memory", 1, true) then
-        return nil, "out of memory (" .. what .. ")", "out_of_memory"
-    end
-    return nil, what .. ": " .. tostring(e), "internal"
-end
-
 -- Decodes and frees at once: ffi.gc is only the safety net.
 function M.take(r, streamed)
     if r == nil then
@@ -215,11 +208,7 @@ function M.take(r, streamed)
         -- Large strings and decoded JSON: where LuaJIT runs out of memory.
         -- Small responses skip the pcall, which would stop traces started
         -- in M.response's loops (NYI: return to lower frame).
-        local ok
-        ok, res, msg, code = pcall(M.response, r, streamed)
-        if not ok then
-            res, msg, code = M.raised(res, "making the response")
-        end
+        res, msg, code = protect(RESPONSE, M.response, r, streamed)
     else
         res, msg, code = M.response(r, streamed)
     end

@@ -14,6 +14,7 @@
 local ffi = require("ffi")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
+local protect = require("ljhttp.protect")
 
 local type, next, tostring, setmetatable, select = type, next, tostring, setmetatable, select
 local ffi_str = ffi.string
@@ -200,17 +201,12 @@ function M.open(client, url, opts)
     if type(url) ~= "string" then
         return bad("url must be a string, got " .. type(url))
     end
-    local ok, ropts, wopts = pcall(split, opts)
-    if not ok then
-        return bad("invalid options: " .. tostring(ropts))
-    end
+    local ropts, wopts, scode = protect.call(protect.OPTIONS, split, opts)
     if not ropts then
-        return bad(wopts)
+        return nil, wopts, scode or "invalid_argument"
     end
-    local rok, req, msg, code = pcall(encode.request, "GET", url, ropts, client.defaults, 0)
-    if not rok then
-        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
-    end
+    local req, msg, code = protect.call(protect.OPTIONS, encode.request, "GET", url, ropts,
+        client.defaults, 0)
     if not req then
         encode.release()
         return nil, msg, code
