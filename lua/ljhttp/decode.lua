@@ -9,6 +9,10 @@ local links = require("ljhttp.links")
 local protect_mod = require("ljhttp.protect")
 local protect, RESPONSE = protect_mod.call, protect_mod.RESPONSE
 
+-- ljh_response.http_version -> response.http_version (cdef/ljhttp.h)
+local HTTP_VERSIONS = { [tonumber(ffi.C.LJH_HTTP_1_0)] = "1.0", [tonumber(ffi.C.LJH_HTTP_1_1)] = "1.1",
+    [tonumber(ffi.C.LJH_HTTP_2)] = "2", [tonumber(ffi.C.LJH_HTTP_3)] = "3" }
+
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
 
@@ -158,7 +162,7 @@ function M.response(r, streamed)
         header_list = list,
         cookies = cookies,
         redirects = redirects,
-        http_version = v == 11 and "1.1" or v == 20 and "2" or v == 10 and "1.0" or v == 30 and "3" or nil,
+        http_version = HTTP_VERSIONS[v],
         remote_ip = ffi_str(r.remote_ip),
         retries = r.retries,
         trace = r.trace_len > 0 and ffi_str(r.trace, r.trace_len) or nil,

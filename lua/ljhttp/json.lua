@@ -29,9 +29,14 @@ end
 
 local M = {}
 
-local T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_INTEGER_TEXT =
-    0, 1, 2, 3, 4, 5, 6, 7
-local MAX_DEPTH = 512
+-- Node types and the depth limit, from the declarations (cdef/ljhttp.h).
+local K = ffi.C
+local T_NULL, T_FALSE, T_TRUE, T_NUMBER = tonumber(K.LJH_JSON_NULL), tonumber(K.LJH_JSON_FALSE),
+    tonumber(K.LJH_JSON_TRUE), tonumber(K.LJH_JSON_NUMBER)
+local T_STRING, T_ARRAY, T_OBJECT = tonumber(K.LJH_JSON_STRING), tonumber(K.LJH_JSON_ARRAY),
+    tonumber(K.LJH_JSON_OBJECT)
+local T_INTEGER_TEXT = tonumber(K.LJH_JSON_INTEGER_TEXT)
+local MAX_DEPTH = tonumber(K.LJH_JSON_MAX_DEPTH)
 M.MAX_DEPTH = MAX_DEPTH
 
 local lib = loader.lib -- the library handle, loaded on first use
