@@ -210,7 +210,7 @@ function M.run(timeout)
     end
     -- Several clients: turn each in a round so none waits for another's
     -- slow transfer; only the first may sleep, briefly, on its own fd.
-    local now = loader.load().ljh_now_ms
+    local now = loader.lib().ljh_now_ms
     local deadline = timeout and tonumber(now()) + timeout * 1000
     while true do
         local left = 0
@@ -245,16 +245,14 @@ end
 ---@return ljhttp.Info? info
 ---@return string? err
 function M.info()
-    local lib, err = loader.load()
+    local lib, err = loader.lib()
     if not lib then
         return nil, err
     end
     local ffi = require("ffi")
     local words = ""
-    local fok, f = pcall(function()
-        return lib.ljh_curl_features() -- absent from a library built before 0.1.0
-    end)
-    if fok and f ~= nil then
+    local f = lib.ljh_curl_features() -- the ABI check vouches for it
+    if f ~= nil then
         words = ffi.string(f)
     end
     local features, tls_backend = {}, nil
@@ -276,6 +274,16 @@ function M.info()
         features = features,
         curl_features = words,
     }
+end
+
+--- Runs `make` in the plugin's directory (lua/ljhttp/build.lua): in
+--- Neovim without blocking, reporting through vim.notify (returns true
+--- once started); elsewhere blocking, returning ok, output.
+---@param opts? ljhttp.BuildOptions
+---@return boolean? ok
+---@return string? output
+function M.build(opts)
+    return require("ljhttp.build").run(opts)
 end
 
 return M

@@ -21,7 +21,6 @@ local ffi_str = ffi.string
 
 local M = {}
 
-local C -- the library, on first use
 local buf, buf_len = nil, 0
 local SIZE_MAX = ffi.cast("size_t", -1)
 
@@ -31,12 +30,9 @@ local function escape(s)
     if not str_find(s, "[^%w%-%._~]") then
         return s -- nothing libcurl would change
     end
-    if C == nil then
-        local lib, err = loader.load()
-        if not lib then
-            return nil, err
-        end
-        C = lib
+    local C, err = loader.lib()
+    if not C then
+        return nil, err
     end
     if n * 3 > buf_len then
         buf_len = n * 3 < 256 and 256 or n * 3

@@ -73,6 +73,11 @@ enum {
     LJH_HTTP_3_ONLY = 31   /* HTTP/3 or fail: https only, no fallback */
 };
 
+/* ljh_response.http_version may also be an HTTP/1.0 answer. */
+enum {
+    LJH_HTTP_1_0 = 10
+};
+
 /* A borrowed byte string; ptr NULL = not set. */
 typedef struct ljh_str {
     const char *ptr;
@@ -383,7 +388,7 @@ int32_t ljh_duration_ms(const ljh_duration *d, int64_t *ms, char *errmsg, int32_
  * returns NULL only when out of memory; a connection that could not
  * start comes back already LJH_WS_CLOSED with error set.
  * Nothing calls back: the host drives ljh_ws_run when ljh_ws_state.fd is
- * ready for what .want asks (1 read, 2 write), or after .timeout_ms while
+ * ready for what .want asks (LJH_WS_WANT_*), or after .timeout_ms while
  * the handshake runs (fd -1), and pulls complete messages with
  * ljh_ws_take. ljh_ws_run may wait up to wait_ms itself. */
 typedef struct ljh_ws ljh_ws;
@@ -403,11 +408,17 @@ enum {
     LJH_WS_PONG = 4
 };
 
+/* Bits of ljh_ws_state.want: what the socket must be ready for. */
+enum {
+    LJH_WS_WANT_READ = 1,
+    LJH_WS_WANT_WRITE = 2
+};
+
 typedef struct ljh_ws_state {
     int64_t fd;              /* the socket to watch; -1 during the handshake */
     int64_t buffered;        /* bytes queued by ljh_ws_send, not yet sent */
     int32_t state;           /* LJH_WS_* */
-    int32_t want;            /* 1: readable, 2: writable; 0: nothing to wait for */
+    int32_t want;            /* LJH_WS_WANT_* bits; 0: nothing to wait for */
     int32_t timeout_ms;      /* handshake: run again after this; -1 otherwise */
     int32_t queued;          /* messages waiting for ljh_ws_take */
     int32_t error;           /* ljh_error once failed; 0 for a clean close */

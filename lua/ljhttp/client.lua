@@ -7,6 +7,9 @@ local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
 local options = require("ljhttp.options")
+local protect_mod = require("ljhttp.protect")
+local protect, protect_ok = protect_mod.call, protect_mod.ok
+local OPTIONS, BATCH = protect_mod.OPTIONS, protect_mod.BATCH
 
 local type, next, setmetatable = type, next, setmetatable
 -- User tables are walked with next and read with rawget: a LuaJIT built
@@ -144,7 +147,7 @@ function M.new(opts)
         end
         return bad(umsg)
     end
-    local C, lerr = loader.load()
+    local C, lerr = loader.lib()
     if not C then
         return nil, lerr, "internal"
     end
@@ -225,10 +228,9 @@ function Client:request(method, url, opts)
     end
     if opts ~= nil and type(opts) == "table" and getmetatable(opts) ~= nil then
         -- options with metamethods may raise: keep the no-raise promise
-        local ok, a, b, c = pcall(self._request, self, method, url, opts)
-        if not ok then
+        local a, b, c = protect(OPTIONS, self._request, self, method, url, opts)
+        if a == nil then
             encode_release()
-            return bad("invalid options: " .. tostring(a))
         end
         return a, b, c
     end
@@ -318,11 +320,11 @@ function Client:request_async(method, url, opts, callback)
     if type(opts) == "table" then
         if getmetatable(opts) ~= nil then
             -- options with metamethods may raise: the callback gets the error
-            local ok, a, b, c, d, f, g, i = pcall(read_callbacks, opts)
+            local ok, a, b, c, d, f, g, i = protect_ok(OPTIONS, read_callbacks, opts)
             if not ok then
                 local h = engine_mod.handle(callback, nil, false)
                 h.engine = self.engine
-                h:_finish(bad("invalid options: " .. tostring(a)))
+                h:_finish(nil, a, b)
                 return h
             end
             on_chunk, on_event, on_line, line_format, body, on_progress, interval = a, b, c, d, f, g, i
@@ -391,15 +393,8 @@ function Client:request_async(method, url, opts, callback)
         end
         h.on_progress, h.progress_ms = on_progress, ms
     end
-    local ok, req, msg, code = pcall(encode_request, method, url, opts, self.defaults,
+    local req, msg, code = protect(OPTIONS, encode_request, method, url, opts, self.defaults,
         on_chunk and encode.F_STREAM or 0, true)
-    if not ok then
-        if tostring(req):find("not enough memory", 1, true) then
-            req, msg, code = decode.raised(req, "encoding the request")
-        else
-            req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
-        end
-    end
     if not req then
         encode_release()
         h:_finish(nil, msg, code)
@@ -482,11 +477,7 @@ end
 function Client:request_batch(requests, bopts)
     if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
         -- metamethods may raise: keep the no-raise promise
-        local ok, a, b, c = pcall(self._request_batch, self, requests, bopts)
-        if not ok then
-            return bad("invalid batch: " .. tostring(a))
-        end
-        return a, b, c
+        return protect(BATCH, self._request_batch, self, requests, bopts)
     end
     return self:_request_batch(requests, bopts)
 end
@@ -555,11 +546,7 @@ function Client:_request_batch(requests, bopts)
                 local o = item[3]
                 if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
                     -- metamethods may raise: keep the no-raise promise
-                    local ok
-                    ok, req, msg, code = pcall(encode_request, item[1], item[2], o, defaults, 0)
-                    if not ok then
-                        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
-                    end
+                    req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
                 else
                     req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
                 end

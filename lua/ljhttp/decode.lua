@@ -6,6 +6,12 @@
 local ffi = require("ffi")
 local json = require("ljhttp.json")
 local links = require("ljhttp.links")
+local protect_mod = require("ljhttp.protect")
+local protect, RESPONSE = protect_mod.call, protect_mod.RESPONSE
+
+-- ljh_response.http_version -> response.http_version (cdef/ljhttp.h)
+local HTTP_VERSIONS = { [tonumber(ffi.C.LJH_HTTP_1_0)] = "1.0", [tonumber(ffi.C.LJH_HTTP_1_1)] = "1.1",
+    [tonumber(ffi.C.LJH_HTTP_2)] = "2", [tonumber(ffi.C.LJH_HTTP_3)] = "3" }
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -156,7 +162,7 @@ function M.response(r, streamed)
         header_list = list,
         cookies = cookies,
         redirects = redirects,
-        http_version = v == 11 and "1.1" or v == 20 and "2" or v == 10 and "1.0" or v == 30 and "3" or nil,
+        http_version = HTTP_VERSIONS[v],
         remote_ip = ffi_str(r.remote_ip),
         retries = r.retries,
         trace = r.trace_len > 0 and ffi_str(r.trace, r.trace_len) or nil,
@@ -195,15 +201,6 @@ end
 -- Responses from this size on are made under pcall (M.take).
 local GUARD_BYTES = 65536
 
---- What a caught Lua error becomes: LuaJIT's "not enough memory" (a
---- string or table it could not make) is out_of_memory, never a raise.
-function M.raised(e, what)
-    if tostring(e):find("not enough memory", 1, true) then
-        return nil, "out of memory (" .. what .. ")", "out_of_memory"
-    end
-    return nil, what .. ": " .. tostring(e), "internal"
-end
-
 -- Decodes and frees at once: ffi.gc is only the safety net.
 function M.take(r, streamed)
     if r == nil then
@@ -215,11 +212,7 @@ function M.take(r, streamed)
         -- Large strings and decoded JSON: where LuaJIT runs out of memory.
         -- Small responses skip the pcall, which would stop traces started
         -- in M.response's loops (NYI: return to lower frame).
-        local ok
-        ok, res, msg, code = pcall(M.response, r, streamed)
-        if not ok then
-            res, msg, code = M.raised(res, "making the response")
-        end
+        res, msg, code = protect(RESPONSE, M.response, r, streamed)
     else
         res, msg, code = M.response(r, streamed)
     end

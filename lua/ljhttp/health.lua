@@ -1,7 +1,8 @@
 -- :checkhealth ljhttp
 --
--- Checks, in order: LuaJIT and its FFI, the library (where it was found,
--- its ABI version), the libcurl under it (version, TLS backend, HTTP/2,
+-- Checks, in order: LuaJIT and its FFI, the platform (OS, architecture,
+-- the library's file names there), the library (where it was found, its
+-- ABI version, the event backend; when missing, :LjhttpBuild), the libcurl under it (version, TLS backend, HTTP/2,
 -- compression), and the async engine end to end: a one-shot HTTP server
 -- on 127.0.0.1 (a vim.uv/vim.loop TCP listener on port 0) answers one
 -- request made with get_async on the editor's loop.
@@ -47,6 +48,24 @@ local function version_at_least(v, min)
         end
     end
     return true
+end
+
+-- The event backend: what the library reports (info.backend or
+-- ljh_backend_name, when this library has them), else what its OS uses,
+-- said as such.
+local BY_OS = { Linux = "epoll (Linux)", OSX = "kqueue (macOS)", BSD = "kqueue (BSD)",
+    Windows = "portable (Windows)" }
+local function backend(info, lib)
+    if type(info.backend) == "string" then
+        return info.backend
+    end
+    local ok, name = pcall(function()
+        return require("ffi").string(lib.ljh_backend_name())
+    end)
+    if ok and name ~= "" then
+        return name
+    end
+    return (BY_OS[jit.os] or "epoll (Linux)") .. ", from the OS: this library does not report its backend"
 end
 
 -- Serves one HTTP/1.1 response on 127.0.0.1 (an ephemeral port), then
@@ -157,17 +176,26 @@ function M.check()
         return
     end
 
-    r.start("ljhttp: library")
     local lok, loader = pcall(require, "ljhttp.loader")
     if not lok then
         r.error("require(\"ljhttp.loader\") failed: " .. tostring(loader))
         return
     end
-    local lib, lerr = loader.load()
+    local platform = loader.platform()
+    r.start("ljhttp: platform")
+    r.ok(("OS: %s, architecture: %s (library file names here: %s)"):format(jit.os, jit.arch,
+        table.concat(platform.names, ", ")))
+
+    r.start("ljhttp: library")
+    local lib, lerr = loader.lib()
     if not lib then
+        local env = os.getenv("LJHTTP_LIBRARY")
         r.error(tostring(lerr), {
-            "Run `make` in the plugin's directory (lazy.nvim: build = \"make\")",
-            "or set LJHTTP_LIBRARY to the path of libljhttp.so",
+            "Run :LjhttpBuild (it runs `make` in " .. tostring(loader.root()) .. " without blocking "
+                .. "the editor)",
+            "lazy.nvim: build = \"make\"; vim.pack: the PackChanged autocommand of :help ljhttp-build",
+            (env and env ~= "") and ("or unset LJHTTP_LIBRARY (" .. env .. " did not load)")
+                or ("or set LJHTTP_LIBRARY to the path of a built " .. platform.names[1]),
         })
         return
     end
@@ -180,6 +208,7 @@ function M.check()
         r.error("ljhttp.info() failed: " .. tostring(ierr))
         return
     end
+    r.ok("backend: " .. backend(info, lib))
     if info.abi_version == loader.ABI_VERSION then
         r.ok(("ABI version %d matches the Lua files"):format(info.abi_version))
     else

@@ -29,22 +29,17 @@ end
 
 local M = {}
 
-local T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT, T_INTEGER_TEXT =
-    0, 1, 2, 3, 4, 5, 6, 7
-local MAX_DEPTH = 512
+-- Node types and the depth limit, from the declarations (cdef/ljhttp.h).
+local K = ffi.C
+local T_NULL, T_FALSE, T_TRUE, T_NUMBER = tonumber(K.LJH_JSON_NULL), tonumber(K.LJH_JSON_FALSE),
+    tonumber(K.LJH_JSON_TRUE), tonumber(K.LJH_JSON_NUMBER)
+local T_STRING, T_ARRAY, T_OBJECT = tonumber(K.LJH_JSON_STRING), tonumber(K.LJH_JSON_ARRAY),
+    tonumber(K.LJH_JSON_OBJECT)
+local T_INTEGER_TEXT = tonumber(K.LJH_JSON_INTEGER_TEXT)
+local MAX_DEPTH = tonumber(K.LJH_JSON_MAX_DEPTH)
 M.MAX_DEPTH = MAX_DEPTH
 
-local C -- the library, loaded on first use
-local function lib()
-    if C == nil then
-        local l, err = loader.load()
-        if not l then
-            return nil, err
-        end
-        C = l
-    end
-    return C
-end
+local lib = loader.lib -- the library handle, loaded on first use
 
 -- ---- sentinels and markers ----
 
@@ -189,7 +184,7 @@ function M.decode(s)
     if type(s) ~= "string" then
         return fail("json.decode expects a string, got " .. type(s))
     end
-    local L, err = C or lib()
+    local L, err = lib()
     if not L then
         return fail(err)
     end
@@ -438,7 +433,7 @@ local encoding = false
 
 --- Value -> JSON text, or nil, message, "json". Never raises.
 function M.encode(v)
-    local L, err = C or lib()
+    local L, err = lib()
     if not L then
         return fail(err)
     end

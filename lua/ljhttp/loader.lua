@@ -1,9 +1,12 @@
--- loader: declare the ABI (once per Lua state) and find libljhttp.
+-- loader: declare the ABI (once per Lua state), find libljhttp, and hold
+-- the one library handle every other file uses (M.lib()).
 --
 -- Search order: an explicit path (ljhttp.setup{library = ...} or the
--- LJHTTP_LIBRARY environment variable), then build/ next to this file's
--- checkout, then Neovim's runtimepath, then package.cpath, then the
--- installed prefix, then the system linker path.
+-- LJHTTP_LIBRARY environment variable: only that file is tried), then
+-- build/ next to this file's checkout, then an installed prefix, then
+-- Neovim's runtimepath, then package.cpath, then the directories this
+-- OS's package managers install into, then the system linker. Each OS
+-- has its own file names (PLATFORMS); ffi.os decides which apply.
 local ffi = require("ffi")
 
 local M = {}
@@ -25,6 +28,49 @@ declare()
 local ABI_VERSION = tonumber(ffi.C.LJH_ABI_VERSION)
 M.ABI_VERSION = ABI_VERSION
 
+-- Per ffi.os: the library's file names (what `make` writes first), the
+-- directories package managers install into ("~" is $HOME, "$VAR/..."
+-- an environment variable, skipped when unset), the bare names left to
+-- the system linker, and the packages a build needs.
+local PLATFORMS = {
+    Linux = {
+        names = { "libljhttp.so", "libljhttp.so.0" },
+        dirs = { "/usr/local/lib", "~/.nix-profile/lib", "/run/current-system/sw/lib" },
+        system = { "libljhttp.so.0", "libljhttp.so" },
+        install = { "Debian/Ubuntu: sudo apt-get install make gcc pkg-config libcurl4-openssl-dev "
+            .. "libcjson-dev" },
+    },
+    OSX = {
+        names = { "libljhttp.dylib", "libljhttp.0.dylib" },
+        dirs = { "/opt/homebrew/lib", "/usr/local/lib", "/opt/local/lib", "~/.nix-profile/lib",
+            "/run/current-system/sw/lib", "/nix/var/nix/profiles/default/lib" },
+        system = { "libljhttp.0.dylib", "libljhttp.dylib" },
+        install = { "Homebrew: brew install make pkg-config curl cjson",
+            "MacPorts: sudo port install gmake pkgconfig curl cjson" },
+    },
+    Windows = {
+        names = { "ljhttp.dll", "libljhttp.dll" },
+        dirs = { "$MINGW_PREFIX/bin", "C:/msys64/ucrt64/bin", "C:/msys64/mingw64/bin",
+            "C:/msys64/clang64/bin" },
+        system = { "ljhttp.dll", "libljhttp.dll" },
+        install = { "MSYS2 (UCRT64 shell): pacman -S make mingw-w64-ucrt-x86_64-gcc "
+            .. "mingw-w64-ucrt-x86_64-pkgconf mingw-w64-ucrt-x86_64-curl mingw-w64-ucrt-x86_64-cjson",
+            "vcpkg: vcpkg install curl cjson (and a MinGW gcc and make)" },
+    },
+    BSD = {
+        names = { "libljhttp.so", "libljhttp.so.0" },
+        dirs = { "/usr/local/lib" },
+        system = { "libljhttp.so.0", "libljhttp.so" },
+        install = { "FreeBSD: pkg install gmake pkgconf curl libcjson" },
+    },
+}
+PLATFORMS.POSIX, PLATFORMS.Other = PLATFORMS.BSD, PLATFORMS.Linux
+
+--- The table of one OS (an ffi.os value; default: this one).
+function M.platform(os_name)
+    return PLATFORMS[os_name or ffi.os] or PLATFORMS.Other
+end
+
 local function file_exists(path)
     local f = io.open(path, "rb")
     if f then
@@ -34,7 +80,7 @@ local function file_exists(path)
     return false
 end
 
--- Directory of this file: .../lua/ljhttp/
+-- Directory of this file: .../lua/ljhttp
 local function here()
     local src = debug.getinfo(1, "S").source
     if src:sub(1, 1) ~= "@" then
@@ -43,54 +89,36 @@ local function here()
     return src:sub(2):match("^(.*)[/\\]") or "."
 end
 
-local LIBNAMES = { "libljhttp.so", "libljhttp.so.0", "libljhttp.dylib" }
-
-function M.candidates()
-    local list = {}
-    local function add(p)
-        list[#list + 1] = p
+--- The checkout (or plugin directory) this file came from: the directory
+--- above lua/ljhttp.
+function M.root(dir)
+    dir = dir or here()
+    if not dir then
+        return nil
     end
-    local env = os.getenv("LJHTTP_LIBRARY")
-    if env and env ~= "" then
-        add(env)
+    local r = ("/" .. dir):match("^(.*)[/\\]lua[/\\]ljhttp$")
+    if r then
+        r = r:sub(2)
+        return r == "" and "." or r
     end
-    local dir = here()
-    if dir then
-        -- repository checkout: lua/ljhttp/ -> build/
-        for _, n in ipairs(LIBNAMES) do
-            add(dir .. "/../../build/" .. n)
-        end
-        -- installed: share/lua/5.1/ljhttp/ -> lib/
-        for _, n in ipairs(LIBNAMES) do
-            add(dir .. "/../../../../lib/" .. n)
-        end
-    end
-    local vim = rawget(_G, "vim")
-    if vim and vim.api and vim.api.nvim_get_runtime_file then
-        local ok, found = pcall(vim.api.nvim_get_runtime_file, "build/libljhttp.so", true)
-        if ok then
-            for _, p in ipairs(found) do
-                add(p)
-            end
-        end
-    end
-    for pattern in package.cpath:gmatch("[^;]+") do
-        for _, n in ipairs({ "ljhttp", "libljhttp" }) do
-            local p = pattern:gsub("%?", n)
-            if p:match("%.so$") or p:match("%.dylib$") then
-                add(p)
-            end
-        end
-    end
-    return list
+    return dir .. "/../.."
 end
 
-local lib, lib_path, load_error
+local function nvim_runtime_files(name)
+    local vim = rawget(_G, "vim")
+    if vim and vim.api and vim.api.nvim_get_runtime_file then
+        local ok, found = pcall(vim.api.nvim_get_runtime_file, name, true)
+        if ok then
+            return found
+        end
+    end
+    return {}
+end
 
 local function try_load(path)
     local ok, l = pcall(ffi.load, path)
     if not ok then
-        return nil, l
+        return nil, tostring(l)
     end
     local ok2, abi = pcall(function()
         return l.ljh_abi_version()
@@ -104,18 +132,157 @@ local function try_load(path)
     end
     return l
 end
+M.open = try_load
 
--- Loads the library from path, or searches; returns the namespace or
--- nil, message. The first success is kept for the life of the Lua state.
-function M.load(path)
-    local env = os.getenv("LJHTTP_LIBRARY")
-    if path == nil then
-        if env and env ~= "" then
-            -- an explicit choice: a missing or mismatched file is an
-            -- error, never silently replaced by another library
-            path = env
+-- What the search looks at, each replaceable (the tests give another
+-- OS's view): os, arch, here (false: unknown), getenv, exists(path),
+-- open(path) -> lib | nil, message, runtime_files(name) -> paths, cpath.
+local function context(ctx)
+    ctx = ctx or {}
+    local dir = ctx.here
+    if dir == nil then
+        dir = here()
+    end
+    return {
+        os = ctx.os or ffi.os,
+        arch = ctx.arch or ffi.arch,
+        here = dir or nil,
+        getenv = ctx.getenv or os.getenv,
+        exists = ctx.exists or file_exists,
+        open = ctx.open or try_load,
+        runtime_files = ctx.runtime_files or nvim_runtime_files,
+        cpath = ctx.cpath or package.cpath,
+    }
+end
+
+--- The files the search tries, in order (without LJHTTP_LIBRARY, which
+--- is tried alone, and the system linker's bare names).
+---@param ctx? table
+---@return string[]
+function M.candidates(ctx)
+    ctx = context(ctx)
+    local p = M.platform(ctx.os)
+    local list, seen = {}, {}
+    local function add(path)
+        if not seen[path] then
+            seen[path] = true
+            list[#list + 1] = path
         end
     end
+    local function add_dir(dir)
+        for _, n in ipairs(p.names) do
+            add(dir .. "/" .. n)
+        end
+    end
+    if ctx.here then
+        add_dir(ctx.here .. "/../../build") -- a checkout or plugin: lua/ljhttp/ -> build/
+        add_dir(ctx.here .. "/../../../../lib") -- installed: share/lua/5.1/ljhttp/ -> lib/
+        if ctx.os == "Windows" then
+            add_dir(ctx.here .. "/../../../../bin") -- where MinGW installs DLLs
+        end
+    end
+    for _, n in ipairs(p.names) do
+        for _, f in ipairs(ctx.runtime_files("build/" .. n)) do
+            add(f)
+        end
+    end
+    local ext = p.names[1]:match("%.%w+$")
+    for pattern in ctx.cpath:gmatch("[^;]+") do
+        if pattern:sub(-#ext) == ext then
+            add((pattern:gsub("%?", "ljhttp")))
+            add((pattern:gsub("%?", "libljhttp")))
+        end
+    end
+    for _, d in ipairs(p.dirs) do
+        local var, rest = d:match("^%$([%w_]+)(.*)$")
+        if d:sub(1, 2) == "~/" then
+            var, rest = "HOME", d:sub(2)
+        end
+        local base = var and ctx.getenv(var)
+        if not var then
+            add_dir(d)
+        elseif base and base ~= "" then
+            add_dir(base .. rest)
+        end
+    end
+    return list
+end
+
+-- What to run to get a library, for this OS; with_variable: whether
+-- setting LJHTTP_LIBRARY is worth suggesting (not when it just failed).
+local function advice(ctx, with_variable)
+    local p = M.platform(ctx.os)
+    local root = ctx.here and M.root(ctx.here) or "the ljhttp directory"
+    local lines = { "To build it, install a C compiler, make, pkg-config and the libcurl and cJSON "
+        .. "development files:" }
+    for _, l in ipairs(p.install) do
+        lines[#lines + 1] = "  " .. l
+    end
+    lines[#lines + 1] = "then run `make` in " .. root .. " (in Neovim: :LjhttpBuild)"
+        .. (with_variable and (", or set LJHTTP_LIBRARY to the path of a built " .. p.names[1]) or "")
+        .. "."
+    return table.concat(lines, "\n")
+end
+
+--- One search, without touching the loaded handle: the library and the
+--- path it came from, or nil and a message that lists every path tried
+--- with why it failed, and what to install for this OS.
+---@param path? string an explicit file: only it is tried
+---@param ctx? table another view of the system (tests)
+function M.search(path, ctx)
+    ctx = context(ctx)
+    local env = ctx.getenv("LJHTTP_LIBRARY")
+    if env == "" then
+        env = nil
+    end
+    local where = ctx.os .. " " .. ctx.arch
+    if path == nil and env then
+        path = env
+    end
+    if path then
+        -- an explicit choice: a missing or mismatched file is an error,
+        -- never silently replaced by another library
+        local l, err = ctx.open(path)
+        if l then
+            return l, path
+        end
+        local p = M.platform(ctx.os)
+        local how = path == env
+            and ("cannot load LJHTTP_LIBRARY=" .. path .. " (" .. where .. "): " .. err
+                .. "\nThat path failed: point LJHTTP_LIBRARY at a built " .. p.names[1]
+                .. ", or unset it to search the usual places.")
+            or ("cannot load " .. path .. " (" .. where .. "): " .. err .. "\nGive the path of a "
+                .. "built " .. p.names[1] .. ", or none to search the usual places.")
+        return nil, "ljhttp: " .. how .. "\n" .. advice(ctx, false)
+    end
+    local tried = {}
+    for _, p in ipairs(M.candidates(ctx)) do
+        if ctx.exists(p) then
+            local l, err = ctx.open(p)
+            if l then
+                return l, p
+            end
+            tried[#tried + 1] = "  " .. p .. ": " .. err
+        else
+            tried[#tried + 1] = "  " .. p .. ": no such file"
+        end
+    end
+    for _, n in ipairs(M.platform(ctx.os).system) do
+        local l, err = ctx.open(n)
+        if l then
+            return l, n .. " (system)"
+        end
+        tried[#tried + 1] = "  " .. n .. " (system linker): " .. err
+    end
+    return nil, "ljhttp: cannot load libljhttp (" .. where .. "); tried:\n"
+        .. table.concat(tried, "\n") .. "\n" .. advice(ctx, true)
+end
+
+local lib, lib_path, load_error
+
+--- Loads the library from path, or searches; returns the namespace or
+--- nil, message. The first success is kept for the life of the Lua state.
+function M.load(path)
     if lib and (path == nil or path == lib_path) then
         return lib
     end
@@ -123,41 +290,22 @@ function M.load(path)
         return nil, "ljhttp: the library is already loaded from " .. lib_path
     end
     declare()
-    local tried = {}
-    local list = path and { path } or M.candidates()
-    for _, p in ipairs(list) do
-        if path or file_exists(p) then
-            local l, err = try_load(p)
-            if l then
-                lib, lib_path, load_error = l, p, nil
-                return lib
-            end
-            tried[#tried + 1] = err
-        end
+    local l, where = M.search(path)
+    if not l then
+        load_error = where
+        return nil, where
     end
-    if not path then
-        -- last: whatever the system linker finds
-        local l, err = try_load("ljhttp")
-        if l then
-            lib, lib_path, load_error = l, "ljhttp (system)", nil
-            return lib
-        end
-        tried[#tried + 1] = err
+    lib, lib_path, load_error = l, where, nil
+    return lib
+end
+
+--- The library handle (loading it on first use), or nil, message: the
+--- one way every file reaches the C functions.
+function M.lib()
+    if lib then
+        return lib
     end
-    -- the advice fits what was tried: the variable, a given path, or a search
-    local advice
-    if path and path == env then
-        advice = "cannot load LJHTTP_LIBRARY=" .. path .. " (point LJHTTP_LIBRARY at a built "
-            .. "libljhttp.so, or unset it to search the usual places)"
-    elseif path then
-        advice = "cannot load " .. path .. " (give the path of a built libljhttp.so, or none "
-            .. "to search the usual places)"
-    else
-        advice = "cannot load libljhttp (run `make` in the ljhttp directory, or set "
-            .. "LJHTTP_LIBRARY to the library's path)"
-    end
-    load_error = "ljhttp: " .. advice .. ": " .. table.concat(tried, "; ")
-    return nil, load_error
+    return M.load()
 end
 
 function M.path()

@@ -14,6 +14,7 @@ local ffi = require("ffi")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
+local protect = require("ljhttp.protect")
 local sse = require("ljhttp.sse")
 
 local type, next, setmetatable, tostring, tonumber = type, next, setmetatable, tostring, tonumber
@@ -85,15 +86,15 @@ function M.open(client, method, url, opts, what)
     if client.cptr == nil then
         return nil, "the client is closed", "closed"
     end
-    local ok_opts, has_cb = true, false
+    local ok_opts, has_cb, perr = true, false, nil
     if type(opts) == "table" then
         -- options with metamethods may raise: keep the no-raise promise
-        ok_opts, has_cb = pcall(function()
+        ok_opts, has_cb, perr = protect.ok(protect.OPTIONS, function()
             return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil
                 or opts.lines ~= nil
         end)
         if not ok_opts then
-            return nil, "invalid options: " .. tostring(has_cb), "invalid_argument"
+            return nil, has_cb, perr
         end
     end
     if has_cb then
@@ -101,11 +102,8 @@ function M.open(client, method, url, opts, what)
             .. "with read() or lines()",
             "invalid_argument"
     end
-    local ok, req, msg, code = pcall(encode.request, method, url, opts, client.defaults,
-        encode.F_STREAM)
-    if not ok then
-        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
-    end
+    local req, msg, code = protect.call(protect.OPTIONS, encode.request, method, url, opts,
+        client.defaults, encode.F_STREAM)
     if not req then
         encode.release()
         return nil, msg, code
@@ -220,11 +218,7 @@ end
 function Stream:read()
     local p, n, code = self:read_ref()
     if p ~= nil then
-        local ok, s = pcall(ffi_str, p, n)
-        if ok then
-            return s
-        end
-        return nil, "out of memory (a chunk of the body)", "out_of_memory"
+        return protect.call(protect.CHUNK, ffi_str, p, n)
     end
     if n == nil then
         return nil -- the end: one value, as read_ref() gives

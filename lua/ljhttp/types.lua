@@ -326,6 +326,15 @@ function WebSocket:buffered() end
 ---@class ljhttp.SetupOptions
 ---@field library? string path of libljhttp.so
 
+---Options of ljhttp.build() (`make` in the plugin's directory).
+---@class ljhttp.BuildOptions
+---@field root? string the directory to run make in (default: the checkout of the Lua files)
+---@field make? string the make program (default: $MAKE or "make")
+---@field args? string[] more arguments for make
+---@field wait? boolean block and return ok, output even in Neovim
+---@field notify? boolean Neovim: report the outcome through vim.notify (default true)
+---@field on_exit? fun(ok: boolean, output: string) Neovim: called when make ended
+
 ---ljhttp.json: JSON through cJSON.
 ---@class ljhttp.json
 ---@field null table the JSON null sentinel

@@ -14,6 +14,8 @@
 local ffi = require("ffi")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
+local protect = require("ljhttp.protect")
+local bit = require("bit")
 
 local type, next, tostring, setmetatable, select = type, next, tostring, setmetatable, select
 local ffi_str = ffi.string
@@ -23,10 +25,18 @@ local Conn = {}
 Conn.__index = Conn
 M.Conn = Conn
 
-local KINDS = { text = 1, binary = 2, ping = 3, pong = 4 }
-local KIND_NAMES = { "text", "binary", "ping", "pong" }
-local STATES = { [0] = "connecting", "open", "closing", "closed" }
-local CLOSED = 3
+-- Kinds, states and readiness bits from the declarations (cdef/ljhttp.h).
+local K = ffi.C
+local KINDS = { text = tonumber(K.LJH_WS_TEXT), binary = tonumber(K.LJH_WS_BINARY),
+    ping = tonumber(K.LJH_WS_PING), pong = tonumber(K.LJH_WS_PONG) }
+local KIND_NAMES = {}
+for name, k in pairs(KINDS) do
+    KIND_NAMES[k] = name
+end
+local CONNECTING, OPEN, CLOSING, CLOSED = tonumber(K.LJH_WS_CONNECTING), tonumber(K.LJH_WS_OPEN),
+    tonumber(K.LJH_WS_CLOSING), tonumber(K.LJH_WS_CLOSED)
+local STATES = { [CONNECTING] = "connecting", [OPEN] = "open", [CLOSING] = "closing", [CLOSED] = "closed" }
+local WANT_READ, WANT_WRITE = tonumber(K.LJH_WS_WANT_READ), tonumber(K.LJH_WS_WANT_WRITE)
 
 -- Options of a websocket that are not request options.
 local WS_KEYS = { max_message_size = true, on_open = true, on_message = true, on_close = true }
@@ -157,7 +167,7 @@ local function wait_step(c, deadline)
     local kind = c.kind
     if kind == "luajit" then
         -- the handshake's own timer, or the socket, bounds the wait in C
-        local w = st.state == 0 and (st.timeout_ms > 0 and st.timeout_ms or 1) or left
+        local w = st.state == CONNECTING and (st.timeout_ms > 0 and st.timeout_ms or 1) or left
         run(c, w < left and w or left)
     elseif kind == "openresty" then
         run(c, 0)
@@ -183,7 +193,7 @@ local function handshake(c)
     local st = c.st[0]
     local resp = c.C.ljh_ws_response(c.ws)
     local res = resp ~= nil and decode.take(resp, true) or nil
-    if st.state ~= 1 and st.state ~= 2 then
+    if st.state ~= OPEN and st.state ~= CLOSING then
         local msg, code = fail_of(st)
         return nil, msg, refusal(code, res), res
     end
@@ -200,17 +210,12 @@ function M.open(client, url, opts)
     if type(url) ~= "string" then
         return bad("url must be a string, got " .. type(url))
     end
-    local ok, ropts, wopts = pcall(split, opts)
-    if not ok then
-        return bad("invalid options: " .. tostring(ropts))
-    end
+    local ropts, wopts, scode = protect.call(protect.OPTIONS, split, opts)
     if not ropts then
-        return bad(wopts)
+        return nil, wopts, scode or "invalid_argument"
     end
-    local rok, req, msg, code = pcall(encode.request, "GET", url, ropts, client.defaults, 0)
-    if not rok then
-        req, msg, code = nil, "invalid options: " .. tostring(req), "invalid_argument"
-    end
+    local req, msg, code = protect.call(protect.OPTIONS, encode.request, "GET", url, ropts,
+        client.defaults, 0)
     if not req then
         encode.release()
         return nil, msg, code
@@ -237,7 +242,7 @@ function M.open(client, url, opts)
     -- idle and total timeouts end it
     local st = c.st[0]
     run(c, 0)
-    while st.state == 0 do
+    while st.state == CONNECTING do
         wait_step(c, nil)
     end
     local conn, msg, code, res = handshake(c)
@@ -410,9 +415,9 @@ function M.step(c)
         return
     end
     local st = c.st[0]
-    local was = c.last_state or 0
+    local was = c.last_state or CONNECTING
     run(c, 0)
-    if was == 0 and st.state ~= 0 then
+    if was == CONNECTING and st.state ~= CONNECTING then
         local conn, msg, code, res = handshake(c)
         if not conn then
             if c.on_close then
@@ -460,7 +465,7 @@ function M.rearm(c)
         return
     end
     local uv = vim.uv or vim.loop
-    if st.state == 0 then
+    if st.state == CONNECTING then
         c.timer:start(st.timeout_ms > 0 and st.timeout_ms or 1, 0, c.on_timer)
         return
     end
@@ -476,9 +481,10 @@ function M.rearm(c)
     end
     local want = st.want
     if (c.pending or 0) >= MAX_PENDING then
-        want = want - want % 2 -- the editor is behind: no reading until it caught up
+        want = bit.band(want, bit.bnot(WANT_READ)) -- the editor is behind: no reading until it caught up
     end
-    local ev = (want == 3 and "rw") or (want == 2 and "w") or (want == 1 and "r") or nil
+    local r, w = bit.band(want, WANT_READ) ~= 0, bit.band(want, WANT_WRITE) ~= 0
+    local ev = (r and w and "rw") or (w and "w") or (r and "r") or nil
     if ev ~= c.poll_events then
         c.poll_events = ev
         if ev then
@@ -487,7 +493,7 @@ function M.rearm(c)
             c.poll:stop() -- backpressure or closing: the next step re-arms
         end
     end
-    if st.state == 2 and not ev then
+    if st.state == CLOSING and not ev then
         -- closing with nothing to wait for on the socket: look again soon
         c.timer:start(10, 0, c.on_timer)
     end
@@ -504,7 +510,7 @@ function M.start_nvim(c)
     end
     c.on_timer = on_event
     c.on_poll = on_event
-    c.last_state = 0
+    c.last_state = CONNECTING
     M.step(c)
     return c
 end

@@ -50,6 +50,10 @@ run_nvim() {
 
 run_nvim test_host 300 || exit 1
 
+# :LjhttpBuild in a copy of the plugin whose Makefile waits for the editor
+export LJH_TMP="$TMP"
+run_nvim test_build 200 || exit 1
+
 # WebSocket callbacks on the editor's loop, against the WebSocket fixture
 ljh_start_ws_fixture "$TMP/ws.port" || fail "the WebSocket fixture did not start"
 export LJH_WS="$WS"

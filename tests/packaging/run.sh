@@ -97,13 +97,16 @@ else
   check ":checkhealth ljhttp runs" 'health_ran "$H"' "$(tail -n 5 "$TMP/health.log")"
   check ":checkhealth ljhttp reports no ERROR" '[[ -n $H && $H != *ERROR* ]]' "$(grep -n ERROR "$TMP/health.out")"
   for want in "with the FFI" "found: $ROOT/build/libljhttp.so" "ABI version $(sed -n "s/.*LJH_ABI_VERSION = \([0-9]*\).*/\1/p" "$ROOT/cdef/ljhttp.h") matches" "libcurl " \
-    "TLS backend: " "HTTP/2: " "decompression" "async engine: get_async to a local listener answered"; do
+    "TLS backend: " "HTTP/2: " "decompression" "async engine: get_async to a local listener answered" \
+    "OS: $(uname -s), architecture: " "backend: epoll"; do
     check ":checkhealth ljhttp says \"$want\"" '[[ $H == *"$want"* ]]'
   done
   run_health "$TMP/health-bad.out" LJHTTP_LIBRARY=/nonexistent/libljhttp.so
   H="$(cat "$TMP/health-bad.out" 2>/dev/null)"
   check ":checkhealth ljhttp reports a missing library as an ERROR" \
     '[[ $H == *"ERROR"*"/nonexistent/libljhttp.so"* ]]' "$H"
+  check ":checkhealth ljhttp names :LjhttpBuild when the library is missing" \
+    '[[ $H == *":LjhttpBuild"* && $H == *"PackChanged"* ]]' "$H"
 
   out="$(timeout 60 "$NVIM" --headless --clean -u NONE -i NONE --cmd "set rtp+=$ROOT" \
     -c "luafile $HERE/nvim_health_api.lua" </dev/null 2>&1)"

@@ -1,0 +1,64 @@
+-- protect: one helper turns a raise into nil, message, code everywhere.
+local T = require("support")
+local http = require("ljhttp")
+local protect = require("ljhttp.protect")
+
+T.test("protect.call passes results through and turns a raise into the triple", function()
+    T.same({ protect.call(protect.OPTIONS, function(a, b)
+        return a + b, nil, "x"
+    end, 1, 2) }, { 3, nil, "x" })
+    local function triple(what)
+        local r = T.call(protect.call, what, error, "boom", 0)
+        return { r[1], r[2], r[3] }
+    end
+    T.same(triple(protect.OPTIONS), { nil, "invalid options: boom", "invalid_argument" })
+    T.same(triple(protect.BATCH), { nil, "invalid batch: boom", "invalid_argument" })
+    T.same(triple(protect.RESPONSE), { nil, "making the response: boom", "internal" })
+end)
+
+T.test("protect: LuaJIT's out-of-memory error is out_of_memory in every context", function()
+    for _, what in ipairs({ protect.OPTIONS, protect.BATCH, protect.RESPONSE, protect.CHUNK }) do
+        local r = T.call(protect.call, what, error, "not enough memory", 0)
+        T.is_nil(r[1])
+        T.eq(r[3], "out_of_memory")
+        T.eq(r[2], "out of memory (" .. what.oom .. ")")
+    end
+end)
+
+T.test("protect.ok marks success even when the first result is nil", function()
+    T.same({ protect.ok(protect.OPTIONS, function()
+        return nil, 2
+    end) }, { true, nil, 2 })
+    T.same({ protect.ok(protect.OPTIONS, error, "bad", 0) }, { nil, "invalid options: bad", "invalid_argument" })
+end)
+
+T.test("every entry point reports options whose metamethods raise the same way", function()
+    local opts = setmetatable({}, { __index = function()
+        error("no such option here", 0)
+    end })
+    local c = T.ok(http.new({}))
+    local function same_failure(label, r, msg, code)
+        T.is_nil(r, label)
+        T.eq(code, "invalid_argument", label)
+        T.eq(msg, "invalid options: no such option here", label)
+    end
+    same_failure("request", c:request("GET", T.url("/echo"), opts))
+    same_failure("stream", c:stream("GET", T.url("/echo"), opts))
+    local h = c:request_async("GET", T.url("/echo"), opts, function() end)
+    same_failure("request_async", h:wait(10))
+    local raising_item = setmetatable({}, { __index = function()
+        error("no batch", 0)
+    end })
+    local r, bmsg, bcode = c:request_batch(setmetatable({ raising_item }, {}))
+    T.is_nil(r)
+    T.eq(bcode, "invalid_argument")
+    T.eq(bmsg, "invalid batch: no batch")
+    c:close()
+end)
+
+T.test("the failure texts are written once, in protect.lua", function()
+    local p = io.popen("grep -rln 'invalid options: \\|not enough memory' " .. T.shq(T.root .. "/lua"))
+    local files = p:read("*a")
+    p:close()
+    T.eq(files, T.root .. "/lua/ljhttp/protect.lua\n")
+end)
