@@ -23,14 +23,23 @@ local client = require("ljhttp.client")
 ---@field patch_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 ---@field delete_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 ---@field head_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field json ljhttp.json JSON through cJSON (docs/json.md)
 local M = {}
 
 ---@type string
 M.version = "0.1.0"
 
 --- JSON through cJSON: decode, encode, null, array, empty_array (docs/json.md).
----@type ljhttp.json
-M.json = require("ljhttp.json")
+--- http.json is loaded on first use (start-up pays only for what it uses).
+setmetatable(M, {
+    __index = function(t, k)
+        if k == "json" then
+            local j = require("ljhttp.json")
+            rawset(t, "json", j)
+            return j
+        end
+    end,
+})
 
 local default -- the module's own client, made on first use
 local default_err

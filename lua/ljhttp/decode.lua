@@ -4,8 +4,19 @@
 -- object right after. This is the hot path of every request, written so
 -- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
 local ffi = require("ffi")
-local json = require("ljhttp.json")
-local links = require("ljhttp.links")
+
+-- json.lua and links.lua are loaded on first use (a response with a Link
+-- header, response:json(), decode = "json"): start-up pays only for what
+-- a request needs.
+local json_mod, links_mod
+local function json()
+    json_mod = json_mod or require("ljhttp.json")
+    return json_mod
+end
+local function links_parse(list, url)
+    links_mod = links_mod or require("ljhttp.links")
+    return links_mod.parse(list, url)
+end
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -71,7 +82,7 @@ function response_methods.json(self)
     if jerr ~= nil then
         return nil, jerr, "json"
     end
-    return json.decode(rawget(self, "body"))
+    return json().decode(rawget(self, "body"))
 end
 
 function M.init(lib)
@@ -152,7 +163,7 @@ function M.response(r, streamed)
         status_code = r.status,
         url = url,
         headers = headers,
-        links = rawget(headers, "Link") and links.parse(list, url) or {},
+        links = rawget(headers, "Link") and links_parse(list, url) or {},
         header_list = list,
         cookies = cookies,
         redirects = redirects,
@@ -169,7 +180,7 @@ function M.response(r, streamed)
         },
     }, M.response_mt)
     if jdoc ~= nil then
-        local value, jerr = json.from_doc(jdoc)
+        local value, jerr = json().from_doc(jdoc)
         res.json_value, res.json_error = value, jerr
     end
     return res
