@@ -14,7 +14,8 @@ local type, next, setmetatable = type, next, setmetatable
 -- or show other content than the table holds.
 local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
-local decode_take = decode.take
+local decode_take, decode_is_oom = decode.take, decode.is_oom
+local OOM_REQUEST = select(2, decode.raised("not enough memory", "the Lua side of the request"))
 
 local M = {}
 
@@ -210,6 +211,20 @@ local function closed()
     return nil, "the client is closed", "closed"
 end
 
+-- What a raise inside a blocking request becomes. The C response, if
+-- there was one, is freed by its ffi.gc (decode.take). Errors of neither
+-- kind (a callback's, re-raised by wait()) raise as before.
+local function request_failed(e, opts)
+    encode_release()
+    if decode_is_oom(e) then
+        return nil, OOM_REQUEST, "out_of_memory"
+    end
+    if type(opts) == "table" and getmetatable(opts) ~= nil then
+        return bad("invalid options: " .. tostring(e))
+    end
+    error(e, 0)
+end
+
 -- gluahttp's rule: a missing or non-string method or URL reports the
 -- empty scheme, as Go's client does.
 ---@param method ljhttp.Method
@@ -223,16 +238,15 @@ function Client:request(method, url, opts)
     if cptr == nil then
         return closed()
     end
-    if opts ~= nil and type(opts) == "table" and getmetatable(opts) ~= nil then
-        -- options with metamethods may raise: keep the no-raise promise
-        local ok, a, b, c = pcall(self._request, self, method, url, opts)
-        if not ok then
-            encode_release()
-            return bad("invalid options: " .. tostring(a))
-        end
-        return a, b, c
+    -- One pcall per request, here at the entry and not around decode's
+    -- loops (a trace started in a loop cannot return through a pcall):
+    -- a string or table LuaJIT cannot make (options, response) is
+    -- out_of_memory, and options with metamethods may raise.
+    local ok, a, b, c = pcall(self._request, self, method, url, opts)
+    if not ok then
+        return request_failed(a, opts)
     end
-    return self:_request(method, url, opts)
+    return a, b, c
 end
 
 -- A host may run blocking requests its own way (hosts/openresty.lua

@@ -100,19 +100,8 @@ function M.response(r, streamed)
     if err ~= 0 then
         return nil, ffi_str(r.errmsg), error_word(err)
     end
-    local nh = r.n_headers
     local headers = setmetatable({}, headers_mt)
     local list = {}
-    local hs = r.headers
-    for i = 0, nh - 1 do
-        local h = hs[i]
-        local name = ffi_str(h.name, h.name_len)
-        local value = ffi_str(h.value, h.value_len)
-        list[i + 1] = { name, value }
-        if rawget(headers, name) == nil then
-            headers[name] = value
-        end
-    end
     local cookies = {}
     local cs = r.cookies
     for i = 0, r.n_cookies - 1 do
@@ -163,7 +152,7 @@ function M.response(r, streamed)
         status_code = r.status,
         url = url,
         headers = headers,
-        links = rawget(headers, "Link") and links_parse(list, url) or {},
+        links = {}, -- parsed below when there is a Link header
         header_list = list,
         cookies = cookies,
         redirects = redirects,
@@ -182,6 +171,24 @@ function M.response(r, streamed)
     if jdoc ~= nil then
         local value, jerr = json().from_doc(jdoc)
         res.json_value, res.json_error = value, jerr
+    end
+    -- The header loop comes last. A blocking request runs under one
+    -- pcall at its entry (client.lua), and a trace started in this loop
+    -- cannot return through a pcall (NYI: return to lower frame): what
+    -- follows the loop runs in the interpreter, so little does. All that
+    -- precedes it compiles into the caller's loop.
+    local hs = r.headers
+    for i = 0, r.n_headers - 1 do
+        local h = hs[i]
+        local name = ffi_str(h.name, h.name_len)
+        local value = ffi_str(h.value, h.value_len)
+        list[i + 1] = { name, value }
+        if rawget(headers, name) == nil then
+            headers[name] = value
+        end
+    end
+    if rawget(headers, "Link") ~= nil then
+        res.links = links_parse(list, url)
     end
     return res
 end
@@ -206,11 +213,24 @@ end
 -- Responses from this size on are made under pcall (M.take).
 local GUARD_BYTES = 65536
 
---- What a caught Lua error becomes: LuaJIT's "not enough memory" (a
---- string or table it could not make) is out_of_memory, never a raise.
+-- The messages of out_of_memory, made now: when memory has run out, the
+-- path that reports it must not need any.
+local OOM_MESSAGES = {}
+for _, what in ipairs({ "making the response", "encoding the request", "the Lua side of the request" }) do
+    OOM_MESSAGES[what] = "out of memory (" .. what .. ")"
+end
+
+--- Whether a caught Lua error is LuaJIT's "not enough memory" (a string
+--- or table it could not make). Allocates nothing.
+function M.is_oom(e)
+    return type(e) == "string" and e:find("not enough memory", 1, true) ~= nil
+end
+
+--- What a caught Lua error becomes: LuaJIT's "not enough memory" is
+--- out_of_memory, never a raise (with no allocation for a known `what`).
 function M.raised(e, what)
-    if tostring(e):find("not enough memory", 1, true) then
-        return nil, "out of memory (" .. what .. ")", "out_of_memory"
+    if M.is_oom(e) then
+        return nil, OOM_MESSAGES[what] or "out of memory", "out_of_memory"
     end
     return nil, what .. ": " .. tostring(e), "internal"
 end
