@@ -41,6 +41,7 @@ setmetatable(M, {
     end,
 })
 
+local client_request = client.Client.request -- not c:request, its bound closure
 local default -- the module's own client, made on first use
 local default_err
 
@@ -107,7 +108,7 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
         if not c then
             return unavailable()
         end
-        return c:request(upper, url, options)
+        return client_request(c, upper, url, options)
     end
     M[m .. "_async"] = function(url, options, callback)
         local c = default or get_default()

@@ -276,10 +276,13 @@ function Client:_request(method, url, opts, blocking)
     return res, err, ecode
 end
 
+-- Straight to Client.request: self:request would go through the bound
+-- closure (bind_methods) a second time.
+local client_request = Client.request
 for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
     local M_ = str_upper(m)
     Client[m] = function(self, url, opts)
-        return self:request(M_, url, opts)
+        return client_request(self, M_, url, opts)
     end
 end
 
