@@ -17,6 +17,9 @@ local LABEL = {
   ["curl-per-request"] = "curl per request",
 }
 
+-- The Lua clients ljhttp is set against ("x best Lua peer").
+local PEERS = { "lua-curl", "luasocket", "curl-per-request" }
+
 local function parse(line)
   local t = {}
   for k, v in line:gmatch("(%S+)=(%S+)") do t[k] = tonumber(v) or v end
@@ -98,7 +101,7 @@ local function rows_for(w)
     else
       local walls, cpus, ratios, ratios2, ratios3, rss, crss, n, mode = {}, {}, {}, {}, {}, 0, 0, nil, nil
       -- output= writes files: also against the C program that writes them
-      local file_ratios = {}
+      local file_ratios, peer_ratios = {}, {}
       for round, r in pairs(by[c] or {}) do
         n, mode = r.n, r.mode
         walls[#walls + 1] = r.wall_s
@@ -114,6 +117,15 @@ local function rows_for(w)
         end
         local lc = two and by["limit.copy"] and by["limit.copy"][round]
         if lc then ratios3[#ratios3 + 1] = (r.wall_s / r.n) / (lc.wall_s / lc.n) end
+        -- ljhttp rows: against the fastest Lua peer of the same round
+        if c:match("^ljhttp") then
+          local best
+          for _, peer in ipairs(PEERS) do
+            local q = by[peer] and by[peer][round]
+            if q and (not best or q.wall_s / q.n < best) then best = q.wall_s / q.n end
+          end
+          if best then peer_ratios[#peer_ratios + 1] = (r.wall_s / r.n) / best end
+        end
         local lf = c == "ljhttp.output" and by["limit.file"] and by["limit.file"][round]
         if lf then file_ratios[#file_ratios + 1] = (r.wall_s / r.n) / (lf.wall_s / lf.n) end
       end
@@ -127,6 +139,7 @@ local function rows_for(w)
         row.ratio = fratio(median(ratios))
         row.ratio2 = fratio(median(ratios2))
         row.ratio3 = fratio(median(ratios3))
+        row.peer = #peer_ratios > 0 and fratio(median(peer_ratios)) or ""
         row.rps = fnum(n / mw)
         row.cpu = ftime(median(cpus) / n)
         row.rss = fmib(rss) .. (crss > 0 and (" (+curl " .. fmib(crss) .. ")") or "")
@@ -156,6 +169,7 @@ local function columns(two)
     cols[#cols + 1] = { "x (LIMIT+STRINGS)", "ratio2" }
     cols[#cols + 1] = { "x LIMIT+copy", "ratio3" }
   end
+  cols[#cols + 1] = { "x best Lua peer", "peer" }
   for _, c in ipairs { { "req/s", "rps" }, { "CPU/req", "cpu" }, { "peak RSS", "rss" }, { "note", "note" } } do
     cols[#cols + 1] = c
   end
@@ -226,11 +240,13 @@ for _, w in ipairs(workloads) do
   md[#md + 1] = ""
 end
 
-out[#out + 1] = "x LIMIT = median over counted rounds of (client wall/req) / (LIMIT wall/req) in the same round."
+out[#out + 1] = "x LIMIT = median over counted rounds of (client wall/req) / (LIMIT wall/req) in the same round;"
+  .. " x best Lua peer = the same against the fastest of lua-curl, LuaSocket and curl per request in that round."
 io.stdout:write(table.concat(out, "\n"), "\n")
 
 md[#md + 1] = "Ratios are medians over the counted rounds of per-round ratios of wall time per request "
-  .. "(client / LIMIT, client / (LIMIT + STRINGS), client / LIMIT+copy), measured in the same round. "
+  .. "(client / LIMIT, client / (LIMIT + STRINGS), client / LIMIT+copy, ljhttp / the fastest Lua peer "
+  .. "of lua-curl, LuaSocket and curl per request), measured in the same round. "
   .. "CPU/req is the median CPU time (user + system, plus waited-for children for curl per request) per request. "
   .. "Peak RSS is the largest ru_maxrss over the rounds."
 if md_file and md_file ~= "" then

@@ -350,6 +350,17 @@ if [[ ${NVIM_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && command -v nvim >/dev/nul
   fi
 fi
 
+# ------------------------------------------- S1: start-up, one request
+# Whole process from spawn to exit: ljhttp, the C one-shot, the Lua peers
+# and the curl program, rotated round by round (bench/startup.lua).
+if [[ ${STARTUP_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]]; then
+  [[ $SMOKE == 1 ]] && export STARTUP_ROUNDS="${STARTUP_ROUNDS:-2}"
+  [[ -x "$BENCH_DIR/oneshot" ]] || die "$BENCH_DIR/oneshot not built (run: make -C bench)"
+  log "S1 (start-up: one request, whole process, ${STARTUP_ROUNDS:-50} rounds)"
+  echo
+  "$LUAJIT" "$BENCH_DIR/startup.lua" "$BASE/small" "${RESULTS_MD:-}" || die "the start-up benchmark failed"
+fi
+
 # ---------------------------------------------------------------- chart
 # bench/results.svg from the tables just written (skipped without gnuplot).
 if [[ -n "${RESULTS_MD:-}" ]]; then

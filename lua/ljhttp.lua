@@ -23,15 +23,25 @@ local client = require("ljhttp.client")
 ---@field patch_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 ---@field delete_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 ---@field head_async fun(url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
+---@field json ljhttp.json JSON through cJSON (docs/json.md)
 local M = {}
 
 ---@type string
 M.version = "0.1.0"
 
 --- JSON through cJSON: decode, encode, null, array, empty_array (docs/json.md).
----@type ljhttp.json
-M.json = require("ljhttp.json")
+--- http.json is loaded on first use (start-up pays only for what it uses).
+setmetatable(M, {
+    __index = function(t, k)
+        if k == "json" then
+            local j = require("ljhttp.json")
+            rawset(t, "json", j)
+            return j
+        end
+    end,
+})
 
+local client_request = client.Client.request -- not c:request, its bound closure
 local default -- the module's own client, made on first use
 local default_err
 
@@ -98,7 +108,7 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
         if not c then
             return unavailable()
         end
-        return c:request(upper, url, options)
+        return client_request(c, upper, url, options)
     end
     M[m .. "_async"] = function(url, options, callback)
         local c = default or get_default()

@@ -18,6 +18,7 @@ local type, next, setmetatable = type, next, setmetatable
 local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
 local decode_take = decode.take
+local is_oom, REQUEST = protect_mod.is_oom, protect_mod.REQUEST
 
 local M = {}
 
@@ -213,6 +214,20 @@ local function closed()
     return nil, "the client is closed", "closed"
 end
 
+-- What a raise inside a blocking request becomes. The C response, if
+-- there was one, is freed by its ffi.gc (decode.take). Errors of neither
+-- kind (a callback's, re-raised by wait()) raise as before.
+local function request_failed(e, opts)
+    encode_release()
+    if is_oom(e) then
+        return nil, REQUEST.oom_msg, "out_of_memory"
+    end
+    if type(opts) == "table" and getmetatable(opts) ~= nil then
+        return protect_mod.failure(OPTIONS, e)
+    end
+    error(e, 0)
+end
+
 -- gluahttp's rule: a missing or non-string method or URL reports the
 -- empty scheme, as Go's client does.
 ---@param method ljhttp.Method
@@ -226,15 +241,15 @@ function Client:request(method, url, opts)
     if cptr == nil then
         return closed()
     end
-    if opts ~= nil and type(opts) == "table" and getmetatable(opts) ~= nil then
-        -- options with metamethods may raise: keep the no-raise promise
-        local a, b, c = protect(OPTIONS, self._request, self, method, url, opts)
-        if a == nil then
-            encode_release()
-        end
-        return a, b, c
+    -- One pcall per request, here at the entry and not around decode's
+    -- loops (a trace started in a loop cannot return through a pcall):
+    -- a string or table LuaJIT cannot make (options, response) is
+    -- out_of_memory, and options with metamethods may raise.
+    local ok, a, b, c = pcall(self._request, self, method, url, opts)
+    if not ok then
+        return request_failed(a, opts)
     end
-    return self:_request(method, url, opts)
+    return a, b, c
 end
 
 -- A host may run blocking requests its own way (hosts/openresty.lua
@@ -264,10 +279,13 @@ function Client:_request(method, url, opts, blocking)
     return res, err, ecode
 end
 
+-- Straight to Client.request: self:request would go through the bound
+-- closure (bind_methods) a second time.
+local client_request = Client.request
 for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
     local M_ = str_upper(m)
     Client[m] = function(self, url, opts)
-        return self:request(M_, url, opts)
+        return client_request(self, M_, url, opts)
     end
 end
 

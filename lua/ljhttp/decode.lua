@@ -4,14 +4,25 @@
 -- object right after. This is the hot path of every request, written so
 -- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
 local ffi = require("ffi")
-local json = require("ljhttp.json")
-local links = require("ljhttp.links")
 local protect_mod = require("ljhttp.protect")
 local protect, RESPONSE = protect_mod.call, protect_mod.RESPONSE
 
 -- ljh_response.http_version -> response.http_version (cdef/ljhttp.h)
 local HTTP_VERSIONS = { [tonumber(ffi.C.LJH_HTTP_1_0)] = "1.0", [tonumber(ffi.C.LJH_HTTP_1_1)] = "1.1",
     [tonumber(ffi.C.LJH_HTTP_2)] = "2", [tonumber(ffi.C.LJH_HTTP_3)] = "3" }
+
+-- json.lua and links.lua are loaded on first use (a response with a Link
+-- header, response:json(), decode = "json"): start-up pays only for what
+-- a request needs.
+local json_mod, links_mod
+local function json()
+    json_mod = json_mod or require("ljhttp.json")
+    return json_mod
+end
+local function links_parse(list, url)
+    links_mod = links_mod or require("ljhttp.links")
+    return links_mod.parse(list, url)
+end
 
 local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
@@ -77,7 +88,7 @@ function response_methods.json(self)
     if jerr ~= nil then
         return nil, jerr, "json"
     end
-    return json.decode(rawget(self, "body"))
+    return json().decode(rawget(self, "body"))
 end
 
 function M.init(lib)
@@ -95,19 +106,8 @@ function M.response(r, streamed)
     if err ~= 0 then
         return nil, ffi_str(r.errmsg), error_word(err)
     end
-    local nh = r.n_headers
     local headers = setmetatable({}, headers_mt)
     local list = {}
-    local hs = r.headers
-    for i = 0, nh - 1 do
-        local h = hs[i]
-        local name = ffi_str(h.name, h.name_len)
-        local value = ffi_str(h.value, h.value_len)
-        list[i + 1] = { name, value }
-        if rawget(headers, name) == nil then
-            headers[name] = value
-        end
-    end
     local cookies = {}
     local cs = r.cookies
     for i = 0, r.n_cookies - 1 do
@@ -158,7 +158,7 @@ function M.response(r, streamed)
         status_code = r.status,
         url = url,
         headers = headers,
-        links = rawget(headers, "Link") and links.parse(list, url) or {},
+        links = {}, -- parsed below when there is a Link header
         header_list = list,
         cookies = cookies,
         redirects = redirects,
@@ -175,8 +175,26 @@ function M.response(r, streamed)
         },
     }, M.response_mt)
     if jdoc ~= nil then
-        local value, jerr = json.from_doc(jdoc)
+        local value, jerr = json().from_doc(jdoc)
         res.json_value, res.json_error = value, jerr
+    end
+    -- The header loop comes last. A blocking request runs under one
+    -- pcall at its entry (client.lua), and a trace started in this loop
+    -- cannot return through a pcall (NYI: return to lower frame): what
+    -- follows the loop runs in the interpreter, so little does. All that
+    -- precedes it compiles into the caller's loop.
+    local hs = r.headers
+    for i = 0, r.n_headers - 1 do
+        local h = hs[i]
+        local name = ffi_str(h.name, h.name_len)
+        local value = ffi_str(h.value, h.value_len)
+        list[i + 1] = { name, value }
+        if rawget(headers, name) == nil then
+            headers[name] = value
+        end
+    end
+    if rawget(headers, "Link") ~= nil then
+        res.links = links_parse(list, url)
     end
     return res
 end

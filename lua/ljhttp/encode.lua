@@ -5,7 +5,8 @@
 -- are scratch memory reused by every call: C copies what it keeps before
 -- the call returns, and `anchors` keeps derived strings alive until then.
 local ffi = require("ffi")
-local bodies = require("ljhttp.bodies")
+-- bodies.lua (query/form tables, multipart) is loaded on first use
+local bodies = setmetatable({}, { __index = function(_, k) return require("ljhttp.bodies")[k] end })
 
 local type, tostring, tonumber, next, rawget = type, tostring, tonumber, next, rawget
 local getmetatable = getmetatable
@@ -30,7 +31,7 @@ local F_STREAM, F_NO_PROXY = tonumber(ffi.C.LJH_F_STREAM), tonumber(ffi.C.LJH_F_
 local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
 local F_QUERY_APPEND = tonumber(ffi.C.LJH_F_QUERY_APPEND)
 local F_DECODE_JSON = tonumber(ffi.C.LJH_F_DECODE_JSON)
-local json_encode = require("ljhttp.json").encode
+local function json_encode(v) return require("ljhttp.json").encode(v) end -- loaded on first use
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
 

@@ -5,7 +5,7 @@
 -- runs as protect(what, f, ...): f's results when it returns, otherwise
 -- nil, message, code. `what` is one of the contexts below, so each
 -- message and code is written once.
-local pcall, tostring, str_find = pcall, tostring, string.find
+local pairs, pcall, tostring, type, str_find = pairs, pcall, tostring, type, string.find
 
 local M = {}
 
@@ -15,11 +15,25 @@ M.OPTIONS = { msg = "invalid options: ", oom = "encoding the request", code = "i
 M.BATCH = { msg = "invalid batch: ", oom = "encoding the batch", code = "invalid_argument" }
 M.RESPONSE = { msg = "making the response: ", oom = "making the response", code = "internal" }
 M.CHUNK = { msg = "making a chunk of the body: ", oom = "a chunk of the body", code = "internal" }
+M.REQUEST = { msg = "", oom = "the Lua side of the request", code = "internal" }
+
+-- The out-of-memory messages are made now: when memory has run out, the
+-- path that reports it must not need any.
+for _, what in pairs(M) do
+    what.oom_msg = "out of memory (" .. what.oom .. ")"
+end
+
+--- Whether a caught error is LuaJIT's "not enough memory" (a string or
+--- table it could not make). Allocates nothing.
+function M.is_oom(e)
+    return type(e) == "string" and str_find(e, "not enough memory", 1, true) ~= nil
+end
+local is_oom = M.is_oom
 
 --- The triple for an error raised while doing `what`.
 function M.failure(what, e)
-    if str_find(tostring(e), "not enough memory", 1, true) then
-        return nil, "out of memory (" .. what.oom .. ")", "out_of_memory"
+    if is_oom(e) then
+        return nil, what.oom_msg, "out_of_memory"
     end
     return nil, what.msg .. tostring(e), what.code
 end

@@ -42,10 +42,18 @@ end
     return lines, text
 end
 
+-- A blocking request runs under one pcall at its entry (Client:request
+-- in client.lua: out of memory is a value, not a raise), and a trace
+-- started in decode's header loop cannot return through it: its side
+-- trace stops where Client:_request returns into that pcall. That abort
+-- is expected; decode.lua runs its header loop last so that little runs
+-- interpreted after it. Any other NYI in decode.lua fails.
 local function nyi_in_decode(lines)
     local nyi = {}
+    local boundary = "NYI: return to lower frame at client.lua:"
     for _, line in ipairs(lines) do
-        if line:find("NYI", 1, true) and line:find("decode.lua", 1, true) then
+        if line:find("NYI", 1, true) and line:find("decode.lua", 1, true)
+            and not line:find(boundary, 1, true) then
             nyi[#nyi + 1] = line
         end
     end
@@ -62,6 +70,7 @@ local function check_decode_traces(lines, text)
     local nyi = nyi_in_decode(lines)
     T.ok(#nyi == 0, "NYI in decode.lua:\n" .. table.concat(nyi, "\n"))
     T.ok(compiled > 0, "no trace compiled in decode.lua; jit.v log:\n" .. text:sub(1, 3000))
+    T.ok(text:find("decode%.lua:%d+ loop%]"), "the header loop did not compile; jit.v log:\n" .. text:sub(1, 3000))
 end
 
 T.test("hot loop of requests: decode.lua compiles, no NYI", function()

@@ -1,0 +1,37 @@
+-- Start-up pays only for what a request needs (issue 19): a script that
+-- requires ljhttp and makes one plain request loads neither the JSON,
+-- Link-header nor body-encoding module, and each loads on first use. The
+-- library is linked -z nodelete, so a script's exit does not unmap
+-- libcurl and its libraries.
+local T = require("support")
+local R = require("reliability")
+
+T.test("require + one request: json, links and bodies are not loaded until used", function()
+    local out, ok = R.child([[
+local http = require("ljhttp")
+local r = assert(http.get(]] .. string.format("%q", T.url("/echo")) .. [[))
+assert(r.status_code == 200)
+local function loaded(m) return package.loaded[m] ~= nil and "yes" or "no" end
+print("after get: json " .. loaded("ljhttp.json") .. " links " .. loaded("ljhttp.links")
+    .. " bodies " .. loaded("ljhttp.bodies"))
+assert(http.json.encode({ 1 }) == "[1]")
+local q = assert(http.get(]] .. string.format("%q", T.url("/echo")) .. [[, { query = { a = "b" } }))
+print("after use: json " .. loaded("ljhttp.json") .. " bodies " .. loaded("ljhttp.bodies")
+    .. " query " .. tostring(q.url:find("a=b", 1, true) ~= nil))
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "after get: json no links no bodies no")
+    T.contains(out, "after use: json yes bodies yes query true")
+end)
+
+T.test("the library is linked -z nodelete (exit does not unmap libcurl)", function()
+    local lib = require("ljhttp.loader").path()
+    if not lib or not lib:find("/", 1, true) then
+        T.skip("the library was not loaded from a file path")
+    end
+    local out, ok = T.capture("readelf -d " .. T.shq(lib) .. " 2>&1")
+    if not ok then
+        T.skip("no readelf: " .. tostring(out))
+    end
+    T.ok(out:find("NODELETE", 1, true), "no NODELETE flag in " .. lib .. ":\n" .. out)
+end)
