@@ -90,13 +90,11 @@ local function set_duration(d, v, name)
     end
     d.is_set = 1
     if type(v) == "number" then
-        d.str = C_NULL
-        d.str_len = 0
+        d.str.ptr, d.str.len = C_NULL, 0
         d.seconds = v
         return true
     elseif type(v) == "string" then
-        d.str = v
-        d.str_len = #v
+        d.str.ptr, d.str.len = v, #v
         return true
     end
     return nil, "invalid duration: " .. name .. " must be a number of seconds or a string such as \"1.5s\""
@@ -350,15 +348,15 @@ function M.request(method, url, o, d, extra_flags, async)
     local r = req
     -- every field starts at zero: no pointer survives from the last call
     ffi.fill(r, REQ_SIZE)
-    r.method, r.method_len = method, #method
-    r.url, r.url_len = url, #url
+    r.method.ptr, r.method.len = method, #method
+    r.url.ptr, r.url.len = url, #url
 
     local query = pick(o, d, "query")
     local qflags = 0
     if query == nil then
-        r.query, r.query_len = C_NULL, 0
+        r.query.ptr, r.query.len = C_NULL, 0
     elseif type(query) == "string" then
-        r.query, r.query_len = query, #query
+        r.query.ptr, r.query.len = query, #query
     elseif type(query) == "table" then
         -- a table is encoded (bodies.lua) and added to the URL's query
         local q, qerr = bodies.urlencode(query, "query")
@@ -366,7 +364,7 @@ function M.request(method, url, o, d, extra_flags, async)
             return nil, qerr, qerr == "out of memory" and "out_of_memory" or "invalid_argument"
         end
         anchor(q)
-        r.query, r.query_len = q, #q
+        r.query.ptr, r.query.len = q, #q
         qflags = F_QUERY_APPEND
     else
         return bad("query must be a string or a table")
@@ -408,7 +406,7 @@ function M.request(method, url, o, d, extra_flags, async)
         end
     end
     if body == nil then
-        r.body, r.body_len = C_NULL, 0
+        r.body.ptr, r.body.len = C_NULL, 0
     elseif type(body) == "function" then
         -- pulled piece by piece by the engine (request_async; blocking
         -- calls go through it): C pauses the upload until Lua feeds
@@ -418,14 +416,14 @@ function M.request(method, url, o, d, extra_flags, async)
         if o == nil or o.body ~= body then
             return bad("a body function belongs to one request, not to the client's defaults")
         end
-        r.body, r.body_len = C_NULL, 0
+        r.body.ptr, r.body.len = C_NULL, 0
         extra_flags = (extra_flags or 0) + F_BODY_PULL
     else
         local b = text(body)
         if b == nil then
             return bad("body must be a string")
         end
-        r.body, r.body_len = b, #b
+        r.body.ptr, r.body.len = b, #b
     end
 
     local err, msg, code
@@ -445,7 +443,7 @@ function M.request(method, url, o, d, extra_flags, async)
 
     local auth = pick(o, d, "auth")
     if auth == nil then
-        r.user, r.user_len, r.pass, r.pass_len = C_NULL, 0, C_NULL, 0
+        r.user.ptr, r.user.len, r.pass.ptr, r.pass.len = C_NULL, 0, C_NULL, 0
     else
         if type(auth) ~= "table" then
             return bad("auth must be a table {user = ..., pass = ...}")
@@ -454,7 +452,7 @@ function M.request(method, url, o, d, extra_flags, async)
         if type(user) ~= "string" or type(pass) ~= "string" then
             return bad("auth needs both user and pass as strings")
         end
-        r.user, r.user_len, r.pass, r.pass_len = user, #user, pass, #pass
+        r.user.ptr, r.user.len, r.pass.ptr, r.pass.len = user, #user, pass, #pass
     end
 
     local multipart = pick(o, d, "multipart")

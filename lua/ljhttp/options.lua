@@ -146,4 +146,58 @@ function M.unknown(t, known)
     return nil
 end
 
+-- Go duration units in milliseconds (time.ParseDuration's set).
+local UNIT_MS = { ns = 1e-6, us = 1e-3, ["\194\181s"] = 1e-3, ["\206\188s"] = 1e-3, ms = 1, s = 1e3,
+    m = 6e4, h = 3.6e6 }
+
+--- A duration that stays on the Lua side (progress_interval): seconds or a
+--- Go duration string ("150ms", "1m30s") -> whole milliseconds, rounded up
+--- (> 0 when not zero); nil, message when it is not one or is negative.
+--- The durations of the request struct are C's (ljh_duration).
+function M.duration_ms(v)
+    local ms
+    if type(v) == "number" then
+        if v ~= v or v < 0 or v > 9.2e9 then
+            return nil, "invalid duration: must be a finite number of seconds from 0 to 9.2e9"
+        end
+        ms = v * 1e3
+    elseif type(v) == "string" then
+        local bad = "invalid duration " .. string.format("%q", v)
+        local rest = v:gsub("^%+", "", 1)
+        if rest:sub(1, 1) == "-" then
+            rest = rest:sub(2)
+            if rest ~= "0" and rest ~= "" then
+                return nil, bad .. ": must not be negative"
+            end
+        end
+        if rest == "0" then
+            return 0
+        end
+        ms = 0
+        local pos = 1
+        if rest == "" then
+            return nil, bad
+        end
+        while pos <= #rest do
+            local num, unit, after = rest:match("^(%d*%.?%d*)([^%d%.]+)()", pos)
+            if not num or num == "" or num == "." then
+                return nil, bad
+            end
+            local u = UNIT_MS[unit:match("^[^%d%.]+")]
+            if not u then
+                return nil, bad .. ": unknown unit " .. string.format("%q", unit)
+            end
+            ms = ms + tonumber(num) * u
+            pos = after
+        end
+        if ms > 9.2e12 then
+            return nil, bad
+        end
+    else
+        return nil, "must be a number of seconds or a duration string"
+    end
+    local whole = math.ceil(ms)
+    return whole
+end
+
 return M
