@@ -41,7 +41,8 @@ typedef enum ljh_error {
     LJH_E_OUT_OF_MEMORY = 14,
     LJH_E_INTERNAL = 15,
     LJH_E_IO = 16,
-    LJH_E_COUNT = 17
+    LJH_E_JSON = 17,      /* ljh_request.json holds a value JSON cannot carry */
+    LJH_E_COUNT = 18
 } ljh_error;
 
 /* Request flags (ljh_request.flags). */
@@ -146,6 +147,12 @@ typedef struct ljh_request {
     ljh_duration retry_delay;  /* default 1 s, doubled per attempt */
     int32_t http_version;    /* LJH_HTTP_* */
     int32_t tls_min_version; /* 0 = default, 12 = TLS 1.2, 13 = TLS 1.3 */
+    /* json = value: when n_json > 0 the body is this tape (see
+     * ljh_json_node below) printed by C as ljh_json_print prints it,
+     * straight into the request; body must then be NULL. A tape it
+     * refuses fails the request with LJH_E_JSON, naming the node's path. */
+    const struct ljh_json_node *json;
+    int32_t n_json;
 } ljh_request;
 
 /* One redirect hop: the response status and the URL that answered it. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json_body.h"
 #include "setopt.h"
 #include "strs.h"
 
@@ -279,7 +280,7 @@ static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errms
             }
             /* libcurl sends the true length; a caller's value may only agree. */
             char want[32];
-            snprintf(want, sizeof want, "%zu", req->body.ptr ? req->body.len : (size_t)0);
+            snprintf(want, sizeof want, "%zu", plan->has_body ? plan->body_len : (size_t)0);
             if (vl != strlen(want) || memcmp(kv->value, want, vl) != 0) {
                 ljh__msg(errmsg, errlen, "header \"Content-Length\" disagrees with the body (%s bytes)",
                          want);
@@ -425,6 +426,41 @@ static ljh_error add_durations(ljh_plan *plan, const ljh_request *req, char *err
     return LJH_OK;
 }
 
+#define ONE_BODY "give only one request body: body (or form, json), multipart or body_file"
+
+/* The in-memory body: the caller's bytes (borrowed by a blocking call,
+ * else copied), or the json tape printed here. Before the headers, which
+ * check a caller's Content-Length against it. */
+static ljh_error add_body(ljh_plan *plan, const ljh_request *req, int borrow_body, char *errmsg,
+                          size_t errlen)
+{
+    if (req->n_json > 0) {
+        if (req->body.ptr || req->body_file.ptr || req->n_parts) {
+            ljh__msg(errmsg, errlen, ONE_BODY);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        ljh_error err = ljh__json_body(req, &plan->owned_body, &plan->body_len, errmsg, errlen);
+        if (err)
+            return err;
+        plan->has_body = 1;
+        plan->body = plan->owned_body;
+        return LJH_OK;
+    }
+    if (!req->body.ptr)
+        return LJH_OK;
+    plan->has_body = 1;
+    plan->body_len = req->body.len;
+    if (borrow_body) {
+        plan->body = req->body.ptr;
+        return LJH_OK;
+    }
+    plan->owned_body = ljh__dup_str(&req->body);
+    if (!plan->owned_body)
+        return LJH_E_OUT_OF_MEMORY;
+    plan->body = plan->owned_body;
+    return LJH_OK;
+}
+
 ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body,
                          char *errmsg, size_t errlen)
 {
@@ -452,6 +488,7 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
     }
     if ((err = check_scheme(req->url.ptr, ul, "", errmsg, errlen)) ||
         (err = build_url(plan, req, errmsg, errlen)) ||
+        (err = add_body(plan, req, borrow_body, errmsg, errlen)) ||
         (err = add_headers(plan, req, errmsg, errlen)) ||
         (err = add_cookies(plan, req, errmsg, errlen)) ||
         (err = add_auth(plan, req, errmsg, errlen)) ||
@@ -460,24 +497,11 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
         (err = ljh__bodies_init(&plan->bodies, req, errmsg, errlen)))
         return err;
     if (req->flags & LJH_F_BODY_PULL) {
-        if (req->body.ptr || req->body_file.ptr || req->n_parts) {
-            ljh__msg(errmsg, errlen,
-                     "give only one request body: body (or form, json), multipart or body_file");
+        if (plan->has_body || req->body_file.ptr || req->n_parts) {
+            ljh__msg(errmsg, errlen, ONE_BODY);
             return LJH_E_INVALID_ARGUMENT;
         }
         plan->pull = 1;
-    }
-    if (req->body.ptr) {
-        plan->has_body = 1;
-        plan->body_len = req->body.len;
-        if (borrow_body) {
-            plan->body = req->body.ptr;
-        } else {
-            plan->owned_body = ljh__dup_str(&req->body);
-            if (!plan->owned_body)
-                return LJH_E_OUT_OF_MEMORY;
-            plan->body = plan->owned_body;
-        }
     }
     plan->max_body = req->max_body_size == 0 ? LJH_DEFAULT_MAX_BODY : req->max_body_size;
     plan->max_redirects = req->max_redirects < 0 ? LJH_DEFAULT_MAX_REDIRECTS : req->max_redirects;

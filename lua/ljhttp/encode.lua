@@ -30,7 +30,9 @@ local F_STREAM, F_NO_PROXY = tonumber(ffi.C.LJH_F_STREAM), tonumber(ffi.C.LJH_F_
 local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
 local F_QUERY_APPEND = tonumber(ffi.C.LJH_F_QUERY_APPEND)
 local F_DECODE_JSON = tonumber(ffi.C.LJH_F_DECODE_JSON)
-local json_encode = require("ljhttp.json").encode
+local json = require("ljhttp.json")
+local json_tape, json_tape_return = json.tape, json.tape_return
+local lent_tape -- the json tape the struct points at, until release()
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
 
@@ -66,6 +68,10 @@ function M.release()
         anchors[i] = nil
     end
     n_anchors = 0
+    if lent_tape ~= nil then
+        json_tape_return(lent_tape)
+        lent_tape = nil
+    end
 end
 
 local function bad(msg)
@@ -390,17 +396,22 @@ function M.request(method, url, o, d, extra_flags, async)
             n = put_header(n, "Content-Type", "application/x-www-form-urlencoded")
         end
     end
-    -- json = value: the text json.lua encodes is the body
+    -- json = value: json.lua writes the value's tape, C prints it into
+    -- the request (the text never comes back to Lua)
     local jv = pick(o, d, "json")
     if jv ~= nil then
         if body ~= nil then
             return bad("json cannot be combined with body or form")
         end
-        local js, jerr = json_encode(jv)
-        if not js then
-            return nil, jerr, "json"
+        local tape, count = json_tape(jv, anchor)
+        if not tape then
+            return nil, count, "json"
         end
-        body = anchor(js)
+        if lent_tape ~= nil then -- a request encoded but never released
+            json_tape_return(lent_tape)
+        end
+        lent_tape = tape
+        r.json, r.n_json = tape, count
         if not has_header(headers, "content-type") and not has_header(dheaders, "content-type") then
             n = put_header(n, "Content-Type", "application/json")
         end

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json_body.h"
 
 #define ERRLEN 256
 
@@ -1113,4 +1114,66 @@ Test(transport_pipewait, only_where_http2_is_known)
     cr_expect_eq(ljh__transport_pipewait(&tr, clear, 0), 0L, "2 over cleartext stays 1.1");
     tr.http_version = LJH_HTTP_2_PRIOR_KNOWLEDGE;
     cr_expect_eq(ljh__transport_pipewait(&tr, clear, 0), 1L, "prior knowledge");
+}
+
+/* ---- json = value: the tape printed into the plan ---- */
+
+static ljh_json_node jnode(int32_t type, const char *str, int32_t len)
+{
+    ljh_json_node n;
+    memset(&n, 0, sizeof n);
+    n.type = type;
+    n.str = str;
+    n.len = str ? (int32_t)strlen(str) : len;
+    return n;
+}
+
+Test(plan_json, prints_the_tape_into_the_body)
+{
+    /* {"a":[1,"x"]} */
+    ljh_json_node t[5] = {jnode(LJH_JSON_OBJECT, NULL, 1), jnode(LJH_JSON_STRING, "a", 0),
+                          jnode(LJH_JSON_ARRAY, NULL, 2), jnode(LJH_JSON_NUMBER, NULL, 0),
+                          jnode(LJH_JSON_STRING, "x", 0)};
+    t[3].num = 1;
+    ljh_request req = mkreq("POST", "http://example.com/");
+    req.json = t;
+    req.n_json = 5;
+    ljh_plan plan;
+    expect_ok(&plan, &req);
+    cr_expect(plan.has_body);
+    cr_expect_eq(plan.body_len, strlen("{\"a\":[1,\"x\"]}"));
+    cr_expect_str_eq(plan.body, "{\"a\":[1,\"x\"]}");
+    ljh__plan_free(&plan);
+    /* with another body: one body only */
+    req.body.ptr = "x";
+    req.body.len = 1;
+    expect_error(&req, LJH_E_INVALID_ARGUMENT, "json and body");
+}
+
+Test(plan_json, a_refused_node_is_named_by_its_path)
+{
+    /* {"ok":1,"list":[true,{"deep":"\xff"}]} */
+    ljh_json_node t[8] = {jnode(LJH_JSON_OBJECT, NULL, 2), jnode(LJH_JSON_STRING, "ok", 0),
+                          jnode(LJH_JSON_NUMBER, NULL, 0), jnode(LJH_JSON_STRING, "list", 0),
+                          jnode(LJH_JSON_ARRAY, NULL, 2), jnode(LJH_JSON_TRUE, NULL, 0),
+                          jnode(LJH_JSON_OBJECT, NULL, 1), jnode(LJH_JSON_STRING, "deep", 0)};
+    ljh_json_node all[9];
+    memcpy(all, t, sizeof t);
+    all[8] = jnode(LJH_JSON_STRING, "\xff", 0);
+    ljh_request req = mkreq("POST", "http://example.com/");
+    req.json = all;
+    req.n_json = 9;
+    ljh_plan plan;
+    char msg[ERRLEN];
+    cr_assert_eq(ljh__plan_init(&plan, &req, 0, msg, ERRLEN), LJH_E_JSON, "%s", msg);
+    ljh__plan_free(&plan);
+    cr_expect(strstr(msg, "cannot encode as JSON") != NULL, "%s", msg);
+    cr_expect(strstr(msg, "(at $.list[2].deep)") != NULL, "%s", msg);
+    char where[64];
+    ljh__json_path(all, 9, 7, where, sizeof where);
+    cr_expect_str_eq(where, "$.list[2].deep (the key)");
+    ljh__json_path(all, 9, 2, where, sizeof where);
+    cr_expect_str_eq(where, "$.ok");
+    ljh__json_path(all, 9, 0, where, sizeof where);
+    cr_expect_str_eq(where, "$");
 }
