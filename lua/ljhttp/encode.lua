@@ -514,6 +514,11 @@ function M.request(method, url, o, d, extra_flags, async)
     return r
 end
 
+-- The "special" options encode.request reads by name, in its order
+-- (tests/lua/test_option_names.lua checks them against options.lua).
+M.SPECIAL = { "query", "body", "form", "json", "headers", "cookies", "auth", "multipart", "proxy",
+    "proxy_auth", "decode" }
+
 M.F_STREAM = F_STREAM
 M.F_QUERY_APPEND = F_QUERY_APPEND
 

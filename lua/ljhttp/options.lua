@@ -13,8 +13,19 @@
 --   "special"  encode.request reads it by name (bodies, headers, auth, ...)
 --   "async"    a callback of request_async, read by client.lua
 --   "client"   read by client.lua for request_async; also a client default
--- Each check lives on one side: `c_range` means C checks the range (Lua
--- only that the number is whole); durations and byte rules are C's.
+--
+-- Each check lives on one side only, never both:
+--   Lua  the type of every value; that numbers are whole (and fit the
+--        int32 field); words to numbers ("enum": an unknown word has no
+--        number); the range of "int" options without c_range
+--        (max_body_size, max_redirects: C reads 0 or < 0 as "not given",
+--        so only Lua can tell a given 0 from none).
+--   C    every byte rule (CR, LF, NUL, tokens, schemes, paths), every
+--        duration, ranges marked c_range (retries), and which numbers an
+--        enum field may hold (C callers have no words).
+-- encode.request sets the "str", "int", "enum", "duration" and "flag"
+-- kinds from this table alone, and reads each "special" by name
+-- (encode.SPECIAL lists them; a test keeps the two in step).
 local next, type, tostring = next, type, tostring
 local floor, min = math.floor, math.min
 local byte = string.byte
