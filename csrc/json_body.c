@@ -39,13 +39,17 @@ static int is_ident(const char *s, int32_t n)
 /* ".name" or ["any text"], printable ASCII only. */
 static void put_key(char *out, size_t cap, size_t *o, const ljh_json_node *k)
 {
-    if (k->str && is_ident(k->str, k->len)) {
+    if (k->type != LJH_JSON_STRING || !k->str || k->len < 0) {
+        put_str(out, cap, o, "[?]", 3); /* a malformed tape's key */
+        return;
+    }
+    if (is_ident(k->str, k->len)) {
         put_str(out, cap, o, ".", 1);
         put_str(out, cap, o, k->str, (size_t)k->len);
         return;
     }
     put_str(out, cap, o, "[\"", 2);
-    for (int32_t i = 0; k->str && i < k->len && i < 40; i++) {
+    for (int32_t i = 0; i < k->len && i < 40; i++) {
         unsigned char c = (unsigned char)k->str[i];
         char esc[8];
         if (c == '"' || c == '\\') {
