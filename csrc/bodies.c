@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "setopt.h"
+#include "strs.h"
 
 #define MAX_PATH_LEN 4096
 #define MAX_PARTS 10000
@@ -38,17 +40,6 @@ size_t ljh_escape(const char *s, size_t len, char *out, size_t cap)
 }
 
 /* ---- helpers ---- */
-
-static char *dup_str(const ljh_str *s)
-{
-    char *p = malloc(s->len + 1);
-    if (p) {
-        if (s->len)
-            memcpy(p, s->ptr, s->len);
-        p[s->len] = '\0';
-    }
-    return p;
-}
 
 /* A path: 1..4096 bytes, no NUL (it could not reach the kernel whole). */
 static int path_ok(const ljh_str *s)
@@ -182,7 +173,7 @@ static ljh_error init_output(ljh_bodies *b, const ljh_request *req, char *errmsg
         ljh__msg(errmsg, errlen, "output cannot be combined with a stream (on_chunk, stream, sse)");
         return LJH_E_INVALID_ARGUMENT;
     }
-    if (!(b->output = dup_str(&req->output)))
+    if (!(b->output = ljh__dup_str(&req->output)))
         return LJH_E_OUT_OF_MEMORY;
     struct stat st;
     mode_t mode = 0666 & ~current_umask();
@@ -226,7 +217,7 @@ static ljh_error init_body_file(ljh_bodies *b, const ljh_request *req, char *err
                  MAX_PATH_LEN);
         return LJH_E_INVALID_ARGUMENT;
     }
-    if (!(b->body_file = dup_str(&req->body_file)))
+    if (!(b->body_file = ljh__dup_str(&req->body_file)))
         return LJH_E_OUT_OF_MEMORY;
     struct stat st;
     b->in_fd = open_regular(b->body_file, "body_file", &st, errmsg, errlen);
@@ -259,7 +250,7 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
                      i + 1);
             return LJH_E_INVALID_ARGUMENT;
         }
-        if (!(p->name = dup_str(&in->name)))
+        if (!(p->name = ljh__dup_str(&in->name)))
             return LJH_E_OUT_OF_MEMORY;
         if (!in->data.ptr == !in->file.ptr) {
             ljh__msg(errmsg, errlen, "multipart part %d (\"%s\"): give exactly one of data and file",
@@ -281,11 +272,11 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
                      i + 1, p->name);
             return LJH_E_INVALID_ARGUMENT;
         }
-        if ((in->filename.ptr && !(p->filename = dup_str(&in->filename))) ||
-            (in->content_type.ptr && !(p->content_type = dup_str(&in->content_type))))
+        if ((in->filename.ptr && !(p->filename = ljh__dup_str(&in->filename))) ||
+            (in->content_type.ptr && !(p->content_type = ljh__dup_str(&in->content_type))))
             return LJH_E_OUT_OF_MEMORY;
         if (in->data.ptr) {
-            if (!(p->data = dup_str(&in->data)))
+            if (!(p->data = ljh__dup_str(&in->data)))
                 return LJH_E_OUT_OF_MEMORY;
             p->data_len = in->data.len;
             continue;
@@ -296,7 +287,7 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
                      i + 1, p->name, MAX_PATH_LEN);
             return LJH_E_INVALID_ARGUMENT;
         }
-        if (!(p->file = dup_str(&in->file)))
+        if (!(p->file = ljh__dup_str(&in->file)))
             return LJH_E_OUT_OF_MEMORY;
         /* A missing or unreadable file fails before the request; its size
          * now is the part's size. read_part opens it again when the part is
@@ -318,13 +309,13 @@ ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, 
     memset(b, 0, sizeof *b);
     b->out_fd = -1;
     b->in_fd = -1;
-    int sources = (req->body != NULL) + (req->body_file.ptr != NULL) + (req->n_parts != 0);
+    int sources = (req->body.ptr != NULL) + (req->body_file.ptr != NULL) + (req->n_parts != 0);
     if (sources > 1) {
         ljh__msg(errmsg, errlen,
                  "give only one request body: body (or form, json), multipart or body_file");
         return LJH_E_INVALID_ARGUMENT;
     }
-    b->is_head = req->method && req->method_len == 4 && strncasecmp(req->method, "HEAD", 4) == 0;
+    b->is_head = req->method.ptr && req->method.len == 4 && strncasecmp(req->method.ptr, "HEAD", 4) == 0;
     b->no_expect = (req->flags & LJH_F_NO_EXPECT) != 0;
     ljh_error err = LJH_OK;
     if (req->body_file.ptr && (err = init_body_file(b, req, errmsg, errlen)) != LJH_OK)
@@ -487,11 +478,6 @@ static CURLcode build_mime(ljh_bodies *b, CURL *easy)
 CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
 {
     CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                            \
-    do {                                                         \
-        if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) \
-            return rc;                                           \
-    } while (0)
     b->error = LJH_OK;
     b->errmsg[0] = '\0';
     if (b->output_tmp && b->out_fd >= 0) {
@@ -507,11 +493,11 @@ CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
         b->to_file = -1;
         /* The size limit is checked by write_cb on what really arrives; a
          * file download has none unless max_body_size was given. */
-        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(b->out_max > 0 ? b->out_max : 0));
+        LJH_SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(b->out_max > 0 ? b->out_max : 0));
         /* Larger reads, so a quarter as many recv and pwrite calls. The
          * next request on this handle is not plain, so curl_easy_reset
          * puts the default back (see profile_of in engine.c). */
-        SET(CURLOPT_BUFFERSIZE, LJH_OUTPUT_BUFFER);
+        LJH_SETOPT(easy, CURLOPT_BUFFERSIZE, LJH_OUTPUT_BUFFER);
     }
     if (b->dropped || b->is_head || (!b->body_file && !b->n_parts))
         return CURLE_OK;
@@ -519,24 +505,23 @@ CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
         b->in_off = 0;
         /* POSTFIELDS NULL: the body comes from the read callback, with
          * Content-Length from POSTFIELDSIZE. */
-        SET(CURLOPT_POSTFIELDS, (char *)NULL);
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->in_size);
-        SET(CURLOPT_READFUNCTION, read_cb);
-        SET(CURLOPT_READDATA, b);
-        SET(CURLOPT_SEEKFUNCTION, seek_cb);
-        SET(CURLOPT_SEEKDATA, b);
+        LJH_SETOPT(easy, CURLOPT_POSTFIELDS, (char *)NULL);
+        LJH_SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->in_size);
+        LJH_SETOPT(easy, CURLOPT_READFUNCTION, read_cb);
+        LJH_SETOPT(easy, CURLOPT_READDATA, b);
+        LJH_SETOPT(easy, CURLOPT_SEEKFUNCTION, seek_cb);
+        LJH_SETOPT(easy, CURLOPT_SEEKDATA, b);
     } else {
         if ((rc = build_mime(b, easy)) != CURLE_OK)
             return rc;
-        SET(CURLOPT_MIMEPOST, b->mime);
+        LJH_SETOPT(easy, CURLOPT_MIMEPOST, b->mime);
     }
     if (ljh__bodies_expect(b))
-        SET(CURLOPT_EXPECT_100_TIMEOUT_MS, LJH_EXPECT_WAIT_MS);
+        LJH_SETOPT(easy, CURLOPT_EXPECT_100_TIMEOUT_MS, LJH_EXPECT_WAIT_MS);
     if (strcmp(method, "POST") != 0)
-        SET(CURLOPT_CUSTOMREQUEST, method);
+        LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, method);
     else
-        SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
-#undef SET
+        LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
     return CURLE_OK;
 }
 

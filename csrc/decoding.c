@@ -172,7 +172,25 @@ ljh_error ljh__decoder_new(const char *value, size_t len, ljh_decoder **out, con
                                                                 : -1;
         int have = e == ENC_BR ? lib.br : e == ENC_ZSTD ? lib.zstd : e >= 0 ? lib.z : 0;
         if (!have || n == MAX_STEPS) {
+            /* named in the message, which a decoder without steps holds */
             *why = "the response has a Content-Encoding ljhttp cannot decode";
+            ljh_decoder *f = calloc(1, sizeof *f);
+            if (f) {
+                char shown[48];
+                size_t k = 0;
+                for (; k < wl && k < sizeof shown - 1; k++)
+                    shown[k] = (w[k] > 0x20 && w[k] < 0x7f && w[k] != '"') ? w[k] : '?';
+                shown[k] = '\0';
+                if (n == MAX_STEPS)
+                    ljh__msg(f->why, sizeof f->why,
+                             "the response has more than %d Content-Encodings", MAX_STEPS);
+                else
+                    ljh__msg(f->why, sizeof f->why,
+                             "the response has a Content-Encoding ljhttp cannot decode: \"%s\"",
+                             shown);
+                *out = f;
+                *why = f->why;
+            }
             return LJH_E_PROTOCOL;
         }
         encs[n++] = e;

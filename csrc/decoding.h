@@ -19,8 +19,10 @@ typedef ljh_error (*ljh_decoded_fn)(void *ctx, const char *data, size_t n);
 const char *ljh__decoding_accept(void);
 
 /* A decoder for a Content-Encoding header value (a list is decoded last
- * first). NULL value or "identity": *out = NULL and LJH_OK. An encoding
- * that cannot be decoded: LJH_E_PROTOCOL with why set. */
+ * first; repeated header lines are one list, see ljh__collect_decoder).
+ * NULL value or "identity": *out = NULL and LJH_OK. An encoding that
+ * cannot be decoded: LJH_E_PROTOCOL with why set, naming it (why then
+ * points into *out, a decoder that decodes nothing: free it as any). */
 ljh_error ljh__decoder_new(const char *value, size_t len, ljh_decoder **out, const char **why);
 /* Decodes n bytes into sink. On error the reason is ljh__decoder_why. */
 ljh_error ljh__decoder_feed(ljh_decoder *d, const char *in, size_t n, ljh_decoded_fn sink,

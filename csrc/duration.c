@@ -9,9 +9,10 @@
  * INT64_MIN (2^63) is representable; every multiplication and addition
  * is checked before it is performed, so nothing ever wraps. */
 
-#include "duration.h"
-
+#include <math.h>
 #include <string.h>
+
+#include "internal.h"
 
 /* 2^63: magnitude of INT64_MIN, the largest magnitude Go accepts. */
 #define DUR_LIMIT ((uint64_t)1 << 63)
@@ -262,4 +263,37 @@ int ljh__parse_duration(const char *s, size_t len, int64_t *ns, char *errmsg, si
     if (ns != NULL)
         *ns = (int64_t)total;
     return 0;
+}
+
+int ljh__duration_ms(const struct ljh_duration *d, int64_t *ms, char *errmsg, size_t errlen)
+{
+    *ms = 0;
+    if (!d || !d->is_set)
+        return LJH_OK;
+    if (d->str.ptr) {
+        int64_t ns;
+        if (ljh__parse_duration(d->str.ptr, d->str.len, &ns, errmsg, errlen) != 0)
+            return LJH_E_INVALID_ARGUMENT;
+        if (ns < 0) {
+            ljh__msg(errmsg, errlen, "invalid duration: a timeout must not be negative");
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        /* Round up so that "2us" still means "a limit", not "no limit". */
+        *ms = ns / 1000000 + (ns % 1000000 ? 1 : 0);
+        return LJH_OK;
+    }
+    double s = d->seconds;
+    /* Go durations top out near 292 years; anything larger is a mistake. */
+    if (!isfinite(s) || s < 0 || s > 9.2e9) {
+        ljh__msg(errmsg, errlen, "invalid duration: a timeout must be a finite number of "
+                                 "seconds between 0 and 9.2e9");
+        return LJH_E_INVALID_ARGUMENT;
+    }
+    /* Whole nanoseconds first, as Go's time.Duration(s * 1e9) truncates:
+     * ceil(s * 1000) would turn 2.007 s into 2008 ms. */
+    int64_t ns = (int64_t)floor(s * 1e9);
+    *ms = ns / 1000000 + (ns % 1000000 ? 1 : 0);
+    if (*ms == 0 && s > 0)
+        *ms = 1;
+    return LJH_OK;
 }

@@ -20,4 +20,10 @@
  * safely to errlen. */
 int ljh__parse_duration(const char *s, size_t len, int64_t *ns, char *errmsg, size_t errlen);
 
+/* An ljh_duration option (cdef/ljhttp.h) -> milliseconds, rounded up (> 0
+ * when not zero; 0 when not set). Returns LJH_OK or LJH_E_INVALID_ARGUMENT
+ * with errmsg filled. Needs ljhttp.h included first (internal.h does). */
+struct ljh_duration;
+int ljh__duration_ms(const struct ljh_duration *d, int64_t *ms, char *errmsg, size_t errlen);
+
 #endif /* LJHTTP_DURATION_H */

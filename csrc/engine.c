@@ -449,11 +449,9 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     ljh_error err = LJH_OK;
     if (kept && (t->plan.flags & LJH_F_DECOMPRESS) && ljh__decoding_accept()) {
         if (!t->dec_ready) { /* the answer's first body bytes */
-            size_t len = 0;
-            const char *v = ljh__collect_find(&t->col, "content-encoding", &len);
             const char *why = NULL;
             t->dec_ready = 1;
-            err = ljh__decoder_new(v, v ? len : 0, &t->dec, &why);
+            err = ljh__collect_decoder(&t->col, &t->dec, &why);
             if (err == LJH_E_PROTOCOL)
                 t->col.abort_why = why;
         }

@@ -22,6 +22,7 @@ static const char *const error_names[LJH_E_COUNT] = {
     [LJH_E_OUT_OF_MEMORY] = "out_of_memory",
     [LJH_E_INTERNAL] = "internal",
     [LJH_E_IO] = "io",
+    [LJH_E_JSON] = "json",
 };
 
 const char *ljh_error_name(int32_t code)

@@ -179,6 +179,10 @@ void ljh__collect_free(ljh_collect *col);
 
 /* Finds the first value of a header in the current response. */
 const char *ljh__collect_find(const ljh_collect *col, const char *lower, size_t *len);
+/* The decoder for every Content-Encoding line of the current response,
+ * read as one list (RFC 9110 5.3); ljh__decoder_new's results. */
+struct ljh_decoder;
+ljh_error ljh__collect_decoder(const ljh_collect *col, struct ljh_decoder **out, const char **why);
 
 ljh_response *ljh__response_new_error(ljh_error code, const char *msg);
 /* Hands the collected trace (if any) and the attempt count to r. */

@@ -1,23 +1,14 @@
 /* request: validate what Lua filled in an ljh_request, copy what the
  * transfer keeps into an ljh_plan, and turn the plan into libcurl options
  * for each hop. Nothing reaches libcurl before it has passed here. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        if (n)
-            memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
+#include "json_body.h"
+#include "setopt.h"
+#include "strs.h"
 
 /* A short printable rendering of untrusted bytes for messages. */
 static void show(const char *s, size_t n, char *out, size_t cap)
@@ -36,41 +27,6 @@ static void show(const char *s, size_t n, char *out, size_t cap)
             out[o++] = (char)c;
     }
     out[o < cap ? o : cap - 1] = '\0';
-}
-
-int32_t ljh_duration_ms(const ljh_duration *d, int64_t *ms, char *errmsg, int32_t errlen)
-{
-    size_t cap = errlen > 0 ? (size_t)errlen : 0;
-    *ms = 0;
-    if (!d || !d->is_set)
-        return LJH_OK;
-    if (d->str) {
-        int64_t ns;
-        if (d->str_len < 0 ||
-            ljh__parse_duration(d->str, (size_t)d->str_len, &ns, errmsg, cap) != 0)
-            return LJH_E_INVALID_ARGUMENT;
-        if (ns < 0) {
-            ljh__msg(errmsg, cap, "invalid duration: a timeout must not be negative");
-            return LJH_E_INVALID_ARGUMENT;
-        }
-        /* Round up so that "2us" still means "a limit", not "no limit". */
-        *ms = ns / 1000000 + (ns % 1000000 ? 1 : 0);
-        return LJH_OK;
-    }
-    double s = d->seconds;
-    /* Go durations top out near 292 years; anything larger is a mistake. */
-    if (!isfinite(s) || s < 0 || s > 9.2e9) {
-        ljh__msg(errmsg, cap, "invalid duration: a timeout must be a finite number of "
-                              "seconds between 0 and 9.2e9");
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    /* Whole nanoseconds first, as Go's time.Duration(s * 1e9) truncates:
-     * ceil(s * 1000) would turn 2.007 s into 2008 ms. */
-    int64_t ns = (int64_t)floor(s * 1e9);
-    *ms = ns / 1000000 + (ns % 1000000 ? 1 : 0);
-    if (*ms == 0 && s > 0)
-        *ms = 1;
-    return LJH_OK;
 }
 
 /* Go's getScheme: letters, then letters/digits/+-. up to ':'. */
@@ -169,15 +125,16 @@ static int bytes_ok_in_url(const char *s, size_t n)
 static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
 {
     /* libcurl reads "http:///x" and "http:/x" as host "x"; Go sees no host. */
-    size_t sl = scheme_len(req->url, (size_t)req->url_len);
-    if ((size_t)req->url_len < sl + 4 || memcmp(req->url + sl, "://", 3) != 0 ||
-        memchr("/?#", req->url[sl + 3], 3)) {
+    const char *given = req->url.ptr;
+    size_t gl = req->url.len;
+    size_t sl = scheme_len(given, gl);
+    if (gl < sl + 4 || memcmp(given + sl, "://", 3) != 0 || memchr("/?#", given[sl + 3], 3)) {
         ljh__msg(errmsg, errlen, "invalid URL: no host");
         return LJH_E_INVALID_URL;
     }
     /* The authority must name a host after any user info: "http://:80/"
      * and "http://u@/" have none. */
-    const char *a = req->url + sl + 3, *end = req->url + req->url_len;
+    const char *a = given + sl + 3, *end = given + gl;
     const char *stop = a;
     while (stop < end && *stop != '/' && *stop != '?' && *stop != '#')
         stop++;
@@ -188,16 +145,16 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
         ljh__msg(errmsg, errlen, "invalid URL: no host");
         return LJH_E_INVALID_URL;
     }
-    if (!req->query) {
+    if (!req->query.ptr) {
         /* Nothing to rewrite: libcurl parses the URL when the transfer
          * starts and reports a malformed one as CURLE_URL_MALFORMAT
          * (invalid_url); a second parse here would cost more than the
          * rest of the plan. */
-        plan->url = dup_n(req->url, (size_t)req->url_len);
+        plan->url = ljh__dup_str(&req->url);
         return plan->url ? LJH_OK : LJH_E_OUT_OF_MEMORY;
     }
     ljh_error err = LJH_E_OUT_OF_MEMORY;
-    char *url = dup_n(req->url, (size_t)req->url_len);
+    char *url = ljh__dup_str(&req->url);
     char *query = NULL, *full = NULL, *host = NULL;
     CURLU *u = curl_url();
     if (!url || !u)
@@ -215,9 +172,9 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
         ljh__msg(errmsg, errlen, "invalid URL: no host");
         goto out;
     }
-    if (req->query) {
-        if (req->query_len < 0 || !bytes_ok_in_url(req->query, (size_t)req->query_len) ||
-            memchr(req->query, '#', (size_t)req->query_len)) {
+    if (req->query.ptr) {
+        if (!bytes_ok_in_url(req->query.ptr, req->query.len) ||
+            memchr(req->query.ptr, '#', req->query.len)) {
             err = LJH_E_INVALID_ARGUMENT;
             ljh__msg(errmsg, errlen, "query must not contain spaces, '#' or control characters");
             goto out;
@@ -225,10 +182,10 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
         /* Like Go's client: the query option replaces the URL's query;
          * with LJH_F_QUERY_APPEND (a query table) it is added after it. */
         int append = (req->flags & LJH_F_QUERY_APPEND) != 0;
-        if (req->query_len == 0) {
+        if (req->query.len == 0) {
             uc = append ? CURLUE_OK : curl_url_set(u, CURLUPART_QUERY, NULL, 0);
         } else {
-            query = dup_n(req->query, (size_t)req->query_len);
+            query = ljh__dup_str(&req->query);
             if (!query)
                 goto out;
             uc = curl_url_set(u, CURLUPART_QUERY, query, append ? CURLU_APPENDQUERY : 0);
@@ -239,14 +196,14 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
             goto out;
         }
     }
-    if (!req->query) {
+    if (!req->query.ptr) {
         /* Parsed and valid as given: keep it, libcurl parses it again. */
         plan->url = url;
         url = NULL;
     } else {
         if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
             goto out;
-        plan->url = dup_n(full, strlen(full));
+        plan->url = ljh__dup(full, strlen(full));
     }
     if (plan->url)
         err = LJH_OK;
@@ -323,7 +280,7 @@ static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errms
             }
             /* libcurl sends the true length; a caller's value may only agree. */
             char want[32];
-            snprintf(want, sizeof want, "%zu", req->body ? req->body_len : (size_t)0);
+            snprintf(want, sizeof want, "%zu", plan->has_body ? plan->body_len : (size_t)0);
             if (vl != strlen(want) || memcmp(kv->value, want, vl) != 0) {
                 ljh__msg(errmsg, errlen, "header \"Content-Length\" disagrees with the body (%s bytes)",
                          want);
@@ -412,44 +369,34 @@ static ljh_error add_cookies(ljh_plan *plan, const ljh_request *req, char *errms
     return plan->cookie ? LJH_OK : LJH_E_OUT_OF_MEMORY;
 }
 
-static int has_ctl(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 1;
-    return 0;
-}
-
 static ljh_error add_auth(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
 {
-    if (!req->user && !req->pass)
+    if (!req->user.ptr && !req->pass.ptr)
         return LJH_OK;
-    if (!req->user || !req->pass || req->user_len < 0 || req->pass_len < 0) {
+    if (!req->user.ptr || !req->pass.ptr) {
         ljh__msg(errmsg, errlen, "auth needs both user and pass");
         return LJH_E_INVALID_ARGUMENT;
     }
-    if (has_ctl(req->user, (size_t)req->user_len) || has_ctl(req->pass, (size_t)req->pass_len)) {
+    if (ljh__has_ctl(req->user.ptr, req->user.len) || ljh__has_ctl(req->pass.ptr, req->pass.len)) {
         ljh__msg(errmsg, errlen, "auth user and pass must not contain control characters");
         return LJH_E_INVALID_ARGUMENT;
     }
-    plan->user = dup_n(req->user, (size_t)req->user_len);
-    plan->pass = dup_n(req->pass, (size_t)req->pass_len);
+    plan->user = ljh__dup_str(&req->user);
+    plan->pass = ljh__dup_str(&req->pass);
     return plan->user && plan->pass ? LJH_OK : LJH_E_OUT_OF_MEMORY;
 }
 
 static ljh_error add_method(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
 {
     char shown[128];
-    if (!req->method || req->method_len <= 0 || req->method_len > LJH_MAX_METHOD_LEN ||
-        !ljh__is_token(req->method, (size_t)req->method_len)) {
-        show(req->method ? req->method : "",
-             req->method && req->method_len > 0 ? (size_t)req->method_len : 0, shown,
-             sizeof shown);
+    const ljh_str *m = &req->method;
+    if (!m->ptr || m->len == 0 || m->len > LJH_MAX_METHOD_LEN || !ljh__is_token(m->ptr, m->len)) {
+        show(m->ptr ? m->ptr : "", m->ptr ? m->len : 0, shown, sizeof shown);
         ljh__msg(errmsg, errlen, "invalid method \"%s\": it must be an HTTP token of 1 to %d bytes",
                  shown, LJH_MAX_METHOD_LEN);
         return LJH_E_INVALID_ARGUMENT;
     }
-    plan->method = dup_n(req->method, (size_t)req->method_len);
+    plan->method = ljh__dup_str(m);
     if (!plan->method)
         return LJH_E_OUT_OF_MEMORY;
     for (char *p = plan->method; *p; p++)
@@ -470,12 +417,47 @@ static ljh_error add_durations(ljh_plan *plan, const ljh_request *req, char *err
         {&req->idle_timeout, &plan->idle_timeout_ms, LJH_DEFAULT_IDLE_TIMEOUT_MS},
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-        int32_t rc = ljh_duration_ms(items[i].d, items[i].out, errmsg, (int32_t)errlen);
+        ljh_error rc = ljh__duration_ms(items[i].d, items[i].out, errmsg, errlen);
         if (rc != LJH_OK)
-            return (ljh_error)rc;
+            return rc;
         if (!items[i].d->is_set || (*items[i].out == 0 && items[i].dflt))
             *items[i].out = items[i].dflt;
     }
+    return LJH_OK;
+}
+
+#define ONE_BODY "give only one request body: body (or form, json), multipart or body_file"
+
+/* The in-memory body: the caller's bytes (borrowed by a blocking call,
+ * else copied), or the json tape printed here. Before the headers, which
+ * check a caller's Content-Length against it. */
+static ljh_error add_body(ljh_plan *plan, const ljh_request *req, int borrow_body, char *errmsg,
+                          size_t errlen)
+{
+    if (req->n_json > 0) {
+        if (req->body.ptr || req->body_file.ptr || req->n_parts) {
+            ljh__msg(errmsg, errlen, ONE_BODY);
+            return LJH_E_INVALID_ARGUMENT;
+        }
+        ljh_error err = ljh__json_body(req, &plan->owned_body, &plan->body_len, errmsg, errlen);
+        if (err)
+            return err;
+        plan->has_body = 1;
+        plan->body = plan->owned_body;
+        return LJH_OK;
+    }
+    if (!req->body.ptr)
+        return LJH_OK;
+    plan->has_body = 1;
+    plan->body_len = req->body.len;
+    if (borrow_body) {
+        plan->body = req->body.ptr;
+        return LJH_OK;
+    }
+    plan->owned_body = ljh__dup_str(&req->body);
+    if (!plan->owned_body)
+        return LJH_E_OUT_OF_MEMORY;
+    plan->body = plan->owned_body;
     return LJH_OK;
 }
 
@@ -491,21 +473,22 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
     ljh_error err = add_method(plan, req, errmsg, errlen);
     if (err)
         return err;
-    if (!req->url || req->url_len <= 0) {
+    if (!req->url.ptr || req->url.len == 0) {
         ljh__msg(errmsg, errlen, "unsupported protocol scheme \"\"" NO_SCHEME_HINT);
         return LJH_E_UNSUPPORTED_SCHEME;
     }
-    size_t ul = (size_t)req->url_len;
+    size_t ul = req->url.len;
     if (ul > LJH_MAX_URL_LEN) {
         ljh__msg(errmsg, errlen, "URL is too long (at most %d bytes)", LJH_MAX_URL_LEN);
         return LJH_E_INVALID_ARGUMENT;
     }
-    if (!bytes_ok_in_url(req->url, ul)) {
+    if (!bytes_ok_in_url(req->url.ptr, ul)) {
         ljh__msg(errmsg, errlen, "URL must not contain spaces or control characters (CR, LF, NUL...)");
         return LJH_E_INVALID_ARGUMENT;
     }
-    if ((err = check_scheme(req->url, ul, "", errmsg, errlen)) ||
+    if ((err = check_scheme(req->url.ptr, ul, "", errmsg, errlen)) ||
         (err = build_url(plan, req, errmsg, errlen)) ||
+        (err = add_body(plan, req, borrow_body, errmsg, errlen)) ||
         (err = add_headers(plan, req, errmsg, errlen)) ||
         (err = add_cookies(plan, req, errmsg, errlen)) ||
         (err = add_auth(plan, req, errmsg, errlen)) ||
@@ -514,24 +497,11 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
         (err = ljh__bodies_init(&plan->bodies, req, errmsg, errlen)))
         return err;
     if (req->flags & LJH_F_BODY_PULL) {
-        if (req->body || req->body_file.ptr || req->n_parts) {
-            ljh__msg(errmsg, errlen,
-                     "give only one request body: body (or form, json), multipart or body_file");
+        if (plan->has_body || req->body_file.ptr || req->n_parts) {
+            ljh__msg(errmsg, errlen, ONE_BODY);
             return LJH_E_INVALID_ARGUMENT;
         }
         plan->pull = 1;
-    }
-    if (req->body) {
-        plan->has_body = 1;
-        plan->body_len = req->body_len;
-        if (borrow_body) {
-            plan->body = req->body;
-        } else {
-            plan->owned_body = dup_n(req->body, req->body_len);
-            if (!plan->owned_body)
-                return LJH_E_OUT_OF_MEMORY;
-            plan->body = plan->owned_body;
-        }
     }
     plan->max_body = req->max_body_size == 0 ? LJH_DEFAULT_MAX_BODY : req->max_body_size;
     plan->max_redirects = req->max_redirects < 0 ? LJH_DEFAULT_MAX_REDIRECTS : req->max_redirects;
@@ -597,63 +567,57 @@ oom:
 
 CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
 {
-    CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                          \
-    do {                                                       \
-        if ((rc = curl_easy_setopt(easy, opt, val)) != CURLE_OK) \
-            return rc;                                         \
-    } while (0)
-    SET(CURLOPT_URL, plan->url);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_FOLLOWLOCATION, 0L); /* hops are ours: see ljh__plan_redirect */
+    CURLcode rc;
+    LJH_SETOPT(easy, CURLOPT_URL, plan->url);
+    LJH_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
+    LJH_SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    LJH_SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    LJH_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L); /* hops are ours: see ljh__plan_redirect */
     if (method_is(plan, "HEAD")) {
-        SET(CURLOPT_NOBODY, 1L);
+        LJH_SETOPT(easy, CURLOPT_NOBODY, 1L);
     } else if (plan->pull) {
         /* the engine's read callback (engine.c) supplies the bytes */
-        SET(CURLOPT_POST, 1L);
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->pull_size);
+        LJH_SETOPT(easy, CURLOPT_POST, 1L);
+        LJH_SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->pull_size);
         if (!method_is(plan, "POST"))
-            SET(CURLOPT_CUSTOMREQUEST, plan->method);
+            LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, plan->method);
     } else if (plan->has_body || method_is(plan, "POST") || method_is(plan, "PUT") ||
                method_is(plan, "PATCH")) {
         /* A POST/PUT/PATCH without a body still sends Content-Length: 0. */
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(plan->has_body ? plan->body_len : 0));
-        SET(CURLOPT_POSTFIELDS, plan->has_body ? plan->body : "");
+        LJH_SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(plan->has_body ? plan->body_len : 0));
+        LJH_SETOPT(easy, CURLOPT_POSTFIELDS, plan->has_body ? plan->body : "");
         if (!method_is(plan, "POST"))
-            SET(CURLOPT_CUSTOMREQUEST, plan->method);
+            LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, plan->method);
     } else if (!method_is(plan, "GET")) {
-        SET(CURLOPT_CUSTOMREQUEST, plan->method);
+        LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, plan->method);
     }
     if (plan->cookie && !plan->cross_origin)
-        SET(CURLOPT_COOKIE, plan->cookie);
+        LJH_SETOPT(easy, CURLOPT_COOKIE, plan->cookie);
     if (plan->user && !plan->cross_origin) {
-        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(CURLOPT_USERNAME, plan->user);
-        SET(CURLOPT_PASSWORD, plan->pass);
+        LJH_SETOPT(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        LJH_SETOPT(easy, CURLOPT_USERNAME, plan->user);
+        LJH_SETOPT(easy, CURLOPT_PASSWORD, plan->pass);
     }
     if (plan->timeout_ms > 0) {
         int64_t left = plan->timeout_ms - elapsed_ms;
         if (left < 1)
             left = 1;
-        SET(CURLOPT_TIMEOUT_MS, (long)left);
+        LJH_SETOPT(easy, CURLOPT_TIMEOUT_MS, (long)left);
     }
-    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)plan->connect_timeout_ms);
+    LJH_SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)plan->connect_timeout_ms);
     if (plan->idle_timeout_ms > 0) {
         /* "Below 1 byte/s for N seconds" is libcurl's stall detector. */
-        SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-        SET(CURLOPT_LOW_SPEED_TIME, (long)((plan->idle_timeout_ms + 999) / 1000));
+        LJH_SETOPT(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        LJH_SETOPT(easy, CURLOPT_LOW_SPEED_TIME, (long)((plan->idle_timeout_ms + 999) / 1000));
     }
     /* A HEAD response announces a length it never sends: libcurl would
      * refuse it against MAXFILESIZE. write_cb still guards real bodies. */
     if (plan->max_body > 0 && !method_is(plan, "HEAD"))
-        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)plan->max_body);
+        LJH_SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)plan->max_body);
     if (plan->flags & LJH_F_INSECURE) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
+        LJH_SETOPT(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        LJH_SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-#undef SET
     if ((rc = ljh__transport_apply(&plan->transport, plan->flags, easy)) != CURLE_OK)
         return rc;
     return ljh__bodies_apply(&plan->bodies, easy, plan->method);
@@ -676,7 +640,7 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
         return LJH_E_INVALID_URL;
     }
     origin = origin_of(u);
-    url = dup_n(location, strlen(location));
+    url = ljh__dup(location, strlen(location));
     curl_url_cleanup(u);
     if (!plan->origin) {
         /* The first origin, computed only once a redirect needs it. */
@@ -701,7 +665,7 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
      * body; 307/308 keep method and body. */
     if ((status == 301 || status == 302 || status == 303) && !method_is(plan, "GET") &&
         !method_is(plan, "HEAD")) {
-        char *get = dup_n("GET", 3);
+        char *get = ljh__dup("GET", 3);
         if (!get)
             return LJH_E_OUT_OF_MEMORY;
         free(plan->method);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "decoding.h"
 
 /* What ljh_response_free releases; the public part comes first so a
  * pointer to one is a pointer to the other. */
@@ -203,6 +204,33 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
         if (*p == '\r' || *p == '\0')
             *p = ' ';
     return LJH_OK;
+}
+
+ljh_error ljh__collect_decoder(const ljh_collect *col, struct ljh_decoder **out, const char **why)
+{
+    /* Repeated lines are one comma-separated list: "gzip" then "br" is
+     * "gzip, br" (br decoded first). */
+    char list[1024];
+    size_t len = 0;
+    const ljh_hdr_ref *refs = (const ljh_hdr_ref *)col->hdr_refs.p;
+    size_t n = col->hdr_refs.len / sizeof(ljh_hdr_ref);
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!ljh__header_is(col->hdr_text.p + refs[i].name_off, refs[i].name_len,
+                            "content-encoding"))
+            continue;
+        if (len + 2 + refs[i].value_len > sizeof list) {
+            *why = "the response's Content-Encoding list is too long to decode";
+            return LJH_E_PROTOCOL;
+        }
+        if (len) {
+            memcpy(list + len, ", ", 2);
+            len += 2;
+        }
+        memcpy(list + len, col->hdr_text.p + refs[i].value_off, refs[i].value_len);
+        len += refs[i].value_len;
+    }
+    return ljh__decoder_new(list, len, out, why);
 }
 
 const char *ljh__collect_find(const ljh_collect *col, const char *lower, size_t *len)

@@ -6,32 +6,8 @@
 
 #include "internal.h"
 #include "decoding.h"
-
-static ljh_error copy_str(const ljh_str *in, const char *what, char **out, char *errmsg,
-                          size_t errlen)
-{
-    *out = NULL;
-    if (!in->ptr)
-        return LJH_OK;
-    if (in->len > 64 * 1024) {
-        ljh__msg(errmsg, errlen, "%s is too long", what);
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    for (size_t i = 0; i < in->len; i++) {
-        unsigned char c = (unsigned char)in->ptr[i];
-        if (c < 0x20 || c == 0x7f) {
-            ljh__msg(errmsg, errlen, "%s must not contain control characters (CR, LF, NUL...)",
-                     what);
-            return LJH_E_INVALID_ARGUMENT;
-        }
-    }
-    *out = malloc(in->len + 1);
-    if (!*out)
-        return LJH_E_OUT_OF_MEMORY;
-    memcpy(*out, in->ptr, in->len);
-    (*out)[in->len] = '\0';
-    return LJH_OK;
-}
+#include "setopt.h"
+#include "strs.h"
 
 static int proxy_scheme_ok(const char *p)
 {
@@ -56,7 +32,7 @@ static ljh_error http3_usable(const ljh_request *req, char *errmsg, size_t errle
 #if LIBCURL_VERSION_NUM >= 0x075800 && defined(CURL_VERSION_HTTP3)
     if (v->features & CURL_VERSION_HTTP3) {
         if (req->http_version == LJH_HTTP_3_ONLY &&
-            (!req->url || req->url_len < 8 || strncasecmp(req->url, "https://", 8) != 0)) {
+            (!req->url.ptr || req->url.len < 8 || strncasecmp(req->url.ptr, "https://", 8) != 0)) {
             ljh__msg(errmsg, errlen, "http_version \"3-only\" needs an https:// url");
             return LJH_E_INVALID_ARGUMENT;
         }
@@ -93,7 +69,8 @@ ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *e
         {&req->unix_socket, "unix_socket", &tr->unix_socket},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        ljh_error err = copy_str(strs[i].in, strs[i].what, strs[i].out, errmsg, errlen);
+        ljh_error err = ljh__copy_checked(strs[i].in, strs[i].what, 64 * 1024, strs[i].out, errmsg,
+                                           errlen);
         if (err)
             return err;
     }
@@ -137,9 +114,9 @@ ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *e
         return LJH_E_INVALID_ARGUMENT;
     }
     tr->retries = req->retries;
-    int32_t rc = ljh_duration_ms(&req->retry_delay, &tr->retry_delay_ms, errmsg, (int32_t)errlen);
+    ljh_error rc = ljh__duration_ms(&req->retry_delay, &tr->retry_delay_ms, errmsg, errlen);
     if (rc != LJH_OK)
-        return (ljh_error)rc;
+        return rc;
     if (!req->retry_delay.is_set)
         tr->retry_delay_ms = 1000;
     return LJH_OK;
@@ -147,21 +124,15 @@ ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *e
 
 CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
 {
-    CURLcode rc = CURLE_OK;
-#define SET(opt, val)                                       \
-    do {                                                    \
-        if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) \
-            return rc;                                      \
-    } while (0)
-#define SET_STR(opt, s)  \
-    do {                 \
-        if (s)           \
-            SET(opt, s); \
+#define SET_STR(opt, s)            \
+    do {                           \
+        if (s)                     \
+            LJH_SETOPT(e, opt, s); \
     } while (0)
     if (tr->proxy)
-        SET(CURLOPT_PROXY, tr->proxy);
+        LJH_SETOPT(e, CURLOPT_PROXY, tr->proxy);
     else if (flags & LJH_F_NO_PROXY)
-        SET(CURLOPT_PROXY, ""); /* "" also ignores http_proxy & co. */
+        LJH_SETOPT(e, CURLOPT_PROXY, ""); /* "" also ignores http_proxy & co. */
     SET_STR(CURLOPT_PROXYUSERNAME, tr->proxy_user);
     SET_STR(CURLOPT_PROXYPASSWORD, tr->proxy_pass);
     SET_STR(CURLOPT_NOPROXY, tr->no_proxy);
@@ -171,7 +142,7 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
      * would still be trusted (and be an error where it does not exist,
      * as on a system without ca-certificates). */
     if (tr->ca_path && !tr->ca_file)
-        SET(CURLOPT_CAINFO, (char *)NULL);
+        LJH_SETOPT(e, CURLOPT_CAINFO, (char *)NULL);
     SET_STR(CURLOPT_SSLCERT, tr->client_cert);
     SET_STR(CURLOPT_SSLKEY, tr->client_key);
     SET_STR(CURLOPT_KEYPASSWD, tr->key_password);
@@ -179,29 +150,29 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
      * block a Neovim or nginx process reading stdin): an encrypted key
      * without client_key_password must just fail. */
     if (!tr->key_password && (tr->client_cert || tr->client_key))
-        SET(CURLOPT_KEYPASSWD, "");
+        LJH_SETOPT(e, CURLOPT_KEYPASSWD, "");
     SET_STR(CURLOPT_PINNEDPUBLICKEY, tr->pinned);
     SET_STR(CURLOPT_UNIX_SOCKET_PATH, tr->unix_socket);
     if (tr->tls_min == 12)
-        SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+        LJH_SETOPT(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     else if (tr->tls_min == 13)
-        SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+        LJH_SETOPT(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
     switch (tr->http_version) {
     case LJH_HTTP_1_1:
-        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        LJH_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         break;
     case LJH_HTTP_2:
-        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        LJH_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         break;
     case LJH_HTTP_2_PRIOR_KNOWLEDGE:
-        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        LJH_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
         break;
 #if LIBCURL_VERSION_NUM >= 0x075800
     case LJH_HTTP_3:
-        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3);
+        LJH_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3);
         break;
     case LJH_HTTP_3_ONLY:
-        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3ONLY);
+        LJH_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3ONLY);
         break;
 #endif
     default:
@@ -212,15 +183,14 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
          * ends: libcurl's decoders take a truncated one as complete */
         const char *accept = ljh__decoding_accept();
         if (accept) {
-            SET(CURLOPT_ACCEPT_ENCODING, accept);
-            SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+            LJH_SETOPT(e, CURLOPT_ACCEPT_ENCODING, accept);
+            LJH_SETOPT(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
         } else { /* no decoder library loads: libcurl's, unchecked */
-            SET(CURLOPT_ACCEPT_ENCODING, "");
+            LJH_SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
         }
     }
 #undef SET_STR
-#undef SET
-    return rc;
+    return CURLE_OK;
 }
 
 void ljh__transport_free(ljh_transport *tr)

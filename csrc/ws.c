@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "ws_internal.h"
+#include "setopt.h"
 
 /* ---- failing and closing ---- */
 
@@ -94,6 +95,24 @@ static char *swap_scheme(const char *url, size_t n, const char *from, const char
     return s;
 }
 
+/* The handshake connection: the request's options, then connect only. */
+static CURLcode ws_options(ljh_ws *ws, ljh_client *c, CURL *e)
+{
+    CURLcode rc = ljh__plan_apply(&ws->plan, e, 0);
+    if (rc != CURLE_OK)
+        return rc;
+    LJH_SETOPT(e, CURLOPT_CONNECT_ONLY, 1L);
+    LJH_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1); /* ALPN: http/1.1 only */
+    LJH_SETOPT(e, CURLOPT_HTTPPROXYTUNNEL, 1L); /* through an HTTP proxy: CONNECT, then ours */
+    LJH_SETOPT(e, CURLOPT_ERRORBUFFER, ws->errbuf);
+    CURLSH *share = ljh__client_share(c);
+    if (share) {
+        LJH_SETOPT(e, CURLOPT_SHARE, share);
+        LJH_SETOPT(e, CURLOPT_COOKIEFILE, "");
+    }
+    return CURLE_OK;
+}
+
 ljh_ws *ljh_ws_open(ljh_client *c, const ljh_request *req, int64_t max_message)
 {
     ljh_ws *ws = calloc(1, sizeof *ws);
@@ -103,12 +122,12 @@ ljh_ws *ljh_ws_open(ljh_client *c, const ljh_request *req, int64_t max_message)
     ws->state = LJH_WS_CONNECTING;
     ws->max_message = max_message == 0 ? WS_DEFAULT_MAX_MESSAGE : max_message;
     ws->started_ms = ws->last_io_ms = ljh_now_ms();
-    if (!c || !req || !req->url || req->url_len <= 0) {
+    if (!c || !req || !req->url.ptr || req->url.len == 0) {
         ljh__ws_fail(ws, LJH_E_INVALID_ARGUMENT, "%s", "websocket: a client and a url are needed");
         return ws;
     }
-    const char *u = req->url;
-    size_t ul = (size_t)req->url_len;
+    const char *u = req->url.ptr;
+    size_t ul = req->url.len;
     char *http_url = swap_scheme(u, ul, "wss://", "https://");
     ws->secure = http_url != NULL;
     if (!http_url)
@@ -119,8 +138,8 @@ ljh_ws *ljh_ws_open(ljh_client *c, const ljh_request *req, int64_t max_message)
         return ws;
     }
     ljh_request r = *req;
-    r.url = http_url;
-    r.url_len = (int32_t)strlen(http_url);
+    r.url.ptr = http_url;
+    r.url.len = strlen(http_url);
     r.flags |= LJH_F_NO_FOLLOW;
     char msg[256] = "";
     ljh_error err = ljh__plan_init(&ws->plan, &r, 0, msg, sizeof msg);
@@ -136,24 +155,8 @@ ljh_ws *ljh_ws_open(ljh_client *c, const ljh_request *req, int64_t max_message)
         ljh__ws_fail(ws, LJH_E_OUT_OF_MEMORY, "%s", "out of memory");
         return ws;
     }
-    CURL *e = ws->easy;
-    CURLcode rc = ljh__plan_apply(&ws->plan, e, 0);
-#define SET(opt, val)                           \
-    do {                                        \
-        if (rc == CURLE_OK)                     \
-            rc = curl_easy_setopt(e, opt, val); \
-    } while (0)
-    SET(CURLOPT_CONNECT_ONLY, 1L);
-    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1); /* ALPN: http/1.1 only */
-    SET(CURLOPT_HTTPPROXYTUNNEL, 1L); /* through an HTTP proxy: CONNECT, then ours */
-    SET(CURLOPT_ERRORBUFFER, ws->errbuf);
-    CURLSH *share = ljh__client_share(c);
-    if (share) {
-        SET(CURLOPT_SHARE, share);
-        SET(CURLOPT_COOKIEFILE, "");
-    }
-#undef SET
-    if (rc != CURLE_OK || curl_multi_add_handle(ws->multi, e) != CURLM_OK) {
+    CURLcode rc = ws_options(ws, c, ws->easy);
+    if (rc != CURLE_OK || curl_multi_add_handle(ws->multi, ws->easy) != CURLM_OK) {
         ljh__ws_fail(ws, rc == CURLE_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INTERNAL, "%s",
              "could not start the WebSocket connection");
         return ws;

@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (err) {
         FUZZ_CHECK(err == LJH_E_PROTOCOL || err == LJH_E_OUT_OF_MEMORY);
         FUZZ_CHECK(err != LJH_E_PROTOCOL || why != NULL);
+        ljh__decoder_free(d); /* may hold the message naming the encoding */
         return 0;
     }
     sink_state s = {0};

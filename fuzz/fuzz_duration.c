@@ -1,4 +1,4 @@
-/* Go duration parser: ljh__parse_duration and ljh_duration_ms. Checks that
+/* Go duration parser: ljh__parse_duration and ljh__duration_ms. Checks that
  * the message is always NUL-terminated inside an exactly sized buffer (ASan
  * sees any overrun) and that accepted strings give sane milliseconds. */
 #include <stdlib.h>
@@ -27,14 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memchr(small, '\0', cap) != NULL);
     free(small);
 
-    /* Through the ABI entry point the Lua side uses. */
+    /* Through the request options' conversion (ljh__duration_ms). */
     ljh_duration d;
     memset(&d, 0, sizeof d);
     d.is_set = 1;
-    d.str = s;
-    d.str_len = (int32_t)size;
+    d.str.ptr = s;
+    d.str.len = size;
     int64_t ms = -1;
-    int32_t e = ljh_duration_ms(&d, &ms, msg, (int32_t)sizeof msg);
+    int e = ljh__duration_ms(&d, &ms, msg, sizeof msg);
     if (e == LJH_OK) {
         FUZZ_CHECK(rc == 0 && ns >= 0);
         FUZZ_CHECK(ms >= 0 && (ns == 0 || ms > 0));
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&d, 0, sizeof d);
         d.is_set = 1;
         memcpy(&d.seconds, data, sizeof d.seconds);
-        e = ljh_duration_ms(&d, &ms, msg, (int32_t)sizeof msg);
+        e = ljh__duration_ms(&d, &ms, msg, sizeof msg);
         FUZZ_CHECK(e == LJH_OK || e == LJH_E_INVALID_ARGUMENT);
         if (e == LJH_OK)
             FUZZ_CHECK(ms >= 0);

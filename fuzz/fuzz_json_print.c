@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json_body.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,6 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(msg[0] && memchr(msg, '\0', sizeof msg));
         FUZZ_CHECK(bad >= -1 && bad <= k);
+        /* the path a refused json = value body names (json_body.c) */
+        char where[48];
+        ljh__json_path(nodes, k, bad, where, sizeof where);
+        FUZZ_CHECK(memchr(where, '\0', sizeof where) && (where[0] == '\0' || where[0] == '$'));
     }
     for (int32_t i = 0; i < 64; i++)
         free(strs[i]);

@@ -39,23 +39,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ljh_request req;
     memset(&req, 0, sizeof req);
-    req.method = f[1];
-    req.method_len = (int32_t)fl[1];
-    req.url = f[2];
-    req.url_len = (int32_t)fl[2];
+    req.method.ptr = f[1];
+    req.method.len = fl[1];
+    req.url.ptr = f[2];
+    req.url.len = fl[2];
     if (o[0] & 1) {
-        req.query = f[3];
-        req.query_len = (int32_t)fl[3];
+        req.query.ptr = f[3];
+        req.query.len = fl[3];
     }
     if (o[0] & 2) {
-        req.body = f[4];
-        req.body_len = fl[4];
+        req.body.ptr = f[4];
+        req.body.len = fl[4];
     }
     if (o[0] & 4) {
-        req.user = f[5];
-        req.user_len = (int32_t)fl[5];
-        req.pass = (o[0] & 8) ? f[6] : NULL;
-        req.pass_len = (int32_t)fl[6];
+        req.user.ptr = f[5];
+        req.user.len = fl[5];
+        req.pass.ptr = (o[0] & 8) ? f[6] : NULL;
+        req.pass.len = fl[6];
     }
     ljh_duration *durs[] = {&req.timeout, &req.connect_timeout, &req.idle_timeout, &req.retry_delay};
     for (int i = 0; i < 4; i++) {
@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         durs[i]->is_set = 1;
         if (o[1] & (16 << i)) {
-            durs[i]->str = f[7 + i];
-            durs[i]->str_len = (int32_t)fl[7 + i];
+            durs[i]->str.ptr = f[7 + i];
+            durs[i]->str.len = fl[7 + i];
         } else {
             durs[i]->seconds = (double)(int8_t)o[2 + i] / 4.0;
         }

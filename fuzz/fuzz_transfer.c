@@ -130,14 +130,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(c != NULL);
     ljh_request req;
     memset(&req, 0, sizeof req);
-    req.method = (o & 2) ? "HEAD" : ((v & 4) ? "POST" : "GET");
-    req.method_len = (int32_t)strlen(req.method);
+    req.method.ptr = (o & 2) ? "HEAD" : ((v & 4) ? "POST" : "GET");
+    req.method.len = strlen(req.method.ptr);
     if (v & 4) {
-        req.body = "k=v";
-        req.body_len = 3;
+        req.body.ptr = "k=v";
+        req.body.len = 3;
     }
-    req.url = "http://fuzz.test/path?q=1";
-    req.url_len = (int32_t)strlen(req.url);
+    req.url.ptr = "http://fuzz.test/path?q=1";
+    req.url.len = strlen(req.url.ptr);
     req.unix_socket.ptr = sock_path;
     req.unix_socket.len = strlen(sock_path);
     req.timeout.is_set = 1;

@@ -14,7 +14,7 @@ return [==[
 
 /* Bumped whenever a declaration below changes shape or meaning. */
 enum {
-    LJH_ABI_VERSION = 5
+    LJH_ABI_VERSION = 6
 };
 
 /* The most bytes one ljh_transfer_take returns: a Lua string this small
@@ -43,7 +43,8 @@ typedef enum ljh_error {
     LJH_E_OUT_OF_MEMORY = 14,
     LJH_E_INTERNAL = 15,
     LJH_E_IO = 16,
-    LJH_E_COUNT = 17
+    LJH_E_JSON = 17,      /* ljh_request.json holds a value JSON cannot carry */
+    LJH_E_COUNT = 18
 } ljh_error;
 
 /* Request flags (ljh_request.flags). */
@@ -98,9 +99,8 @@ typedef struct ljh_kv {
 /* A duration given either as seconds or as a Go duration string
  * ("1h30m", "300ms", "1.5s"). Ignored unless is_set. */
 typedef struct ljh_duration {
-    const char *str;     /* when not NULL: parse this (str_len bytes) */
+    ljh_str str;         /* when str.ptr is not NULL: parse these bytes */
     double seconds;      /* otherwise: this many seconds, finite, >= 0 */
-    int32_t str_len;
     int32_t is_set;
 } ljh_duration;
 
@@ -114,28 +114,23 @@ typedef struct ljh_part {
     ljh_str content_type;   /* NULL = libcurl's guess (file) / none (data) */
 } ljh_part;
 
-/* What Lua fills for one request. Strings are pointer + length. */
+/* What Lua fills for one request. Every string is an ljh_str (ptr NULL =
+ * not given); lengths are bytes. */
 typedef struct ljh_request {
-    const char *method;      /* any HTTP token, case-insensitive */
-    const char *url;         /* absolute http:// or https:// URL */
-    const char *query;       /* NULL, or replaces the URL's query */
-    const char *body;        /* NULL = no body; else body_len bytes */
+    ljh_str method;          /* any HTTP token, case-insensitive */
+    ljh_str url;             /* absolute http:// or https:// URL */
+    ljh_str query;           /* NULL, or replaces the URL's query */
+    ljh_str body;            /* NULL = no body */
     const ljh_kv *headers;   /* n_headers pairs, sent last, override */
     const ljh_kv *cookies;   /* n_cookies pairs, sent as one Cookie: */
-    const char *user;        /* NULL = no basic auth */
-    const char *pass;        /* required when user is set */
-    size_t body_len;
+    ljh_str user;            /* NULL = no basic auth */
+    ljh_str pass;            /* required when user is set */
     ljh_duration timeout;          /* whole request; 0 = no total limit */
     ljh_duration connect_timeout;  /* default 10 s */
     ljh_duration idle_timeout;     /* no byte for this long: abort; default 30 s */
     int64_t max_body_size;   /* bytes; 0 = default (256 MiB), < 0 = no limit */
-    int32_t method_len;
-    int32_t url_len;
-    int32_t query_len;
     int32_t n_headers;
     int32_t n_cookies;
-    int32_t user_len;
-    int32_t pass_len;
     int32_t max_redirects;   /* < 0 = default (10) */
     uint32_t flags;          /* LJH_F_* */
     /* bodies */
@@ -159,6 +154,12 @@ typedef struct ljh_request {
     ljh_duration retry_delay;  /* default 1 s, doubled per attempt */
     int32_t http_version;    /* LJH_HTTP_* */
     int32_t tls_min_version; /* 0 = default, 12 = TLS 1.2, 13 = TLS 1.3 */
+    /* json = value: when n_json > 0 the body is this tape (see
+     * ljh_json_node below) printed by C as ljh_json_print prints it,
+     * straight into the request; body must then be NULL. A tape it
+     * refuses fails the request with LJH_E_JSON, naming the node's path. */
+    const struct ljh_json_node *json;
+    int32_t n_json;
 } ljh_request;
 
 /* One redirect hop: the response status and the URL that answered it. */
@@ -376,11 +377,6 @@ int64_t ljh_now_ms(void);
 int32_t ljh_relay_path(char *out, int32_t cap);
 int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token);
 void ljh_relay_poke(void);
-
-/* Helpers the Lua side shares with C, so both agree byte for byte. */
-/* Go duration or seconds -> milliseconds (rounded up, > 0 when not zero);
- * returns 0 or LJH_E_INVALID_ARGUMENT with errmsg filled. */
-int32_t ljh_duration_ms(const ljh_duration *d, int64_t *ms, char *errmsg, int32_t errlen);
 
 /* WebSocket (ws.c): a connection to a ws:// or wss:// URL, opened with
  * the same request options as any request (libcurl connects; the

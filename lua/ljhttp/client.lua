@@ -296,29 +296,18 @@ local function read_callbacks(o)
 end
 
 local DEFAULT_PROGRESS_MS = 100
-local duration_box, ms_box, msg_box
 
--- progress_interval: seconds or a Go duration string, as other durations.
-local function progress_ms(C, v)
+-- progress_interval: seconds or a Go duration string, as other durations
+-- (parsed in Lua: it never reaches C).
+local function progress_ms(_, v)
     if v == nil then
         return DEFAULT_PROGRESS_MS
     end
-    duration_box = duration_box or ffi.new("ljh_duration")
-    ms_box = ms_box or ffi.new("int64_t[1]")
-    msg_box = msg_box or ffi.new("char[128]")
-    local d = duration_box
-    d.is_set, d.str, d.str_len, d.seconds = 1, nil, 0, 0
-    if type(v) == "string" then
-        d.str, d.str_len = v, #v
-    elseif type(v) == "number" and v >= 0 and v < math.huge then
-        d.seconds = v
-    else
-        return nil, "progress_interval must be a number of seconds or a duration string"
+    local ms, err = options.duration_ms(v)
+    if not ms then
+        return nil, "progress_interval: " .. err
     end
-    if C.ljh_duration_ms(d, ms_box, msg_box, 128) ~= 0 then
-        return nil, "progress_interval: " .. ffi.string(msg_box)
-    end
-    return tonumber(ms_box[0])
+    return ms
 end
 
 --- Starts a request; callback(response, err, code) runs exactly once.

@@ -31,7 +31,10 @@ local F_STREAM, F_NO_PROXY = tonumber(ffi.C.LJH_F_STREAM), tonumber(ffi.C.LJH_F_
 local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
 local F_QUERY_APPEND = tonumber(ffi.C.LJH_F_QUERY_APPEND)
 local F_DECODE_JSON = tonumber(ffi.C.LJH_F_DECODE_JSON)
-local function json_encode(v) return require("ljhttp.json").encode(v) end -- loaded on first use
+-- json.lua is loaded on first use (a request with json = value)
+local function json_tape(v, anchor) return require("ljhttp.json").tape(v, anchor) end
+local function json_tape_return(t) return require("ljhttp.json").tape_return(t) end
+local lent_tape -- the json tape the struct points at, until release()
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)
 
@@ -67,6 +70,10 @@ function M.release()
         anchors[i] = nil
     end
     n_anchors = 0
+    if lent_tape ~= nil then
+        json_tape_return(lent_tape)
+        lent_tape = nil
+    end
 end
 
 local function bad(msg)
@@ -91,13 +98,11 @@ local function set_duration(d, v, name)
     end
     d.is_set = 1
     if type(v) == "number" then
-        d.str = C_NULL
-        d.str_len = 0
+        d.str.ptr, d.str.len = C_NULL, 0
         d.seconds = v
         return true
     elseif type(v) == "string" then
-        d.str = v
-        d.str_len = #v
+        d.str.ptr, d.str.len = v, #v
         return true
     end
     return nil, "invalid duration: " .. name .. " must be a number of seconds or a string such as \"1.5s\""
@@ -351,15 +356,15 @@ function M.request(method, url, o, d, extra_flags, async)
     local r = req
     -- every field starts at zero: no pointer survives from the last call
     ffi.fill(r, REQ_SIZE)
-    r.method, r.method_len = method, #method
-    r.url, r.url_len = url, #url
+    r.method.ptr, r.method.len = method, #method
+    r.url.ptr, r.url.len = url, #url
 
     local query = pick(o, d, "query")
     local qflags = 0
     if query == nil then
-        r.query, r.query_len = C_NULL, 0
+        r.query.ptr, r.query.len = C_NULL, 0
     elseif type(query) == "string" then
-        r.query, r.query_len = query, #query
+        r.query.ptr, r.query.len = query, #query
     elseif type(query) == "table" then
         -- a table is encoded (bodies.lua) and added to the URL's query
         local q, qerr = bodies.urlencode(query, "query")
@@ -367,7 +372,7 @@ function M.request(method, url, o, d, extra_flags, async)
             return nil, qerr, qerr == "out of memory" and "out_of_memory" or "invalid_argument"
         end
         anchor(q)
-        r.query, r.query_len = q, #q
+        r.query.ptr, r.query.len = q, #q
         qflags = F_QUERY_APPEND
     else
         return bad("query must be a string or a table")
@@ -393,23 +398,28 @@ function M.request(method, url, o, d, extra_flags, async)
             n = put_header(n, "Content-Type", "application/x-www-form-urlencoded")
         end
     end
-    -- json = value: the text json.lua encodes is the body
+    -- json = value: json.lua writes the value's tape, C prints it into
+    -- the request (the text never comes back to Lua)
     local jv = pick(o, d, "json")
     if jv ~= nil then
         if body ~= nil then
             return bad("json cannot be combined with body or form")
         end
-        local js, jerr = json_encode(jv)
-        if not js then
-            return nil, jerr, "json"
+        local tape, count = json_tape(jv, anchor)
+        if not tape then
+            return nil, count, "json"
         end
-        body = anchor(js)
+        if lent_tape ~= nil then -- a request encoded but never released
+            json_tape_return(lent_tape)
+        end
+        lent_tape = tape
+        r.json, r.n_json = tape, count
         if not has_header(headers, "content-type") and not has_header(dheaders, "content-type") then
             n = put_header(n, "Content-Type", "application/json")
         end
     end
     if body == nil then
-        r.body, r.body_len = C_NULL, 0
+        r.body.ptr, r.body.len = C_NULL, 0
     elseif type(body) == "function" then
         -- pulled piece by piece by the engine (request_async; blocking
         -- calls go through it): C pauses the upload until Lua feeds
@@ -419,14 +429,14 @@ function M.request(method, url, o, d, extra_flags, async)
         if o == nil or o.body ~= body then
             return bad("a body function belongs to one request, not to the client's defaults")
         end
-        r.body, r.body_len = C_NULL, 0
+        r.body.ptr, r.body.len = C_NULL, 0
         extra_flags = (extra_flags or 0) + F_BODY_PULL
     else
         local b = text(body)
         if b == nil then
             return bad("body must be a string")
         end
-        r.body, r.body_len = b, #b
+        r.body.ptr, r.body.len = b, #b
     end
 
     local err, msg, code
@@ -446,7 +456,7 @@ function M.request(method, url, o, d, extra_flags, async)
 
     local auth = pick(o, d, "auth")
     if auth == nil then
-        r.user, r.user_len, r.pass, r.pass_len = C_NULL, 0, C_NULL, 0
+        r.user.ptr, r.user.len, r.pass.ptr, r.pass.len = C_NULL, 0, C_NULL, 0
     else
         if type(auth) ~= "table" then
             return bad("auth must be a table {user = ..., pass = ...}")
@@ -455,7 +465,7 @@ function M.request(method, url, o, d, extra_flags, async)
         if type(user) ~= "string" or type(pass) ~= "string" then
             return bad("auth needs both user and pass as strings")
         end
-        r.user, r.user_len, r.pass, r.pass_len = user, #user, pass, #pass
+        r.user.ptr, r.user.len, r.pass.ptr, r.pass.len = user, #user, pass, #pass
     end
 
     local multipart = pick(o, d, "multipart")
@@ -505,6 +515,11 @@ function M.request(method, url, o, d, extra_flags, async)
     r.flags = flags
     return r
 end
+
+-- The "special" options encode.request reads by name, in its order
+-- (tests/lua/test_option_names.lua checks them against options.lua).
+M.SPECIAL = { "query", "body", "form", "json", "headers", "cookies", "auth", "multipart", "proxy",
+    "proxy_auth", "decode" }
 
 M.F_STREAM = F_STREAM
 M.F_QUERY_APPEND = F_QUERY_APPEND

@@ -469,4 +469,58 @@ function M.encode(v)
     return s
 end
 
+-- ---- request bodies (encode.lua) ----
+
+local NODE_SIZE = ffi.sizeof("ljh_json_node")
+
+--- (Internal, for encode.lua.) v as a tape that C prints straight into a
+--- request body (ljh_request.json), so the JSON text never comes back to
+--- Lua: tape, count; or nil, message (then the code is "json"). The tape
+--- is handed over: encoding takes a fresh one until tape_return(tape).
+--- keep(s) is called for each string made here (int64 digits), which must
+--- live as long as the tape.
+function M.tape(v, keep)
+    local saved
+    if encoding then
+        saved = { tape, cap, n, seen, anchors, n_anchors }
+        tape, cap, n, seen, anchors, n_anchors = nil, 0, 0, {}, {}, 0
+    end
+    encoding = true
+    n, n_anchors = 0, 0
+    local ok, put_ok, msg, path = pcall(put, v, 0)
+    local t, count = tape, n
+    for i = 1, n_anchors do
+        keep(anchors[i])
+        anchors[i] = nil
+    end
+    if ok and put_ok then
+        tape, cap = nil, 0
+    else
+        for k in next, seen do
+            seen[k] = nil
+        end
+    end
+    if saved then
+        tape, cap, n, seen, anchors, n_anchors = saved[1], saved[2], saved[3], saved[4], saved[5],
+            saved[6]
+    else
+        encoding = false
+    end
+    if not ok then
+        return nil, "cannot encode as JSON: " .. tostring(put_ok)
+    elseif not put_ok then
+        return nil, "cannot encode " .. msg .. " as JSON (at $" .. path .. ")"
+    end
+    return t, count
+end
+
+--- (Internal, for encode.lua.) Gives a tape from M.tape back for reuse
+--- once C has printed it.
+function M.tape_return(t)
+    local tcap = ffi.sizeof(t) / NODE_SIZE
+    if tape == nil and not encoding and tcap <= 262144 then
+        tape, cap = t, tcap
+    end
+end
+
 return M

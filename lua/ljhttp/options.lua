@@ -13,8 +13,19 @@
 --   "special"  encode.request reads it by name (bodies, headers, auth, ...)
 --   "async"    a callback of request_async, read by client.lua
 --   "client"   read by client.lua for request_async; also a client default
--- Each check lives on one side: `c_range` means C checks the range (Lua
--- only that the number is whole); durations and byte rules are C's.
+--
+-- Each check lives on one side only, never both:
+--   Lua  the type of every value; that numbers are whole (and fit the
+--        int32 field); words to numbers ("enum": an unknown word has no
+--        number); the range of "int" options without c_range
+--        (max_body_size, max_redirects: C reads 0 or < 0 as "not given",
+--        so only Lua can tell a given 0 from none).
+--   C    every byte rule (CR, LF, NUL, tokens, schemes, paths), every
+--        duration, ranges marked c_range (retries), and which numbers an
+--        enum field may hold (C callers have no words).
+-- encode.request sets the "str", "int", "enum", "duration" and "flag"
+-- kinds from this table alone, and reads each "special" by name
+-- (encode.SPECIAL lists them; a test keeps the two in step).
 local next, type, tostring = next, type, tostring
 local floor, min = math.floor, math.min
 local byte = string.byte
@@ -144,6 +155,60 @@ function M.unknown(t, known)
         end
     end
     return nil
+end
+
+-- Go duration units in milliseconds (time.ParseDuration's set).
+local UNIT_MS = { ns = 1e-6, us = 1e-3, ["\194\181s"] = 1e-3, ["\206\188s"] = 1e-3, ms = 1, s = 1e3,
+    m = 6e4, h = 3.6e6 }
+
+--- A duration that stays on the Lua side (progress_interval): seconds or a
+--- Go duration string ("150ms", "1m30s") -> whole milliseconds, rounded up
+--- (> 0 when not zero); nil, message when it is not one or is negative.
+--- The durations of the request struct are C's (ljh_duration).
+function M.duration_ms(v)
+    local ms
+    if type(v) == "number" then
+        if v ~= v or v < 0 or v > 9.2e9 then
+            return nil, "invalid duration: must be a finite number of seconds from 0 to 9.2e9"
+        end
+        ms = v * 1e3
+    elseif type(v) == "string" then
+        local bad = "invalid duration " .. string.format("%q", v)
+        local rest = v:gsub("^%+", "", 1)
+        if rest:sub(1, 1) == "-" then
+            rest = rest:sub(2)
+            if rest ~= "0" and rest ~= "" then
+                return nil, bad .. ": must not be negative"
+            end
+        end
+        if rest == "0" then
+            return 0
+        end
+        ms = 0
+        local pos = 1
+        if rest == "" then
+            return nil, bad
+        end
+        while pos <= #rest do
+            local num, unit, after = rest:match("^(%d*%.?%d*)([^%d%.]+)()", pos)
+            if not num or num == "" or num == "." then
+                return nil, bad
+            end
+            local u = UNIT_MS[unit:match("^[^%d%.]+")]
+            if not u then
+                return nil, bad .. ": unknown unit " .. string.format("%q", unit)
+            end
+            ms = ms + tonumber(num) * u
+            pos = after
+        end
+        if ms > 9.2e12 then
+            return nil, bad
+        end
+    else
+        return nil, "must be a number of seconds or a duration string"
+    end
+    local whole = math.ceil(ms)
+    return whole
 end
 
 return M

@@ -18,8 +18,8 @@ static ljh_request mkreq(const char *method)
 {
     ljh_request r;
     memset(&r, 0, sizeof r);
-    r.method = method;
-    r.method_len = (int32_t)strlen(method);
+    r.method.ptr = method;
+    r.method.len = strlen(method);
     return r;
 }
 
@@ -109,8 +109,8 @@ Test(bodies_init, only_one_body_source)
     memset(&part, 0, sizeof part);
     part.name = str("a");
     part.data = str("1");
-    r.body = "x";
-    r.body_len = 1;
+    r.body.ptr = "x";
+    r.body.len = 1;
     r.parts = &part;
     r.n_parts = 1;
     ljh_bodies b;
@@ -118,7 +118,7 @@ Test(bodies_init, only_one_body_source)
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "only one request body") != NULL, "%s", msg);
     ljh__bodies_free(&b);
-    r.body = NULL;
+    r.body.ptr = NULL;
     r.body_file = str("/etc/hostname");
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     ljh__bodies_free(&b);

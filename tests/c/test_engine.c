@@ -24,10 +24,10 @@ static ljh_request mkreq(const char *method, const char *url)
 {
     ljh_request r;
     memset(&r, 0, sizeof r);
-    r.method = method;
-    r.method_len = (int32_t)strlen(method);
-    r.url = url;
-    r.url_len = url ? (int32_t)strlen(url) : 0;
+    r.method.ptr = method;
+    r.method.len = strlen(method);
+    r.url.ptr = url;
+    r.url.len = url ? (int32_t)strlen(url) : 0;
     r.max_redirects = -1;
     return r;
 }
@@ -244,10 +244,10 @@ Test(engine, password_not_in_messages, .timeout = 10)
     ljh_client *c = ljh_client_new(NULL);
     cr_assert_not_null(c);
     ljh_request req = mkreq("GET", "http://127.0.0.1:1/");
-    req.user = "alice";
-    req.user_len = 5;
-    req.pass = "hunter2secret";
-    req.pass_len = 13;
+    req.user.ptr = "alice";
+    req.user.len = 5;
+    req.pass.ptr = "hunter2secret";
+    req.pass.len = 13;
     ljh_response *r = ljh_client_perform(c, &req);
     cr_assert_not_null(r);
     cr_expect_eq(r->error, LJH_E_CONNECT);
@@ -356,8 +356,8 @@ Test(engine, client_free_closes_running_transfers, .timeout = 10)
     ljh_client *c = ljh_client_new(NULL);
     cr_assert_not_null(c);
     ljh_request req = mkreq("POST", url);
-    req.body = "payload";
-    req.body_len = 7;
+    req.body.ptr = "payload";
+    req.body.len = 7;
     ljh_transfer *t = ljh_client_submit(c, &req);
     ljh_transfer *t2 = ljh_client_submit(c, &req);
     cr_assert_not_null(t);
@@ -535,8 +535,8 @@ Test(engine, submit_success, .timeout = 10)
     cr_assert_not_null(c);
     ljh_request req = mkreq("POST", url);
     char body[] = "form=1";
-    req.body = body;
-    req.body_len = 6;
+    req.body.ptr = body;
+    req.body.len = 6;
     ljh_transfer *t = ljh_client_submit(c, &req);
     cr_assert_not_null(t);
     memset(body, 'X', 6); /* the request was copied at submit */
@@ -652,8 +652,8 @@ Test(engine, redirect_same_origin_post_to_get, .timeout = 10)
     ljh_client *c = ljh_client_new(NULL);
     cr_assert_not_null(c);
     ljh_request req = mkreq("POST", url);
-    req.body = "x=1";
-    req.body_len = 3;
+    req.body.ptr = "x=1";
+    req.body.len = 3;
     ljh_kv h = kv("Authorization", "Bearer same-origin");
     req.headers = &h;
     req.n_headers = 1;
@@ -697,18 +697,18 @@ Test(engine, redirect_cross_origin_drops_credentials, .timeout = 10)
     ljh_client *c = ljh_client_new(NULL);
     cr_assert_not_null(c);
     ljh_request req = mkreq("PUT", url);
-    req.body = "data";
-    req.body_len = 4;
+    req.body.ptr = "data";
+    req.body.len = 4;
     ljh_kv h[] = {kv("Authorization", "Bearer tok"), kv("X-Keep", "k")};
     req.headers = h;
     req.n_headers = 2;
     ljh_kv ck = kv("session", "s1");
     req.cookies = &ck;
     req.n_cookies = 1;
-    req.user = "alice";
-    req.user_len = 5;
-    req.pass = "pw";
-    req.pass_len = 2;
+    req.user.ptr = "alice";
+    req.user.len = 5;
+    req.pass.ptr = "pw";
+    req.pass.len = 2;
     ljh_response *r = ljh_client_perform(c, &req);
     responder_stop(&a);
     responder_stop(&b);

@@ -14,7 +14,7 @@ static const char *const want_names[] = {
     "dns",         "connect",          "tls",                "timeout",
     "too_many_redirects", "too_large", "protocol",           "network",
     "cancelled",   "closed",           "out_of_memory",      "internal",
-    "io",
+    "io",       "json",
 };
 
 Test(error_name, exact_words)

@@ -12,7 +12,7 @@
 Test(layout, matches_luajit)
 {
     cr_assert_eq(sizeof(ljh_kv), 24);
-    cr_assert_eq(sizeof(ljh_duration), 24);
+    cr_assert_eq(sizeof(ljh_duration), 32);
     cr_assert_eq(sizeof(((ljh_response *)0)->errmsg), 256);
     cr_assert_leq(offsetof(ljh_response, errmsg) + 256, sizeof(ljh_response));
     cr_assert_eq(ljh_abi_version(), LJH_ABI_VERSION);

@@ -96,10 +96,10 @@ static ljh_response *stream_all(size_t *total)
     cr_assert_not_null(c);
     ljh_request req;
     memset(&req, 0, sizeof req);
-    req.method = "GET";
-    req.method_len = 3;
-    req.url = url;
-    req.url_len = (int32_t)strlen(url);
+    req.method.ptr = "GET";
+    req.method.len = 3;
+    req.url.ptr = url;
+    req.url.len = strlen(url);
     req.max_redirects = -1;
     req.max_body_size = 64 * 1024 * 1024;
     req.flags = LJH_F_STREAM;

@@ -134,3 +134,23 @@ T.test("fresh process: the library loads without LJHTTP_LIBRARY", function()
     T.ok(ok, out)
     T.match(out, "^%d+")
 end)
+
+T.test("ljh_request: every string is an ljh_str, no length kept apart", function()
+    local ffi = require("ffi")
+    local r = ffi.new("ljh_request")
+    for _, f in ipairs({ "method", "url", "query", "body", "user", "pass", "output", "body_file",
+        "proxy", "proxy_user", "proxy_pass", "no_proxy", "ca_file", "ca_path", "client_cert",
+        "client_key", "key_password", "pinned_public_key", "unix_socket" }) do
+        T.ok(ffi.istype("ljh_str", r[f]), f .. " is an ljh_str")
+        T.is_nil(ffi.offsetof("ljh_request", f .. "_len"), "no " .. f .. "_len field")
+    end
+    T.ok(ffi.istype("ljh_str", ffi.new("ljh_duration").str), "ljh_duration.str is an ljh_str")
+end)
+
+T.test("ljh_duration_ms is not part of the ABI (durations are converted inside C)", function()
+    local ok = pcall(function()
+        return require("ffi").C.ljh_duration_ms
+    end)
+    T.ok(not ok, "ljh_duration_ms is declared")
+    T.ok(not require("ljhttp.cdef"):find("ljh_duration_ms", 1, true), "ljh_duration_ms in the cdef")
+end)

@@ -109,3 +109,34 @@ T.test("decompress: a cut stream fails streams, async requests and output too", 
     end
     c:close()
 end)
+
+-- Issue 17: every Content-Encoding line counts, not only the first.
+T.test("decompress: a list of encodings, on one line or several, decodes last first", function()
+    local c = http.new()
+    local encs = encodings()
+    for _, a in ipairs(encs) do
+        for _, b in ipairs(encs) do
+            for _, lines in ipairs({ "0", "1" }) do
+                local what = a .. "," .. b .. " lines=" .. lines
+                T.eq(T.res(200, get(c, a .. "," .. b, "lines=" .. lines)).body, WHOLE, what)
+            end
+        end
+        -- identity is no encoding, wherever it stands
+        T.eq(T.res(200, get(c, "identity," .. a, "lines=1")).body, WHOLE, "identity then " .. a)
+        T.eq(T.res(200, get(c, a .. ",identity", "lines=1")).body, WHOLE, a .. " then identity")
+    end
+    c:close()
+end)
+
+T.test("decompress: an unknown encoding in the list is protocol naming it, never the encoded bytes", function()
+    local c = http.new()
+    for _, enc in ipairs(encodings()) do
+        for _, list in ipairs({ enc .. ",compress", "compress," .. enc }) do
+            for _, lines in ipairs({ "0", "1" }) do
+                local msg = T.err("protocol", get(c, list, "lines=" .. lines))
+                T.contains(msg, "compress", list .. " lines=" .. lines)
+            end
+        end
+    end
+    c:close()
+end)

@@ -445,3 +445,38 @@ T.test("json: the tape walk and the encoder compile (no NYI but loop exits)", fu
     T.ge(loops, 1, "compiled loops in json.lua")
     T.ok(#nyi == 0, "NYI in json.lua:\n" .. table.concat(nyi, "\n"))
 end)
+
+T.test("json: json = value goes to C as a tape, printed there into the body", function()
+    local ffi = require("ffi")
+    local encode = require("ljhttp.encode")
+    local r = T.not_nil(encode.request("POST", T.url("/echo"), { json = { a = 1, b = { "x" } } }))
+    T.ok(r.n_json > 0, "a tape is handed over")
+    T.ok(r.json ~= nil, "the tape pointer is set")
+    T.ok(r.body.ptr == nil, "no body text made in Lua")
+    T.eq(tonumber(r.json[0].type), tonumber(ffi.C.LJH_JSON_OBJECT))
+    encode.release()
+    -- the tape goes back for reuse, and the next request prints its own
+    local res = T.res(200, http.post(T.url("/echo/body"), { json = { n = 12345678901234LL } }))
+    T.eq(res.body, '{"n":12345678901234}')
+end)
+
+T.test("json: what C refuses in a json = value is code json, naming the path", function()
+    local cases = {
+        { { name = "caf\xe9" }, "$.name" },
+        { { list = { 1, { deep = "\xff" } } }, "$.list[2].deep" },
+        { { ["a\0b"] = 1 }, "(the key)" },
+    }
+    for _, case in ipairs(cases) do
+        local r = T.call(http.post, T.url("/echo"), { json = case[1] })
+        T.err("json", r[1], r[2], r[3])
+        T.contains(r[2], "cannot encode as JSON", case[2])
+        T.contains(r[2], case[2], case[2])
+    end
+    -- also async: the same code through the engine
+    local c = assert(http.new())
+    local h = c:post_async(T.url("/echo"), { json = { s = "\xc3" } })
+    local res, msg, code = h:wait(10)
+    T.err("json", res, msg, code)
+    T.contains(msg, "$.s")
+    c:close()
+end)

@@ -79,3 +79,32 @@ T.test("on_chunk and on_event on a blocking call are refused, not ignored", func
     end }, function() end):wait(10)
     T.eq(#table.concat(chunks), 10)
 end)
+
+T.test("options.lua drives encode: every special option is read by encode, and no other", function()
+    local options = require("ljhttp.options")
+    local encode = require("ljhttp.encode")
+    local specs = {}
+    for _, spec in ipairs(options.REQUEST) do
+        if spec.kind == "special" then
+            specs[#specs + 1] = spec.name
+        end
+    end
+    T.same(encode.SPECIAL, specs)
+end)
+
+T.test("each range check on one side: Lua for max_redirects and max_body_size, C for retries", function()
+    local encode = require("ljhttp.encode")
+    -- Lua refuses what it ranges, before any C call
+    for _, o in ipairs({ { max_redirects = 1001 }, { max_redirects = -1 }, { max_body_size = 0 } }) do
+        local r, msg = encode.request("GET", T.url("/echo"), o)
+        encode.release()
+        T.is_nil(r, next(o))
+        T.contains(msg, next(o))
+    end
+    -- ...and hands a whole retries to C, whose range check refuses it
+    local r = encode.request("GET", T.url("/echo"), { retries = 11 })
+    encode.release()
+    T.not_nil(r, "retries = 11 reaches C")
+    local msg = T.err("invalid_argument", http.get(T.url("/echo"), { retries = 11 }))
+    T.contains(msg, "retries must be a number from 0 to 10")
+end)

@@ -267,3 +267,17 @@ T.test("options of the wrong type are invalid_argument", function()
     T.err("invalid_argument", http.post(T.url("/echo"), { body = true }))
     T.err("invalid_argument", http.post(T.url("/echo"), { form = true }))
 end)
+
+T.test("progress_interval durations are parsed on the Lua side as Go durations", function()
+    local options = require("ljhttp.options")
+    local cases = { [0.15] = 150, ["120ms"] = 120, ["1m30s"] = 90000, ["0"] = 0, ["2us"] = 1,
+        ["1.5h"] = 5400000, [".5s"] = 500, ["1h1m1s1ms"] = 3661001, ["+1s"] = 1000 }
+    for v, want in pairs(cases) do
+        T.eq(options.duration_ms(v), want, tostring(v))
+    end
+    for _, v in ipairs({ "soon", "", "1", "1x", "-1s", "1.5.5s", "s", -1, 0 / 0, math.huge, true }) do
+        local ms, msg = options.duration_ms(v)
+        T.is_nil(ms, tostring(v))
+        T.match(msg, "duration", tostring(v))
+    end
+end)
