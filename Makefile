@@ -126,8 +126,9 @@ test-load:
 
 # Every csrc/*.c compiled for macOS (arm64, x86_64) and Windows, and
 # linked there (tools/cross.sh; installs its pinned compiler on demand).
-# CROSS_SKIP="a.c b.c" leaves files out while they are being ported.
-CROSS_SKIP ?=
+# CROSS_SKIP leaves files out while they are being ported: engine.c and
+# relay.c still need epoll until the engine split lands (then remove it).
+CROSS_SKIP ?= engine.c relay.c
 test-cross:
 	CROSS_SKIP="$(CROSS_SKIP)" MAKE="$(MAKE)" sh tools/cross.sh
 
