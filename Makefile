@@ -153,9 +153,16 @@ bench-smoke: all
 # loader finds <prefix>/lib from there), and the ABI declarations.
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LUADIR)/ljhttp/hosts $(DESTDIR)$(DATADIR)/cdef $(DESTDIR)$(DATADIR)/csrc
+ifeq ($(PLATFORM),darwin)
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libljhttp.0.dylib
+	ln -sf libljhttp.0.dylib $(DESTDIR)$(LIBDIR)/libljhttp.dylib
+else ifeq ($(PLATFORM),windows)
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/ljhttp.dll
+else
 	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libljhttp.so.$(VERSION)
 	ln -sf libljhttp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libljhttp.so
+endif
 	install -m 644 lua/ljhttp.lua $(DESTDIR)$(LUADIR)/ljhttp.lua
 	install -m 644 lua/ljhttp/*.lua $(DESTDIR)$(LUADIR)/ljhttp/
 	install -m 644 lua/ljhttp/hosts/*.lua $(DESTDIR)$(LUADIR)/ljhttp/hosts/
@@ -163,7 +170,8 @@ install: all
 	install -m 644 csrc/ljhttp.h $(DESTDIR)$(DATADIR)/csrc/ljhttp.h
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libljhttp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libljhttp.so
+	rm -f $(DESTDIR)$(LIBDIR)/libljhttp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libljhttp.so \
+	    $(DESTDIR)$(LIBDIR)/libljhttp.0.dylib $(DESTDIR)$(LIBDIR)/libljhttp.dylib $(DESTDIR)$(LIBDIR)/ljhttp.dll
 	rm -f $(DESTDIR)$(LUADIR)/ljhttp.lua
 	rm -rf $(DESTDIR)$(LUADIR)/ljhttp $(DESTDIR)$(DATADIR)
 
