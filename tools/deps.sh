@@ -31,8 +31,10 @@ installed() {
     case "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" in
     *" installed") return 0 ;;
     esac
-    # python3 may come from elsewhere (pyenv): a working command is enough
-    [ "$1" = python3 ] && command -v python3 >/dev/null 2>&1
+    # python3 may come from elsewhere (pyenv), npm with Node.js's own
+    # package (NodeSource's nodejs conflicts with Debian's npm): a working
+    # command is enough
+    case "$1" in python3 | npm) command -v "$1" >/dev/null 2>&1 ;; *) return 1 ;; esac
 }
 
 # True when the archive knows $1 as a real package (not only a name that
