@@ -77,6 +77,19 @@ static int open_regular(const char *path, const char *what, int64_t *size, char 
     return fd < 0 ? -1 : fd;
 }
 
+/* The last directory separator in path, or NULL: '/', and on Windows
+ * also '\\'. */
+static const char *last_sep(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+#ifdef _WIN32
+    const char *back = strrchr(path, '\\');
+    if (back && (!slash || back > slash))
+        slash = back;
+#endif
+    return slash;
+}
+
 int ljh__check_writable_path(const char *path, const char *what, char *errmsg, size_t errlen)
 {
     int kind = ljh__os_path_kind(path, NULL);
@@ -87,7 +100,7 @@ int ljh__check_writable_path(const char *path, const char *what, char *errmsg, s
         ljh__msg(errmsg, errlen, "%s \"%s\": %s", what, path, strerror(errno));
         return -1;
     }
-    const char *slash = strrchr(path, '/');
+    const char *slash = last_sep(path);
     char dir[MAX_PATH_LEN + 1];
     size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
     if (n > MAX_PATH_LEN) {
@@ -317,7 +330,7 @@ static int seek_cb(void *userp, curl_off_t offset, int origin)
  * application/octet-stream. */
 static const char *base_name(const char *path)
 {
-    const char *slash = strrchr(path, '/');
+    const char *slash = last_sep(path);
     return slash ? slash + 1 : path;
 }
 
