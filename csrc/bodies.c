@@ -146,7 +146,7 @@ static ljh_error init_output(ljh_bodies *b, const ljh_request *req, char *errmsg
         ljh__msg(errmsg, errlen, "output \"%s\" is not a regular file", path);
     int rc = kind == LJH_OS_DIR || kind == LJH_OS_OTHER
                  ? -1
-                 : ljh__file_open(&b->out, path, "output", errmsg, errlen);
+                 : ljh__file_open(&b->out, path, 0666, "output", errmsg, errlen);
     int e = errno;
     free(path);
     if (rc != 0)

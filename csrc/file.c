@@ -24,7 +24,8 @@ static int random_name(char *out)
     return 0;
 }
 
-int ljh__file_open(ljh_file *f, const char *path, const char *what, char *errmsg, size_t errlen)
+int ljh__file_open(ljh_file *f, const char *path, unsigned new_mode, const char *what,
+                   char *errmsg, size_t errlen)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
@@ -38,10 +39,10 @@ int ljh__file_open(ljh_file *f, const char *path, const char *what, char *errmsg
         return -1;
     }
     memcpy(f->path, path, len + 1);
-    unsigned mode = 0666;
+    unsigned mode = new_mode;
     int exact = ljh__os_path_kind(path, &mode) == LJH_OS_FILE;
     if (!exact)
-        mode = 0666;
+        mode = new_mode;
     memcpy(f->tmp, path, len);
     memcpy(f->tmp + len, TMP_SUFFIX, sizeof TMP_SUFFIX - 1);
     char *name = f->tmp + len + sizeof TMP_SUFFIX - 1;
@@ -127,11 +128,11 @@ void ljh__file_discard(ljh_file *f)
     f->fd = -1;
 }
 
-int ljh__file_save(const char *path, const void *data, size_t n, const char *what, char *errmsg,
-                   size_t errlen)
+int ljh__file_save(const char *path, const void *data, size_t n, unsigned new_mode,
+                   const char *what, char *errmsg, size_t errlen)
 {
     ljh_file f;
-    if (ljh__file_open(&f, path, what, errmsg, errlen) != 0)
+    if (ljh__file_open(&f, path, new_mode, what, errmsg, errlen) != 0)
         return -1;
     int rc = 0;
     if (ljh__file_write(&f, 0, data, n) != 0) {

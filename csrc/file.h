@@ -18,10 +18,12 @@ typedef struct ljh_file {
 
 /* Creates the temporary file beside path: "<path>.tmp.<12 random
  * characters>", made with O_EXCL (never a name someone planted). A new
- * file gets 0666 less the umask, a replaced one keeps its mode. 0, or -1
- * with errmsg written and nothing left behind. what names the file in
- * messages ("output", "cookie jar"). */
-int ljh__file_open(ljh_file *f, const char *path, const char *what, char *errmsg, size_t errlen);
+ * file gets new_mode less the umask (0666 for downloads, 0600 for secrets
+ * such as cookies), a replaced one keeps its mode. 0, or -1 with errmsg
+ * written and nothing left behind. what names the file in messages
+ * ("output", "cookie jar"). */
+int ljh__file_open(ljh_file *f, const char *path, unsigned new_mode, const char *what,
+                   char *errmsg, size_t errlen);
 /* Writes n bytes at off: 0, or -1 with errno set. */
 int ljh__file_write(ljh_file *f, int64_t off, const void *data, size_t n);
 /* Finishes: truncates to len (when len >= 0), fsyncs when sync, closes and
@@ -33,7 +35,7 @@ int ljh__file_commit(ljh_file *f, int64_t len, int sync, const char *what, char 
  * paths. Safe on a zeroed struct and twice. */
 void ljh__file_discard(ljh_file *f);
 /* The whole writer for a buffer in memory, with fsync (the cookie jar). */
-int ljh__file_save(const char *path, const void *data, size_t n, const char *what, char *errmsg,
-                   size_t errlen);
+int ljh__file_save(const char *path, const void *data, size_t n, unsigned new_mode,
+                   const char *what, char *errmsg, size_t errlen);
 
 #endif

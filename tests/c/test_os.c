@@ -279,7 +279,7 @@ Test(file, save_creates_with_the_umask_and_keeps_a_replaced_files_mode, .init = 
 {
     char msg[256] = "";
     mode_t old = umask(027);
-    int rc = ljh__file_save(at("new"), "abc", 3, "test file", msg, sizeof msg);
+    int rc = ljh__file_save(at("new"), "abc", 3, 0666, "test file", msg, sizeof msg);
     umask(old);
     cr_assert_eq(rc, 0, "%s", msg);
     cr_expect_str_eq(get(at("new")), "abc");
@@ -288,19 +288,23 @@ Test(file, save_creates_with_the_umask_and_keeps_a_replaced_files_mode, .init = 
     cr_expect_eq(st.st_mode & 0777, 0640, "0666 less the umask: %o", st.st_mode & 0777);
     /* replacing: the old file's mode, even one the umask would change */
     chmod(at("new"), 0604);
-    cr_assert_eq(ljh__file_save(at("new"), "defg", 4, "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(ljh__file_save(at("new"), "defg", 4, 0666, "test file", msg, sizeof msg), 0, "%s", msg);
     cr_expect_str_eq(get(at("new")), "defg");
     cr_assert_eq(stat(at("new"), &st), 0);
     cr_expect_eq(st.st_mode & 0777, 0604);
     cr_expect_eq(entries(), 1, "no temporary file left");
+    /* a secret (the cookie jar): 0600 when new */
+    cr_assert_eq(ljh__file_save(at("jar"), "c", 1, 0600, "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(stat(at("jar"), &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0600);
 }
 
 Test(file, temporary_names_are_random_and_beside_the_target, .init = setup, .fini = teardown)
 {
     char msg[256] = "";
     ljh_file a, b;
-    cr_assert_eq(ljh__file_open(&a, at("t"), "test file", msg, sizeof msg), 0, "%s", msg);
-    cr_assert_eq(ljh__file_open(&b, at("t"), "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(ljh__file_open(&a, at("t"), 0666, "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(ljh__file_open(&b, at("t"), 0666, "test file", msg, sizeof msg), 0, "%s", msg);
     size_t n = strlen(at("t.tmp."));
     cr_expect_eq(strncmp(a.tmp, at("t.tmp."), n), 0, "%s", a.tmp);
     cr_expect_eq(strlen(a.tmp), n + 12);
@@ -320,7 +324,7 @@ Test(file, a_failed_commit_leaves_the_target_and_no_temporary_file, .init = setu
     cr_assert_eq(mkdir(at("d"), 0700), 0);
     put(at("d/inside"), "x");
     ljh_file f;
-    cr_assert_eq(ljh__file_open(&f, at("d"), "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(ljh__file_open(&f, at("d"), 0666, "test file", msg, sizeof msg), 0, "%s", msg);
     cr_assert_eq(ljh__file_write(&f, 0, "data", 4), 0);
     cr_expect_eq(entries(), 2);
     cr_expect_eq(ljh__file_commit(&f, -1, 1, "test file", msg, sizeof msg), -1);
@@ -329,10 +333,10 @@ Test(file, a_failed_commit_leaves_the_target_and_no_temporary_file, .init = setu
     cr_expect_str_eq(get(at("d/inside")), "x");
     ljh__file_discard(&f);
     /* the same through ljh__file_save */
-    cr_expect_eq(ljh__file_save(at("d"), "data", 4, "test file", msg, sizeof msg), -1);
+    cr_expect_eq(ljh__file_save(at("d"), "data", 4, 0666, "test file", msg, sizeof msg), -1);
     cr_expect_eq(entries(), 1);
     /* a directory that does not exist: nothing made */
-    cr_expect_eq(ljh__file_save(at("none/f"), "data", 4, "test file", msg, sizeof msg), -1);
+    cr_expect_eq(ljh__file_save(at("none/f"), "data", 4, 0666, "test file", msg, sizeof msg), -1);
     cr_expect(strstr(msg, "test file") != NULL, "%s", msg);
     cr_expect_eq(entries(), 1);
 }
@@ -341,7 +345,7 @@ Test(file, commit_truncates_to_the_length_given, .init = setup, .fini = teardown
 {
     char msg[256] = "";
     ljh_file f;
-    cr_assert_eq(ljh__file_open(&f, at("t"), "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(ljh__file_open(&f, at("t"), 0666, "test file", msg, sizeof msg), 0, "%s", msg);
     cr_assert_eq(ljh__os_preallocate(f.fd, 4096), 0);
     cr_assert_eq(ljh__file_write(&f, 0, "abc", 3), 0);
     cr_assert_eq(ljh__file_commit(&f, 3, 0, "test file", msg, sizeof msg), 0, "%s", msg);
@@ -354,7 +358,7 @@ Test(file, a_forked_child_leaves_the_parents_temporary_file, .init = setup, .fin
 {
     char msg[256] = "";
     ljh_file f;
-    cr_assert_eq(ljh__file_open(&f, at("t"), "test file", msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(ljh__file_open(&f, at("t"), 0666, "test file", msg, sizeof msg), 0, "%s", msg);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
