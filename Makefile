@@ -63,7 +63,7 @@ SYS_LIBS := -lpthread -lm
 PIC     := -fPIC
 endif
 LIB_CFLAGS := -std=c11 -D_GNU_SOURCE $(PIC) -fvisibility=hidden $(WARN) $(PKG_CFLAGS) $(CFLAGS)
-SRCS    ?= $(wildcard csrc/*.c)
+SRCS    := $(wildcard csrc/*.c)
 OBJS    := $(patsubst csrc/%.c,$(B)/obj/%.o,$(SRCS))
 HDRS    := $(wildcard csrc/*.h) cdef/ljhttp.h
 CDEF_LUA := lua/ljhttp/cdef.lua
