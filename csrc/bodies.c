@@ -3,17 +3,15 @@
  * the transfer succeeded; and the URL escaping Lua uses for query and
  * form tables. File problems are found before anything is sent. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 #include "setopt.h"
 #include "strs.h"
 
@@ -56,49 +54,44 @@ static int mime_text_ok(const ljh_str *s)
     return 1;
 }
 
-/* Opens path for reading and checks it is a regular file; returns the
- * descriptor (>= 0) or -1 with errmsg written. O_NONBLOCK: opening a FIFO
- * with no writer would otherwise wait for one for ever; a socket gives
- * ENXIO. The flag is cleared once fstat says it is a regular file. */
-static int open_regular(const char *path, const char *what, struct stat *st, char *errmsg,
+/* Opens path for reading (never blocking on a FIFO) and checks it is a
+ * regular file; returns the descriptor (>= 0) with *size set, or -1 with
+ * errmsg written. */
+static int open_regular(const char *path, const char *what, int64_t *size, char *errmsg,
                         size_t errlen)
 {
-    int fd;
-    do
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0 && errno == ENXIO) {
+    int fd = ljh__os_open_regular(path, size);
+    if (fd == -2)
         ljh__msg(errmsg, errlen, "cannot read %s \"%s\": not a regular file", what, path);
-        return -1;
-    }
-    if (fd < 0) {
+    else if (fd < 0)
         ljh__msg(errmsg, errlen, "cannot read %s \"%s\": %s", what, path, strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        ljh__msg(errmsg, errlen, "cannot read %s \"%s\": not a regular file", what, path);
-        close(fd);
-        return -1;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    return fd;
+    return fd < 0 ? -1 : fd;
+}
+
+/* The last directory separator in path, or NULL: '/', and on Windows
+ * also '\\'. */
+static const char *last_sep(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+#ifdef _WIN32
+    const char *back = strrchr(path, '\\');
+    if (back && (!slash || back > slash))
+        slash = back;
+#endif
+    return slash;
 }
 
 int ljh__check_writable_path(const char *path, const char *what, char *errmsg, size_t errlen)
 {
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (!S_ISREG(st.st_mode)) {
-            ljh__msg(errmsg, errlen, "%s \"%s\" is not a regular file", what, path);
-            return -1;
-        }
-    } else if (errno != ENOENT) {
+    int kind = ljh__os_path_kind(path, NULL);
+    if (kind == LJH_OS_DIR || kind == LJH_OS_OTHER) {
+        ljh__msg(errmsg, errlen, "%s \"%s\" is not a regular file", what, path);
+        return -1;
+    } else if (kind == LJH_OS_ERROR) {
         ljh__msg(errmsg, errlen, "%s \"%s\": %s", what, path, strerror(errno));
         return -1;
     }
-    const char *slash = strrchr(path, '/');
+    const char *slash = last_sep(path);
     char dir[MAX_PATH_LEN + 1];
     size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
     if (n > MAX_PATH_LEN) {
@@ -110,54 +103,15 @@ int ljh__check_writable_path(const char *path, const char *what, char *errmsg, s
     else
         memcpy(dir, path, n);
     dir[n] = '\0';
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (ljh__os_path_kind(dir, NULL) != LJH_OS_DIR) {
         ljh__msg(errmsg, errlen, "%s \"%s\": the directory %s does not exist", what, path, dir);
         return -1;
     }
-    if (access(dir, W_OK | X_OK) != 0) {
+    if (!ljh__os_dir_writable(dir)) {
         ljh__msg(errmsg, errlen, "%s \"%s\": the directory %s is not writable", what, path, dir);
         return -1;
     }
     return 0;
-}
-
-/* The process umask without changing it (umask(2) is not thread-safe to
- * read): Linux reports it in /proc/self/status. */
-static mode_t current_umask(void)
-{
-    mode_t mask = 022;
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f)
-        return mask;
-    char line[128];
-    while (fgets(line, sizeof line, f)) {
-        unsigned int m;
-        if (sscanf(line, "Umask: %o", &m) == 1) {
-            mask = (mode_t)(m & 0777);
-            break;
-        }
-    }
-    fclose(f);
-    return mask;
-}
-
-static void fsync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[MAX_PATH_LEN + 1];
-    if (!slash) {
-        dir[0] = '.';
-        dir[1] = '\0';
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd); /* best effort: the rename itself already happened */
-        close(fd);
-    }
 }
 
 /* ---- init ---- */
@@ -173,36 +127,23 @@ static ljh_error init_output(ljh_bodies *b, const ljh_request *req, char *errmsg
         ljh__msg(errmsg, errlen, "output cannot be combined with a stream (on_chunk, stream, sse)");
         return LJH_E_INVALID_ARGUMENT;
     }
-    if (!(b->output = ljh__dup_str(&req->output)))
+    char *path = ljh__dup_str(&req->output);
+    if (!path)
         return LJH_E_OUT_OF_MEMORY;
-    struct stat st;
-    mode_t mode = 0666 & ~current_umask();
-    if (stat(b->output, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            ljh__msg(errmsg, errlen, "output \"%s\" is a directory", b->output);
-            return LJH_E_INVALID_ARGUMENT;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            /* a FIFO, socket or device would be replaced by the rename */
-            ljh__msg(errmsg, errlen, "output \"%s\" is not a regular file", b->output);
-            return LJH_E_INVALID_ARGUMENT;
-        }
-        mode = st.st_mode & 07777; /* replacing a file keeps its mode */
-    }
-    size_t n = req->output.len + sizeof ".tmp.XXXXXX";
-    if (!(b->output_tmp = malloc(n)))
-        return LJH_E_OUT_OF_MEMORY;
-    snprintf(b->output_tmp, n, "%s.tmp.XXXXXX", b->output);
-    b->out_fd = mkostemp(b->output_tmp, O_CLOEXEC);
-    if (b->out_fd < 0) {
-        ljh__msg(errmsg, errlen, "cannot create a temporary file beside output \"%s\": %s",
-                 b->output, strerror(errno));
-        free(b->output_tmp);
-        b->output_tmp = NULL;
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    b->out_pid = getpid();
-    fchmod(b->out_fd, mode); /* mkstemp makes it 0600 */
+    int kind = ljh__os_path_kind(path, NULL);
+    if (kind == LJH_OS_DIR)
+        ljh__msg(errmsg, errlen, "output \"%s\" is a directory", path);
+    else if (kind == LJH_OS_OTHER) /* a FIFO, socket or device would be replaced by the rename */
+        ljh__msg(errmsg, errlen, "output \"%s\" is not a regular file", path);
+    int rc = kind == LJH_OS_DIR || kind == LJH_OS_OTHER
+                 ? -1
+                 : ljh__file_open(&b->out, path, 0666, "output", errmsg, errlen);
+    int e = errno;
+    free(path);
+    if (rc != 0)
+        return kind == LJH_OS_DIR || kind == LJH_OS_OTHER || e != ENOMEM ? LJH_E_INVALID_ARGUMENT
+                                                                          : LJH_E_OUT_OF_MEMORY;
+    b->output = b->out.path;
     b->out_max = req->max_body_size > 0 ? req->max_body_size : -1;
     b->out_sync = (req->flags & LJH_F_OUTPUT_SYNC) != 0;
     b->out_prealloc = !(req->flags & LJH_F_DECOMPRESS);
@@ -219,11 +160,9 @@ static ljh_error init_body_file(ljh_bodies *b, const ljh_request *req, char *err
     }
     if (!(b->body_file = ljh__dup_str(&req->body_file)))
         return LJH_E_OUT_OF_MEMORY;
-    struct stat st;
-    b->in_fd = open_regular(b->body_file, "body_file", &st, errmsg, errlen);
+    b->in_fd = open_regular(b->body_file, "body_file", &b->in_size, errmsg, errlen);
     if (b->in_fd < 0)
         return LJH_E_INVALID_ARGUMENT;
-    b->in_size = (int64_t)st.st_size;
     return LJH_OK;
 }
 
@@ -293,13 +232,11 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
          * now is the part's size. read_part opens it again when the part is
          * sent (one descriptor at a time, however many parts). */
         char what[64];
-        struct stat st;
         ljh__msg(what, sizeof what, "multipart part %d file", i + 1);
-        int fd = open_regular(p->file, what, &st, errmsg, errlen);
+        int fd = open_regular(p->file, what, &p->file_size, errmsg, errlen);
         if (fd < 0)
             return LJH_E_INVALID_ARGUMENT;
-        close(fd);
-        p->file_size = (int64_t)st.st_size;
+        ljh__os_close(fd);
     }
     return LJH_OK;
 }
@@ -307,7 +244,7 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
 ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen)
 {
     memset(b, 0, sizeof *b);
-    b->out_fd = -1;
+    b->out.fd = -1;
     b->in_fd = -1;
     int sources = (req->body.ptr != NULL) + (req->body_file.ptr != NULL) + (req->n_parts != 0);
     if (sources > 1) {
@@ -333,17 +270,14 @@ ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, 
 /* Reads up to want bytes at off of an upload of size bytes; 0 at the end.
  * A file that ends early (it shrank since its size was taken) or fails to
  * read sets b's error (LJH_E_IO, naming what and path) and returns -1. */
-static ssize_t read_at(ljh_bodies *b, int fd, char *buf, size_t want, int64_t off, int64_t size,
+static int64_t read_at(ljh_bodies *b, int fd, char *buf, size_t want, int64_t off, int64_t size,
                        const char *what, const char *path)
 {
     if (off >= size)
         return 0;
     if ((int64_t)want > size - off)
         want = (size_t)(size - off);
-    ssize_t r;
-    do
-        r = pread(fd, buf, want, (off_t)off);
-    while (r < 0 && errno == EINTR);
+    int64_t r = ljh__os_pread(fd, buf, want, off);
     if (r > 0)
         return r;
     b->error = LJH_E_IO;
@@ -359,7 +293,7 @@ static ssize_t read_at(ljh_bodies *b, int fd, char *buf, size_t want, int64_t of
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
     ljh_bodies *b = userp;
-    ssize_t r = read_at(b, b->in_fd, buf, size * nitems, b->in_off, b->in_size, "body_file",
+    int64_t r = read_at(b, b->in_fd, buf, size * nitems, b->in_off, b->in_size, "body_file",
                         b->body_file);
     if (r < 0)
         return CURL_READFUNC_ABORT;
@@ -387,7 +321,7 @@ static int seek_cb(void *userp, curl_off_t offset, int origin)
  * application/octet-stream. */
 static const char *base_name(const char *path)
 {
-    const char *slash = strrchr(path, '/');
+    const char *slash = last_sep(path);
     return slash ? slash + 1 : path;
 }
 
@@ -417,19 +351,19 @@ static size_t read_part(char *buf, size_t size, size_t nitems, void *userp)
     ljh_bodies *b = p->owner;
     if (p->file_off >= p->file_size)
         return 0;
-    struct stat st;
-    if (p->file_fd < 0 &&
-        (p->file_fd = open_regular(p->file, "multipart file", &st, b->errmsg, sizeof b->errmsg)) < 0) {
+    int64_t now_size; /* the size taken at init is the one sent */
+    if (p->file_fd < 0 && (p->file_fd = open_regular(p->file, "multipart file", &now_size,
+                                                     b->errmsg, sizeof b->errmsg)) < 0) {
         b->error = LJH_E_IO;
         return CURL_READFUNC_ABORT;
     }
-    ssize_t r = read_at(b, p->file_fd, buf, size * nitems, p->file_off, p->file_size,
+    int64_t r = read_at(b, p->file_fd, buf, size * nitems, p->file_off, p->file_size,
                         "multipart file", p->file);
     if (r < 0)
         return CURL_READFUNC_ABORT;
     p->file_off += r;
     if (p->file_off == p->file_size) {
-        close(p->file_fd);
+        ljh__os_close(p->file_fd);
         p->file_fd = -1;
     }
     return (size_t)r;
@@ -480,11 +414,11 @@ CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method)
     CURLcode rc = CURLE_OK;
     b->error = LJH_OK;
     b->errmsg[0] = '\0';
-    if (b->output_tmp && b->out_fd >= 0) {
+    if (b->out.tmp) {
         /* A retry or a redirect starts the file over. */
-        if ((b->out_len > 0 || b->out_reserved > 0) && ftruncate(b->out_fd, 0) != 0) {
+        if ((b->out_len > 0 || b->out_reserved > 0) && ljh__os_truncate(b->out.fd, 0) != 0) {
             ljh__msg(b->errmsg, sizeof b->errmsg, "cannot start output \"%s\" over: %s",
-                     b->output, strerror(errno));
+                     b->out.path, strerror(errno));
             b->error = LJH_E_IO;
             return CURLE_WRITE_ERROR;
         }
@@ -552,10 +486,11 @@ void ljh__bodies_drop(ljh_bodies *b)
  * are allocated at once. On ext4 this also spares rename(2) over an
  * existing file from flushing the new file's delayed allocations first
  * (auto_da_alloc), which costs about as much as the write itself.
- * The temporary file takes the announced size at once (commit trims it
- * should fewer bytes have been written); a file system without fallocate
- * is simply written as before. Returns 1 with *err set when the space is
- * not there (or RLIMIT_FSIZE forbids the size). */
+ * Linux's fallocate gives the temporary file the announced size at once
+ * (commit trims it should fewer bytes have been written); which call each
+ * OS uses is in os_posix.c / os_win.c, and a file system that cannot
+ * reserve is simply written as before. Returns 1 with *err set when the
+ * space is not there (or RLIMIT_FSIZE forbids the size). */
 static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
 {
     curl_off_t cl = -1;
@@ -564,16 +499,13 @@ static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
         return 0;
     if (b->out_max > 0 && cl > b->out_max)
         return 0; /* write_cb's limit ends it; no need to reserve */
-    int rc;
-    do
-        rc = fallocate(b->out_fd, 0, 0, (off_t)cl);
-    while (rc != 0 && errno == EINTR);
+    int rc = ljh__os_preallocate(b->out.fd, (int64_t)cl);
     /* recorded even on failure: ext4 may have grown the file part way */
     b->out_reserved = (int64_t)cl;
-    if (rc == 0 || (errno != ENOSPC && errno != EDQUOT && errno != EFBIG))
+    if (rc == 0)
         return 0;
     ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s (%" PRId64 " bytes announced)",
-             b->output, strerror(errno), (int64_t)cl);
+             b->out.path, strerror(errno), (int64_t)cl);
     b->error = *err = LJH_E_IO;
     return 1;
 }
@@ -581,7 +513,7 @@ static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
 int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, ljh_error *err)
 {
     *err = LJH_OK;
-    if (!b->output_tmp || b->out_fd < 0)
+    if (!b->out.tmp)
         return 0;
     if (b->to_file < 0) {
         /* Only a 2xx body replaces the file; an error page stays in
@@ -598,18 +530,11 @@ int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, lj
         *err = LJH_E_TOO_LARGE;
         return 1;
     }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = pwrite(b->out_fd, data + done, n - done, (off_t)(b->out_len + (int64_t)done));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s", b->output,
-                     w < 0 ? strerror(errno) : "nothing written");
-            b->error = *err = LJH_E_IO;
-            return 1;
-        }
-        done += (size_t)w;
+    if (ljh__file_write(&b->out, b->out_len, data, n) != 0) {
+        ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s", b->out.path,
+                 strerror(errno));
+        b->error = *err = LJH_E_IO;
+        return 1;
     }
     b->out_len += (int64_t)n;
     return 1;
@@ -617,36 +542,21 @@ int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, lj
 
 ljh_error ljh__bodies_commit(ljh_bodies *b, CURL *easy)
 {
-    if (!b->output_tmp || b->out_fd < 0)
+    if (!b->out.tmp)
         return LJH_OK;
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     if (b->is_head || status < 200 || status > 299)
         return LJH_OK; /* nothing to keep: ljh__bodies_free removes the file */
-    int fd = b->out_fd;
-    b->out_fd = -1;
-    const char *why = NULL;
     /* The rename alone keeps a failed or killed download from leaving a
      * partial file. fsync, which also survives power loss, is asked for:
-     * it runs on the caller's event loop and takes milliseconds to seconds. */
-    if (b->out_reserved > b->out_len && ftruncate(fd, (off_t)b->out_len) != 0)
-        why = "ftruncate"; /* a shorter body than announced: keep only what came */
-    if (!why && b->out_sync && fsync(fd) != 0)
-        why = "fsync";
-    if (close(fd) != 0 && !why)
-        why = "close";
-    if (!why && rename(b->output_tmp, b->output) != 0)
-        why = "rename";
-    if (why) {
-        ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\" (%s): %s", b->output,
-                 why, strerror(errno));
+     * it runs on the caller's event loop and takes milliseconds to seconds.
+     * A shorter body than the size reserved keeps only what came. */
+    int64_t len = b->out_reserved > b->out_len ? b->out_len : -1;
+    if (ljh__file_commit(&b->out, len, b->out_sync, "output", b->errmsg, sizeof b->errmsg) != 0) {
         b->error = LJH_E_IO;
         return LJH_E_IO;
     }
-    free(b->output_tmp);
-    b->output_tmp = NULL;
-    if (b->out_sync)
-        fsync_dir_of(b->output);
     b->written = 1;
     return LJH_OK;
 }
@@ -662,21 +572,16 @@ void ljh__bodies_report(const ljh_bodies *b, ljh_response *r)
 void ljh__bodies_free(ljh_bodies *b)
 {
     /* A plan that failed before ljh__bodies_init has zeroed fields: only
-     * trust a descriptor whose path is set. */
-    if (b->output_tmp && b->out_fd >= 0)
-        close(b->out_fd);
-    /* After fork() the child must not remove the parent's download. */
-    if (b->output_tmp && b->out_pid == getpid())
-        unlink(b->output_tmp);
+     * trust a descriptor whose path is set. ljh__file_discard leaves a
+     * forked child's parent's download alone. */
+    ljh__file_discard(&b->out);
     if (b->body_file && b->in_fd >= 0)
-        close(b->in_fd);
-    free(b->output);
-    free(b->output_tmp);
+        ljh__os_close(b->in_fd);
     free(b->body_file);
     for (int i = 0; i < b->n_parts; i++) {
         ljh_body_part *p = &b->parts[i];
         if (p->file_fd >= 0)
-            close(p->file_fd);
+            ljh__os_close(p->file_fd);
         free(p->name);
         free(p->data);
         free(p->file);
@@ -686,6 +591,6 @@ void ljh__bodies_free(ljh_bodies *b)
     free(b->parts);
     curl_mime_free(b->mime);
     memset(b, 0, sizeof *b);
-    b->out_fd = -1;
+    b->out.fd = -1;
     b->in_fd = -1;
 }

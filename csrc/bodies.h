@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "file.h"
 #include "ljhttp.h"
 
 typedef struct ljh_body_part {
@@ -31,10 +32,8 @@ typedef struct ljh_body_part {
 typedef struct ljh_bodies {
     /* output: the body of a 2xx answer goes to a sibling temporary file,
      * renamed over output when the transfer succeeded */
-    char *output;           /* final path, or NULL */
-    char *output_tmp;       /* the temporary file, until renamed or removed */
-    int out_fd;             /* -1 when none */
-    pid_t out_pid;          /* only the creating process removes the file */
+    char *output;           /* final path, or NULL (out.path, not owned) */
+    ljh_file out;           /* out.tmp: the temporary file until renamed */
     int64_t out_len;        /* bytes written by the current hop */
     int64_t out_max;        /* explicit max_body_size, or -1 */
     int64_t out_reserved;   /* size fallocate gave the file for this hop, or 0 */

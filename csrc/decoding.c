@@ -3,9 +3,7 @@
  * libraries libcurl itself is linked with (zlib, libbrotlidec, libzstd),
  * found at run time, so building ljhttp needs none of their headers: the
  * few entry points are declared here as each library documents them. */
-#include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 
 #include "internal.h"
 #include "decoding.h"
+#include "os.h"
 
 /* ---- the libraries ---- */
 
@@ -55,23 +54,41 @@ static struct {
     int z, br, zstd;
     char accept[40];
 } lib;
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static ljh_once lib_once = LJH_ONCE_INIT;
 
 /* dlsym returns void *: copied into the function pointer (ISO C has no
  * cast between the two) */
 #define SYM(h, field, name)                           \
     do {                                              \
-        void *p_ = (h) ? dlsym((h), (name)) : NULL;   \
+        void *p_ = ljh__os_dlsym((h), (name));        \
         memcpy(&lib.field, &p_, sizeof p_);           \
         ok = ok && p_ != NULL;                        \
     } while (0)
+
+/* Each OS's file names for the libraries, most usual first: the system's
+ * or the package manager's runtime name (Debian, Homebrew on arm64 and
+ * x86_64, MacPorts, MSYS2, vcpkg), then the development name. */
+#if defined(_WIN32)
+static const char *const z_names[] = {"zlib1.dll", "libz.dll", "z.dll", NULL};
+static const char *const br_names[] = {"libbrotlidec.dll", "brotlidec.dll", NULL};
+static const char *const zstd_names[] = {"libzstd.dll", "zstd.dll", NULL};
+#elif defined(__APPLE__)
+#define MAC_LIB(n) n, "/opt/homebrew/lib/" n, "/usr/local/lib/" n, "/opt/local/lib/" n
+static const char *const z_names[] = {"/usr/lib/libz.1.dylib", MAC_LIB("libz.1.dylib"), NULL};
+static const char *const br_names[] = {MAC_LIB("libbrotlidec.1.dylib"), NULL};
+static const char *const zstd_names[] = {MAC_LIB("libzstd.1.dylib"), NULL};
+#else
+static const char *const z_names[] = {"libz.so.1", "libz.so", NULL};
+static const char *const br_names[] = {"libbrotlidec.so.1", "libbrotlidec.so", NULL};
+static const char *const zstd_names[] = {"libzstd.so.1", "libzstd.so", NULL};
+#endif
 
 static void lib_load(void)
 {
     curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     int ok;
     if (v->features & CURL_VERSION_LIBZ) {
-        void *h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+        void *h = ljh__os_dlopen(z_names);
         ok = 1;
         SYM(h, zlib_version, "zlibVersion");
         SYM(h, inflate_init2, "inflateInit2_");
@@ -81,7 +98,7 @@ static void lib_load(void)
         lib.z = ok;
     }
     if (v->features & CURL_VERSION_BROTLI) {
-        void *h = dlopen("libbrotlidec.so.1", RTLD_NOW | RTLD_LOCAL);
+        void *h = ljh__os_dlopen(br_names);
         ok = 1;
         SYM(h, br_new, "BrotliDecoderCreateInstance");
         SYM(h, br_stream, "BrotliDecoderDecompressStream");
@@ -89,7 +106,7 @@ static void lib_load(void)
         lib.br = ok;
     }
     if (v->features & CURL_VERSION_ZSTD) {
-        void *h = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+        void *h = ljh__os_dlopen(zstd_names);
         ok = 1;
         SYM(h, zstd_new, "ZSTD_createDCtx");
         SYM(h, zstd_free, "ZSTD_freeDCtx");
@@ -104,7 +121,7 @@ static void lib_load(void)
 
 const char *ljh__decoding_accept(void)
 {
-    pthread_once(&lib_once, lib_load);
+    ljh__os_once(&lib_once, lib_load);
     return lib.accept[0] ? lib.accept : NULL;
 }
 
@@ -152,7 +169,7 @@ static int z_start(step *s)
 ljh_error ljh__decoder_new(const char *value, size_t len, ljh_decoder **out, const char **why)
 {
     *out = NULL;
-    pthread_once(&lib_once, lib_load);
+    ljh__os_once(&lib_once, lib_load);
     int encs[MAX_STEPS], n = 0;
     for (size_t i = 0; i < len;) {
         while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))

@@ -1,12 +1,12 @@
 /* info: what the libcurl this library runs on can do, for ljhttp.info()
  * and :checkhealth. Built once per process from curl_version_info. */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+#include "os.h"
 
-static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+static ljh_once features_once = LJH_ONCE_INIT;
 static char features[512];
 
 static void add_word(size_t *len, const char *word)
@@ -70,6 +70,6 @@ static void build_features(void)
 
 const char *ljh_curl_features(void)
 {
-    pthread_once(&features_once, build_features);
+    ljh__os_once(&features_once, build_features);
     return features;
 }

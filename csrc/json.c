@@ -14,7 +14,6 @@
  * "%1.15g" when that reads back within a relative epsilon). */
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -13,12 +13,12 @@
  *   block in the kernel instead;
  * - nothing calls Lua: messages wait in C until Lua takes them, and what
  *   Lua sends waits in C until the socket takes it. */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "os.h"
 #include "ws_internal.h"
 #include "setopt.h"
 
@@ -355,8 +355,7 @@ int32_t ljh_ws_run(ljh_ws *ws, int32_t wait_ms, ljh_ws_state *out)
         int32_t w = want_of(ws);
         if (wait_ms > 0 && w && ws->in_count == 0 && ws->state != LJH_WS_CLOSED &&
             ws->phase == was) {
-            struct pollfd p = {ws->fd, (short)(((w & 1) ? POLLIN : 0) | ((w & 2) ? POLLOUT : 0)), 0};
-            if (poll(&p, 1, wait_ms) > 0)
+            if (ljh__os_wait_socket(ws->fd, (int)w, wait_ms) > 0)
                 step(ws);
         }
     }

@@ -6,12 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#if defined(__linux__)
-#include <sys/random.h>
-#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
-#include <stdlib.h> /* arc4random_buf */
-#define HAVE_ARC4RANDOM 1
-#endif
+#include "os.h"
 
 #include "ws_frame.h"
 
@@ -127,24 +122,11 @@ void ljh__ws_accept(const char *key, char out[29])
 void ljh__random(void *out, size_t n)
 {
     unsigned char *p = out;
-#if defined(__linux__)
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(p + got, n - got, GRND_NONBLOCK);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got == n)
+    if (ljh__os_random(p, n) == 0)
         return;
-#elif defined(HAVE_ARC4RANDOM)
-    arc4random_buf(p, n);
-    return;
-#endif
     static uint64_t s;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    s ^= (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&ts;
+    uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)clock() << 32;
+    s ^= t * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&t;
     for (size_t i = 0; i < n; i++) {
         s ^= s << 13;
         s ^= s >> 7;

