@@ -19,7 +19,17 @@
  *
  * The thread never runs libcurl or Lua: the worker's own thread pumps the
  * client when its byte arrives, so no locking is needed around libcurl. A
- * forked child starts its own thread (threads do not survive fork). */
+ * forked child starts its own thread (threads do not survive fork).
+ *
+ * Linux only (epoll, timerfd, eventfd). Elsewhere the three functions
+ * report "unsupported" (path -1, arm -1, poke nothing) and the OpenResty
+ * host waits with its ngx.sleep ladder instead (docs/hosts.md). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* accept4, F_DUPFD_CLOEXEC, mkdtemp (the Makefile sets it too) */
+#endif
+#include "internal.h"
+
+#if defined(__linux__)
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,8 +43,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "internal.h"
 
 typedef struct relay_conn {
     int fd;      /* the accepted connection */
@@ -380,3 +388,27 @@ void ljh_relay_poke(void)
         }
     }
 }
+
+#else /* not Linux: no relay, the host polls */
+
+int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token)
+{
+    (void)id;
+    (void)fd;
+    (void)timeout_ms;
+    (void)token;
+    return -1;
+}
+
+int32_t ljh_relay_path(char *out, int32_t cap)
+{
+    if (out && cap > 0)
+        out[0] = '\0';
+    return -1;
+}
+
+void ljh_relay_poke(void)
+{
+}
+
+#endif
