@@ -4,9 +4,10 @@
  * One thread per process, started on first use, listens on a Unix socket
  * in a private directory (mkdtemp, mode 0700). A connection sends "arms":
  * 12 bytes, the client's descriptor, a timeout in ms and a token naming
- * the client (int32 each, host order; timeout < 0: none). The thread
- * watches a dup of that descriptor (one-shot) and writes one byte back
- * when it is readable or the timeout passed. The dup is kept while the
+ * the client (int32 each, host order; timeout < 0: none; bits 29 and 30
+ * of the token: wait for readable and/or writable, neither: readable).
+ * The thread watches a dup of that descriptor (one-shot) and writes one
+ * byte back when it is ready or the timeout passed. The dup is kept while the
  * same descriptor and token come back, so a re-arm is one epoll_ctl; a
  * dup keeps watching the file it was made from even if the number is
  * reused. ljh_relay_poke answers every armed connection at once (a
@@ -135,9 +136,21 @@ static void drop(relay_conn *rc)
     free(rc);
 }
 
+/* Bits of an arm's token that say what to wait for (neither: readable). */
+#define TOKEN_READ ((int32_t)1 << 29)
+#define TOKEN_WRITE ((int32_t)1 << 30)
+
 static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms, int32_t token)
 {
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
+    uint32_t events = EPOLLONESHOT;
+    if (!(token & (TOKEN_READ | TOKEN_WRITE)))
+        events |= EPOLLIN;
+    if (token & TOKEN_READ)
+        events |= EPOLLIN;
+    if (token & TOKEN_WRITE)
+        events |= EPOLLOUT;
+    token &= ~(TOKEN_READ | TOKEN_WRITE);
+    struct epoll_event ev = { .events = events,
                               .data.u64 = (uint64_t)(uintptr_t)rc + KIND_WATCH };
     if (rc->watch >= 0 && rc->watch_fd == fd && rc->watch_token == token &&
         epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev) == 0) {
