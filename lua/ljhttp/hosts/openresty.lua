@@ -95,8 +95,10 @@ local weak_v = { __mode = "v" }
 local MAIN = { q = {}, sleep = {}, ref = { true } } -- outside any request (init)
 local semas = setmetatable({}, { __mode = "k" })    -- coroutine -> semaphore
 local sleeping = setmetatable({}, { __mode = "k" }) -- coroutine -> its semaphore, while asleep
-M.stats = { wakeups = 0, polls = 0, fd_waits = 0 } -- for tests: sleeps ended by a post / by the poll
--- timer; waits on a socket of its own (wait_fd)
+-- For tests: sleeps ended by a post / by the poll timer; driver turns
+-- (relay answers read); waits on a socket of its own (wait_fd).
+local stats = { wakeups = 0, polls = 0, turns = 0, fd_waits = 0 }
+M.stats = stats
 
 local function get_ctx()
     return ngx.ctx
@@ -275,8 +277,12 @@ local function drive(premature, e)
         tokens = tokens + 1
         e.token = tokens
     end
+    local woken = false -- by kick, which has just pumped: no need again
     while e.cptr ~= nil do
-        pump(e, 0)
+        if not woken then
+            pump(e, 0)
+        end
+        woken = false
         if e.n_pending == 0 then
             -- idle: wait for work a while rather than end at once
             e.idle = e.idle or sema_new()
@@ -289,6 +295,7 @@ local function drive(premature, e)
             if not ok and e.n_pending == 0 then
                 break
             end
+            woken = ok and e.n_pending > 0
         elseif e.cptr ~= nil then
             local t = C.ljh_client_timeout(e.cptr)
             if t ~= 0 then
@@ -297,6 +304,8 @@ local function drive(premature, e)
                 end
                 local fd = C.ljh_client_fd(e.cptr)
                 e.armed_until = C.ljh_now_ms() + t
+                -- (not the cosocket's read timeout as the timer: nginx
+                -- logs each one as an error)
                 sock:settimeout(t + 1000)
                 local ok = true
                 if id == 0 or C.ljh_relay_arm(id, fd, t, e.token) ~= 0 then
@@ -304,6 +313,7 @@ local function drive(premature, e)
                     ok = sock:send(ffi_str(arm, 12))
                 end
                 ok = ok and sock:receive(1)
+                stats.turns = stats.turns + 1
                 e.armed_until = nil
                 if not ok then
                     sock:close()
@@ -397,7 +407,7 @@ function M.wait_fd(C, holder, fd, want, ms)
         ok = sock:send(ffi_str(arm, 12))
     end
     ok = ok and sock:receive(1)
-    M.stats.fd_waits = M.stats.fd_waits + 1
+    stats.fd_waits = stats.fd_waits + 1
     if not ok then
         sock:close()
         holder.relay = nil
