@@ -363,7 +363,8 @@ int64_t ljh_now_ms(void);
  * (cap too small, or it could not start). A connection sends arms of 12
  * bytes: int32 descriptor (ljh_client_fd), int32 timeout ms (-1: none),
  * int32 token naming the client, host order; the relay answers each with
- * one byte when the descriptor is readable or the time is up. A hello
+ * one byte when the descriptor is readable or the time is up (maybe
+ * early, never late: a caller re-arms after each answer). A hello
  * (descriptor -2, timeout 0, token = a nonzero id) names the connection;
  * ljh_relay_arm then arms it by that id without a message: 0, or -1 when
  * no connection has that id (yet): send the arm instead. Tokens are below
