@@ -274,10 +274,14 @@ end
 -- message, then a 2 MB echo (the send waits for the socket to take
 -- it), received with no ngx.sleep call, through the relay. Prints
 -- "<push> <echo length> <ngx.sleep calls> <relay waits > 0> <push ms>".
+-- With ?no_relay=1, the fallback where there is no relay (not Linux):
+-- the same messages, through ngx.sleep.
 function M.ws_event()
     local host = require("ljhttp.hosts.openresty")
+    host.no_relay = ngx.var.arg_no_relay == "1" or nil
     local conn, err, code = http.websocket(assert(os.getenv("LJH_WS")) .. "/later?ms=20")
     if not conn then
+        host.no_relay = nil
         ngx.say("open failed ", code, " ", err)
         return
     end
@@ -299,10 +303,12 @@ function M.ws_event()
         conn:send(big, "binary")
         ok, echo = pcall(conn.receive, conn, 10)
     end
+    local relayed = (host.stats.fd_waits or 0) > w0
     ngx.sleep = real
+    host.no_relay = nil
     conn:close()
     ngx.say(tostring(push), " ", echo and #echo or tostring(echo), " ", sleeps, " ",
-        tostring((host.stats.fd_waits or 0) > w0), " ", string.format("%.1f", ms))
+        tostring(relayed), " ", string.format("%.1f", ms))
 end
 
 return M

@@ -246,6 +246,13 @@ else
   not_ok "websocket event-driven wait: got [$WE] (want later 2097152 0 true <ms>)"
 fi
 
+WE="$(get '/ws_event?no_relay=1')"
+if [[ $WE =~ ^later\ 2097152\ ([0-9]+)\ false\ [0-9.]+$ ]] && (( BASH_REMATCH[1] > 0 )); then
+  ok "websocket without the relay: the same messages through ngx.sleep (${BASH_REMATCH[1]} sleeps)"
+else
+  not_ok "websocket without the relay: got [$WE] (want later 2097152 <sleeps > 0> false <ms>)"
+fi
+
 # ---- a handler that ends without waiting: callback dropped, transfer cancelled
 check_eq "orphan request started" "$(get '/orphan_start?ms=4000')" "started"
 check_eq "orphan: cancelled, its callback never ran" "$(get /orphan_check)" "true cancelled false"
