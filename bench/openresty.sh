@@ -167,5 +167,9 @@ if grep -E '\[(error|alert|crit|emerg)\]' "$TMP/front/error.log" >&2; then
   log "the front nginx logged errors (above)"; exit 1
 fi
 echo "$TABLE"
-[[ -n ${OR_RESULTS_MD:-} ]] && { echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t1 ${DURATION}s per cell, $ROUNDS round(s); nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')"; echo; echo "$TABLE"; } > "$OR_RESULTS_MD"
+if [[ -n ${OR_RESULTS_MD:-} ]]; then # the file's "## Notes" section stays
+  notes=""; [[ -f $OR_RESULTS_MD ]] && notes="$(sed -n '/^## Notes/,$p' "$OR_RESULTS_MD")"
+  { echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t1 ${DURATION}s per cell, $ROUNDS round(s); nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')"
+    echo; echo "$TABLE"; [[ -z $notes ]] || printf '\n%s\n' "$notes"; } > "$OR_RESULTS_MD"
+fi
 exit 0

@@ -367,11 +367,15 @@ int64_t ljh_now_ms(void);
  * (cap too small, or it could not start). A connection sends arms of 12
  * bytes: int32 descriptor (ljh_client_fd), int32 timeout ms (-1: none),
  * int32 token naming the client, host order; the relay answers each with
- * one byte when the descriptor is readable or the time is up. A hello
+ * one byte when the descriptor is readable or the time is up (maybe
+ * early, never late: a caller re-arms after each answer). A hello
  * (descriptor -2, timeout 0, token = a nonzero id) names the connection;
  * ljh_relay_arm then arms it by that id without a message: 0, or -1 when
- * no connection has that id (yet): send the arm instead.
- * ljh_relay_poke answers every pending arm. */
+ * no connection has that id (yet): send the arm instead. Tokens are below
+ * 2^29; bits 29 (readable) and 30 (writable) of an arm's token choose what
+ * to wait for (neither: readable), for a socket such as a WebSocket's.
+ * ljh_relay_poke answers every pending arm. On systems other than Linux
+ * there is no relay: ljh_relay_path returns -1. */
 int32_t ljh_relay_path(char *out, int32_t cap);
 int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token);
 void ljh_relay_poke(void);

@@ -4,9 +4,10 @@
  * One thread per process, started on first use, listens on a Unix socket
  * in a private directory (mkdtemp, mode 0700). A connection sends "arms":
  * 12 bytes, the client's descriptor, a timeout in ms and a token naming
- * the client (int32 each, host order; timeout < 0: none). The thread
- * watches a dup of that descriptor (one-shot) and writes one byte back
- * when it is readable or the timeout passed. The dup is kept while the
+ * the client (int32 each, host order; timeout < 0: none; bits 29 and 30
+ * of the token: wait for readable and/or writable, neither: readable).
+ * The thread watches a dup of that descriptor (one-shot) and writes one
+ * byte back when it is ready or the timeout passed. The dup is kept while the
  * same descriptor and token come back, so a re-arm is one epoll_ctl; a
  * dup keeps watching the file it was made from even if the number is
  * reused. ljh_relay_poke answers every armed connection at once (a
@@ -19,7 +20,20 @@
  *
  * The thread never runs libcurl or Lua: the worker's own thread pumps the
  * client when its byte arrives, so no locking is needed around libcurl. A
- * forked child starts its own thread (threads do not survive fork). */
+ * forked child starts its own thread (threads do not survive fork).
+ *
+ * An arm costs one epoll_ctl and an answer one write: the timer is lazy
+ * (set_timer), so most arms make no timerfd call.
+ *
+ * Linux only (epoll, timerfd, eventfd). Elsewhere the three functions
+ * report "unsupported" (path -1, arm -1, poke nothing) and the OpenResty
+ * host waits with its ngx.sleep ladder instead (docs/hosts.md). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* accept4, F_DUPFD_CLOEXEC, mkdtemp (the Makefile sets it too) */
+#endif
+#include "internal.h"
+
+#if defined(__linux__)
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,8 +48,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-
 typedef struct relay_conn {
     int fd;      /* the accepted connection */
     int watch;   /* dup of the watched descriptor, -1 when none */
@@ -43,6 +55,8 @@ typedef struct relay_conn {
     int32_t watch_fd, watch_token; /* what the dup was made from */
     uint32_t id; /* from the connection's hello; 0 = none yet */
     int armed;
+    int timer_set;   /* tfd runs, to expire at deadline */
+    int64_t deadline; /* ljh_now_ms() clock */
     int inlen;
     unsigned char in[12];
     struct relay_conn *next;
@@ -52,6 +66,7 @@ typedef struct relay_conn {
  * it while it handles events, ljh_relay_arm while it arms. */
 static pthread_mutex_t relay_mu = PTHREAD_MUTEX_INITIALIZER;
 static pid_t relay_pid;       /* process that owns the state below */
+static volatile int relay_here; /* this process started it: 0 again in a forked child */
 static int relay_lfd = -1;    /* listening socket */
 static int relay_ep = -1;     /* the thread's epoll set */
 static int relay_poke_fd = -1; /* eventfd: ljh_relay_poke */
@@ -67,8 +82,20 @@ static relay_conn *relay_conns;
 #define KIND_WATCH 1
 #define KIND_TIMER 2
 
+/* The timer is lazy: an answer leaves it running, and an arm whose
+ * deadline is not before the running timer's keeps it (the timer then
+ * answers early, and the caller re-arms). So a driver that re-arms with
+ * "nothing due for 1 s" after each answer sets it about once a second,
+ * not once a turn. A timer that fires unarmed is read and ignored. */
 static void set_timer(relay_conn *rc, int32_t ms)
 {
+    int64_t now = ljh_now_ms();
+    if (ms >= 0 && rc->timer_set && rc->deadline > now && rc->deadline <= now + ms)
+        return;
+    if (ms < 0 && !rc->timer_set)
+        return;
+    rc->timer_set = ms >= 0;
+    rc->deadline = now + (ms >= 0 ? ms : 0);
     struct itimerspec it = { { 0, 0 }, { 0, 0 } };
     if (ms >= 0) {
         it.it_value.tv_sec = ms / 1000;
@@ -96,9 +123,7 @@ static void disarm(relay_conn *rc, int fired)
         struct epoll_event ev = { .events = 0, .data.u64 = (uint64_t)(uintptr_t)rc + KIND_WATCH };
         epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev);
     }
-    if (rc->armed)
-        set_timer(rc, -1);
-    rc->armed = 0;
+    rc->armed = 0; /* the timer runs on (set_timer) */
 }
 
 static void answer(relay_conn *rc, int fired)
@@ -106,7 +131,7 @@ static void answer(relay_conn *rc, int fired)
     disarm(rc, fired);
     ssize_t w;
     do
-        w = write(rc->fd, "r", 1);
+        w = send(rc->fd, "r", 1, MSG_NOSIGNAL); /* a peer that just closed: EPIPE, no SIGPIPE */
     while (w < 0 && errno == EINTR);
     /* EAGAIN: unread answers are piling up; the reader wakes anyway */
 }
@@ -127,9 +152,21 @@ static void drop(relay_conn *rc)
     free(rc);
 }
 
+/* Bits of an arm's token that say what to wait for (neither: readable). */
+#define TOKEN_READ ((int32_t)1 << 29)
+#define TOKEN_WRITE ((int32_t)1 << 30)
+
 static void arm(relay_conn *rc, int32_t fd, int32_t timeout_ms, int32_t token)
 {
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
+    uint32_t events = EPOLLONESHOT;
+    if (!(token & (TOKEN_READ | TOKEN_WRITE)))
+        events |= EPOLLIN;
+    if (token & TOKEN_READ)
+        events |= EPOLLIN;
+    if (token & TOKEN_WRITE)
+        events |= EPOLLOUT;
+    token &= ~(TOKEN_READ | TOKEN_WRITE);
+    struct epoll_event ev = { .events = events,
                               .data.u64 = (uint64_t)(uintptr_t)rc + KIND_WATCH };
     if (rc->watch >= 0 && rc->watch_fd == fd && rc->watch_token == token &&
         epoll_ctl(relay_ep, EPOLL_CTL_MOD, rc->watch, &ev) == 0) {
@@ -250,8 +287,11 @@ static void *relay_main(void *arg)
             } else if ((tag & 3) == KIND_TIMER) {
                 uint64_t v;
                 /* nothing to read: re-armed since it expired */
-                if (read(rc->tfd, &v, sizeof v) == (ssize_t)sizeof v && rc->armed)
-                    answer(rc, 0);
+                if (read(rc->tfd, &v, sizeof v) == (ssize_t)sizeof v) {
+                    rc->timer_set = 0;
+                    if (rc->armed)
+                        answer(rc, 0);
+                }
             } else {
                 readable(rc);
             }
@@ -264,7 +304,7 @@ static void *relay_main(void *arg)
 int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token)
 {
     int32_t rc = -1;
-    if (relay_pid != getpid() || id == 0)
+    if (!relay_here || id == 0)
         return -1; /* not started here (or forked since): send the arm */
     pthread_mutex_lock(&relay_mu);
     {
@@ -285,6 +325,13 @@ static void remove_socket_dir(void)
         unlink(relay_path);
         rmdir(relay_dir);
     }
+}
+
+/* A forked child: no relay here until ljh_relay_path starts one (arm and
+ * poke test this flag, not getpid(), which is a system call per arm). */
+static void forked_child(void)
+{
+    relay_here = 0;
 }
 
 /* Starts this process's relay; 0 or -1 (relay_mu held). */
@@ -333,7 +380,8 @@ static int relay_start(void)
     }
     relay_pid = getpid();
     if (!atexit_done)
-        atexit_done = atexit(remove_socket_dir) == 0;
+        atexit_done = atexit(remove_socket_dir) == 0 && pthread_atfork(NULL, NULL, forked_child) == 0;
+    relay_here = atexit_done; /* without the fork handler, arms go as messages */
     return 0;
 }
 
@@ -373,10 +421,34 @@ int32_t ljh_relay_path(char *out, int32_t cap)
 
 void ljh_relay_poke(void)
 {
-    if (relay_pid == getpid() && relay_poke_fd >= 0) {
+    if (relay_here && relay_poke_fd >= 0) {
         uint64_t one = 1;
         if (write(relay_poke_fd, &one, sizeof one) < 0) {
             /* EAGAIN: a poke is already pending */
         }
     }
 }
+
+#else /* not Linux: no relay, the host polls */
+
+int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token)
+{
+    (void)id;
+    (void)fd;
+    (void)timeout_ms;
+    (void)token;
+    return -1;
+}
+
+int32_t ljh_relay_path(char *out, int32_t cap)
+{
+    if (out && cap > 0)
+        out[0] = '\0';
+    return -1;
+}
+
+void ljh_relay_poke(void)
+{
+}
+
+#endif

@@ -4,7 +4,9 @@
 -- there until take() copies them out, and sends wait there until the
 -- socket takes them. Lua only drives ljh_ws_run when the socket is ready:
 --   plain LuaJIT   receive() waits inside ljh_ws_run (poll on the socket);
---   OpenResty      receive() yields with ngx.sleep between runs, so the
+--   OpenResty      receive() yields until the socket is ready, told by
+--                  the relay thread (hosts/openresty.lua wait_fd; ngx.sleep
+--                  while libcurl connects or without a relay), so the
 --                  worker keeps serving; only the coroutine that called it
 --                  ever sees the bytes (no callbacks there);
 --   Neovim         on_message/on_close callbacks, driven by a libuv poll
@@ -86,10 +88,14 @@ local function split(opts)
     return req, ws
 end
 
+local function or_host()
+    return require("ljhttp.hosts.openresty")
+end
+
 local function host_kind()
     if ngx and ngx.get_phase then
         -- the OpenResty host's own test of whether this coroutine may yield
-        if require("ljhttp.hosts.openresty").yieldable() then
+        if or_host().yieldable() then
             return "openresty"
         end
         return "luajit" -- init, log, filters: waiting blocks, as there
@@ -140,6 +146,9 @@ local function release(c)
         c.ws = nil
         c.C.ljh_ws_free(ffi.gc(ws, nil))
     end
+    if c.relay then
+        or_host().wait_fd_end(c)
+    end
     local p, t = c.poll, c.timer
     c.poll, c.timer = nil, nil
     if p then
@@ -172,8 +181,13 @@ local function wait_step(c, deadline)
     elseif kind == "openresty" then
         run(c, 0)
         if st.queued == 0 and st.state ~= CLOSED then
-            ngx.sleep(c.step)
-            c.step = c.step < 0.008 and c.step * 2 or c.step
+            -- the socket's readiness through the relay; while libcurl
+            -- connects (no socket yet), or without a relay: a sleep
+            local w = st.timeout_ms > 0 and st.timeout_ms < left and st.timeout_ms or left
+            if not or_host().wait_fd(c.C, c, tonumber(st.fd), st.want, w) then
+                ngx.sleep(c.step)
+                c.step = c.step < 0.008 and c.step * 2 or c.step
+            end
         else
             c.step = 0.001
         end

@@ -270,4 +270,45 @@ function M.ws()
     ngx.say("closed ", (conn:close(1000, "bye")))
 end
 
+-- A WebSocket wait is event-driven: a server push 20 ms after our first
+-- message, then a 2 MB echo (the send waits for the socket to take
+-- it), received with no ngx.sleep call, through the relay. Prints
+-- "<push> <echo length> <ngx.sleep calls> <relay waits > 0> <push ms>".
+-- With ?no_relay=1, the fallback where there is no relay (not Linux):
+-- the same messages, through ngx.sleep.
+function M.ws_event()
+    local host = require("ljhttp.hosts.openresty")
+    host.no_relay = ngx.var.arg_no_relay == "1" or nil
+    local conn, err, code = http.websocket(assert(os.getenv("LJH_WS")) .. "/later?ms=20")
+    if not conn then
+        host.no_relay = nil
+        ngx.say("open failed ", code, " ", err)
+        return
+    end
+    local real, sleeps = ngx.sleep, 0
+    ngx.sleep = function(s)
+        sleeps = sleeps + 1
+        return real(s)
+    end
+    local w0 = host.stats.fd_waits or 0
+    conn:send("go")
+    ngx.update_time()
+    local t0 = ngx.now()
+    local ok, push = pcall(conn.receive, conn, 5)
+    ngx.update_time()
+    local ms = (ngx.now() - t0) * 1000
+    local big = string.rep("0123456789abcdef", 131072)
+    local echo
+    if ok then
+        conn:send(big, "binary")
+        ok, echo = pcall(conn.receive, conn, 10)
+    end
+    local relayed = (host.stats.fd_waits or 0) > w0
+    ngx.sleep = real
+    host.no_relay = nil
+    conn:close()
+    ngx.say(tostring(push), " ", echo and #echo or tostring(echo), " ", sleeps, " ",
+        tostring(relayed), " ", string.format("%.1f", ms))
+end
+
 return M

@@ -116,6 +116,7 @@ http {
         location = /no_relay     { content_by_lua_block { require("ljh_or_app").no_relay() } }
         location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
         location = /ws           { content_by_lua_block { require("ljh_or_app").ws() } }
+        location = /ws_event     { content_by_lua_block { require("ljh_or_app").ws_event() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
         location = /thread_host  {
             content_by_lua_block {
@@ -235,6 +236,22 @@ done
 check_eq "websocket: four concurrent requests each get their own echoes" "$bad" 0
 if lt "$t_fast" 0.4; then ok "websocket: a receive() waiting 0.5 s does not stall the worker (/fast took $t_fast s)"
 else not_ok "websocket: /fast took $t_fast s while receive() waited"; fi
+
+# ---- a WebSocket wait wakes on its socket (the relay), not a sleep timer
+WE="$(get /ws_event)"
+echo "# /ws_event: push, 2 MB echo, ngx.sleep calls, relay waits, push ms = $WE"
+if [[ $WE =~ ^later\ 2097152\ 0\ true\ ([0-9.]+)$ ]] && lt "${BASH_REMATCH[1]}" 2000; then
+  ok "websocket: a push and a 2 MB echo arrive through the relay, no ngx.sleep (${BASH_REMATCH[1]} ms)"
+else
+  not_ok "websocket event-driven wait: got [$WE] (want later 2097152 0 true <ms>)"
+fi
+
+WE="$(get '/ws_event?no_relay=1')"
+if [[ $WE =~ ^later\ 2097152\ ([0-9]+)\ false\ [0-9.]+$ ]] && (( BASH_REMATCH[1] > 0 )); then
+  ok "websocket without the relay: the same messages through ngx.sleep (${BASH_REMATCH[1]} sleeps)"
+else
+  not_ok "websocket without the relay: got [$WE] (want later 2097152 <sleeps > 0> false <ms>)"
+fi
 
 # ---- a handler that ends without waiting: callback dropped, transfer cancelled
 check_eq "orphan request started" "$(get '/orphan_start?ms=4000')" "started"

@@ -95,7 +95,10 @@ local weak_v = { __mode = "v" }
 local MAIN = { q = {}, sleep = {}, ref = { true } } -- outside any request (init)
 local semas = setmetatable({}, { __mode = "k" })    -- coroutine -> semaphore
 local sleeping = setmetatable({}, { __mode = "k" }) -- coroutine -> its semaphore, while asleep
-M.stats = { wakeups = 0, polls = 0 } -- for tests: sleeps ended by a post / by the poll timer
+-- For tests: sleeps ended by a post / by the poll timer; driver turns
+-- (relay answers read); waits on a socket of its own (wait_fd).
+local stats = { wakeups = 0, polls = 0, turns = 0, fd_waits = 0 }
+M.stats = stats
 
 local function get_ctx()
     return ngx.ctx
@@ -274,8 +277,12 @@ local function drive(premature, e)
         tokens = tokens + 1
         e.token = tokens
     end
+    local woken = false -- by kick, which has just pumped: no need again
     while e.cptr ~= nil do
-        pump(e, 0)
+        if not woken then
+            pump(e, 0)
+        end
+        woken = false
         if e.n_pending == 0 then
             -- idle: wait for work a while rather than end at once
             e.idle = e.idle or sema_new()
@@ -288,6 +295,7 @@ local function drive(premature, e)
             if not ok and e.n_pending == 0 then
                 break
             end
+            woken = ok and e.n_pending > 0
         elseif e.cptr ~= nil then
             local t = C.ljh_client_timeout(e.cptr)
             if t ~= 0 then
@@ -296,6 +304,8 @@ local function drive(premature, e)
                 end
                 local fd = C.ljh_client_fd(e.cptr)
                 e.armed_until = C.ljh_now_ms() + t
+                -- (not the cosocket's read timeout as the timer: nginx
+                -- logs each one as an error)
                 sock:settimeout(t + 1000)
                 local ok = true
                 if id == 0 or C.ljh_relay_arm(id, fd, t, e.token) ~= 0 then
@@ -303,6 +313,7 @@ local function drive(premature, e)
                     ok = sock:send(ffi_str(arm, 12))
                 end
                 ok = ok and sock:receive(1)
+                stats.turns = stats.turns + 1
                 e.armed_until = nil
                 if not ok then
                     sock:close()
@@ -356,6 +367,60 @@ function M.kick(e)
         if t >= 0 and e.C.ljh_now_ms() + t < e.armed_until then
             e.C.ljh_relay_poke() -- the driver sleeps past the new deadline
         end
+    end
+end
+
+-- ---- a socket of its own (WebSocket): waits through the relay ----
+
+local WANT_BITS = { [1] = 0x20000000, [2] = 0x40000000, [3] = 0x60000000 } -- relay.c TOKEN_READ/WRITE
+
+-- Waits until fd is ready for want (1 read, 2 write, 3 both) or ms
+-- passed, reading the relay's answer on a cosocket kept in holder
+-- (holder.relay; a cosocket belongs to the request that made it, so
+-- another request makes its own). true once woken or timed out; false
+-- without a relay (the caller sleeps instead).
+function M.wait_fd(C, holder, fd, want, ms)
+    local bits = WANT_BITS[want]
+    if not bits or fd < 0 or M.no_relay or not relay(C) then
+        return false
+    end
+    local rec = owner_now()
+    local sock = holder.relay
+    if sock and holder.relay_owner ~= rec then
+        sock = nil
+    end
+    if not sock then
+        sock = ngx.socket.tcp()
+        if not sock:connect(relay_path) then
+            return false
+        end
+        tokens = tokens + 1
+        holder.relay, holder.relay_owner, holder.relay_token = sock, rec, tokens
+        holder.relay_id = hello(sock)
+    end
+    ms = math.ceil(ms) -- not 0 for a fraction left: that would spin
+    local token = holder.relay_token + bits
+    sock:settimeout(ms + 1000)
+    local ok = true
+    if holder.relay_id == 0 or C.ljh_relay_arm(holder.relay_id, fd, ms, token) ~= 0 then
+        arm[0], arm[1], arm[2] = fd, ms, token
+        ok = sock:send(ffi_str(arm, 12))
+    end
+    ok = ok and sock:receive(1)
+    stats.fd_waits = stats.fd_waits + 1
+    if not ok then
+        sock:close()
+        holder.relay = nil
+    end
+    return true
+end
+
+-- Ends holder's relay connection (a WebSocket that closed).
+function M.wait_fd_end(holder)
+    local sock = holder.relay
+    if sock then
+        holder.relay = nil
+        pcall(sock.close, sock) -- from another request: nginx closes it at that one's end
     end
 end
 
