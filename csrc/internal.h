@@ -189,4 +189,14 @@ ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
  * it is freed and r->body becomes "" (body_len keeps the byte count). */
 void ljh__response_parse_json(ljh_response *r);
 
+/* ---- the wording of failures (errors.c) ---- */
+/* The message of a failed transfer: 'Get "url": why', the why from what
+ * the collector or a body file recorded, else curl_msg (libcurl's error
+ * buffer), else libcurl's words for rc; credentials masked. */
+void ljh__error_message(const ljh_plan *p, const ljh_collect *col,
+                        const char *curl_msg, ljh_error code, CURLcode rc, char *out,
+                        size_t cap);
+/* Go prints the method as "Get", "Post": keep its shape. */
+void ljh__go_method(const char *m, char *out, size_t cap);
+
 #endif
