@@ -30,7 +30,7 @@ LIBDIR  ?= $(PREFIX)/lib
 LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
-.PHONY: all deps test test-c test-lua test-install test-hosts test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
+.PHONY: all deps test test-c test-lua test-install test-hosts test-portable test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
         test-asan-c fuzz soak test-platforms test-load
 
 all: $(LIB) $(CDEF_LUA)
@@ -65,6 +65,7 @@ test: deps
 	$(MAKE) test-asan-c
 	$(MAKE) test-lua
 	$(MAKE) test-hosts
+	$(MAKE) test-portable
 	$(MAKE) test-install
 	$(MAKE) test-packaging
 	$(MAKE) bench-smoke
@@ -122,6 +123,14 @@ test-hosts: all
 	bash tests/luajit/run.sh
 	bash tests/nvim/run.sh
 	bash tests/openresty/run.sh
+
+# The Lua suite and the plain LuaJIT and Neovim hosts again on the portable
+# backend, the one macOS-less, epoll-less platforms (Windows) run (nginx's
+# relay needs a descriptor: it stays on epoll).
+test-portable: all
+	LJHTTP_BACKEND=portable $(LUAJIT) tests/lua/run.lua
+	LJHTTP_BACKEND=portable bash tests/luajit/run.sh
+	LJHTTP_BACKEND=portable bash tests/nvim/run.sh
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: the library and the C
 # tests built in build/asan, then the Lua suite run by luajit with the

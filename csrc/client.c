@@ -2,7 +2,6 @@
  * cookie jar file, and submitting transfers. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,29 +9,20 @@
 
 #include "engine.h"
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
-/* Bumped in the child of every fork(): clients compare it instead of
- * calling getpid() on every request. */
-static volatile unsigned fork_generation;
-
-static void after_fork_child(void)
-{
-    fork_generation++;
-}
 
 /* Once per process, never cleaned up: other code in the same editor or
  * nginx worker may use libcurl too. */
 static void global_init(void)
 {
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_atfork(NULL, NULL, after_fork_child);
+    (void)ljh__fork_generation(); /* (registers its fork handler) */
 }
 /* ---- clients ---- */
 
 static int client_init(ljh_client *c)
 {
-    c->fork_gen = fork_generation;
+    c->fork_gen = ljh__fork_generation();
     c->key_sig = 0; /* no connection kept yet */
     c->multi = curl_multi_init();
     if (!c->multi || ljh__evloop_init(c) != 0)
@@ -134,7 +124,7 @@ out:
  * close_notify would end the parent's session): abandon them, start anew. */
 void ljh__check_fork(ljh_client *c)
 {
-    if (c->fork_gen == fork_generation)
+    if (c->fork_gen == ljh__fork_generation())
         return;
     for (ljh_transfer *t = c->head; t; t = t->next) {
         if (t->done)
@@ -152,16 +142,24 @@ void ljh__check_fork(ljh_client *c)
 
 ljh_client *ljh_client_new(const ljh_client_options *opts)
 {
-    pthread_once(&global_once, global_init);
+    ljh__once(LJH_ONCE_GLOBAL, global_init);
     if (global_rc != CURLE_OK)
         return NULL;
     ljh_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->epfd = -1;
+    c->ev_fd = -1;
+    c->ev = LJH_EV_DEFAULT;
     if (opts) {
         c->opts = *opts;
         c->opts.cookie_file.ptr = NULL; /* borrowed: copied below */
+        c->opts.backend.ptr = NULL;
+        c->ev = ljh__ev_find(opts->backend.ptr, opts->backend.ptr ? opts->backend.len : 0);
+        if (!c->ev) { /* not built here (ljh_backend_available) */
+            c->ev = LJH_EV_DEFAULT;
+            ljh_client_free(c);
+            return NULL;
+        }
         if (opts->cookie_file.ptr) {
             const char *p = opts->cookie_file.ptr;
             size_t n = opts->cookie_file.len;
@@ -190,7 +188,7 @@ void ljh_client_free(ljh_client *c)
 {
     if (!c)
         return;
-    int forked = c->fork_gen != fork_generation;
+    int forked = c->fork_gen != ljh__fork_generation();
     for (ljh_transfer *t = c->head; t; t = t->next) {
         if (t->done)
             continue;
@@ -205,7 +203,7 @@ void ljh_client_free(ljh_client *c)
         t->prev = t->next = NULL;
         t->queued = 0;
     }
-    if (c->fork_gen == fork_generation) {
+    if (c->fork_gen == ljh__fork_generation()) {
         for (int i = 0; i < c->npool; i++)
             curl_easy_cleanup(c->pool[i].easy);
         if (c->multi)

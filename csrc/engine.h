@@ -2,7 +2,8 @@
  * (nothing here is exported; the ABI is cdef/ljhttp.h):
  *   client.c    clients: create, free, the handle pool, fork, submit
  *   evloop.c    the event core: libcurl's socket and timer callbacks,
- *               ljh_client_run and the host's wait (fd, timeout)
+ *               ljh_client_run and the host's wait (fd, timeout, watches)
+ *   ev_*.c      its backends and OS calls, behind ev.h
  *   hop.c       easy handles set up for one hop of a transfer
  *   callbacks.c libcurl's per-transfer callbacks (headers, body, upload,
  *               progress, trace): they only touch C memory
@@ -16,9 +17,17 @@
 
 #include "internal.h"
 #include "decoding.h"
+#include "ev.h"
+
+/* ljh_client.fdflag bits */
+#define LJH_FD_OWNED 1     /* opened by ljh__open_cb, closed by ljh__close_cb */
+#define LJH_FD_CHANGED 2   /* in ljh_client.changed */
+#define LJH_FD_CLOSING 4   /* in ljh_client.closing */
+#define LJH_FD_TOLD 8      /* ...and its removal was pulled by the host */
+#define LJH_FD_HOST 16     /* the host was last told to watch it */
 
 #define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
-#define EVENTS_MAX 64
+#define EVENTS_MAX 64 /* readiness events taken per wait */
 #define H2_ORIGINS 32 /* origins remembered as HTTP/2, per client */
 
 /* What a pooled easy handle was last configured for. Two plain requests
@@ -81,12 +90,22 @@ struct ljh_transfer {
 struct ljh_client {
     CURLM *multi;
     CURLSH *share;
-    int epfd;
-    unsigned fork_gen;        /* fork_generation when made */
-    uint32_t *watched;        /* per fd: events registered in epfd */
-    uint32_t *wanted;         /* per fd: events libcurl asks for now */
-    unsigned char *owned;     /* per fd: opened by ljh__open_cb, closed by ljh__close_cb */
+    const ljh_ev_backend *ev; /* the readiness backend (ev.h) */
+    int ev_fd;                /* its descriptor (epoll, kqueue); -1 = none */
+    unsigned fork_gen;        /* ljh__fork_generation() when made */
+    uint32_t *watched;        /* per socket: LJH_EV_* the backend watches */
+    uint32_t *wanted;         /* per socket: LJH_EV_* libcurl asks for now */
+    unsigned char *fdflag;    /* per socket: LJH_FD_* */
     int n_fds;
+    /* the portable backend (ev_portable.c) */
+    int host_watches;         /* the host pulls watches and polls the sockets */
+    curl_socket_t *changed;   /* sockets whose watch changed since the last pull */
+    int n_changed, changed_cap;
+    curl_socket_t *closing;   /* closed by libcurl; closed for real once the
+                                 host has been told to stop watching them */
+    int n_closing, closing_cap;
+    void *pollfds;            /* ljh_client_run's own poll set */
+    int pollfds_cap;
     int64_t timer_deadline;   /* monotonic ms; -1 = no timer */
     ljh_transfer *head;
     ljh_pooled pool[POOL_MAX];
@@ -111,14 +130,13 @@ struct ljh_client {
 };
 
 /* ---- shared between the engine's files ---- */
-int64_t ljh__now_ms(void);                                   /* monotonic (evloop.c) */
 /* After a fork the child abandons the parent's connections (client.c). */
 void ljh__check_fork(ljh_client *c);
 void ljh__spare_put(ljh_client *c, ljh_buf *b);
 
 /* evloop.c: the multi handle's socket bookkeeping */
-int ljh__evloop_init(ljh_client *c);   /* sets the multi's callbacks; 0 or -1 */
-void ljh__evloop_close(ljh_client *c); /* the OS side (epoll set) */
+int ljh__evloop_init(ljh_client *c);   /* opens the backend, sets the multi's callbacks */
+void ljh__evloop_close(ljh_client *c); /* the backend's side (epoll set, kqueue) */
 void ljh__evloop_free(ljh_client *c);  /* ...and the per-socket tables */
 curl_socket_t ljh__open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr);
 int ljh__close_cb(void *clientp, curl_socket_t s);

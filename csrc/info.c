@@ -1,12 +1,11 @@
 /* info: what the libcurl this library runs on can do, for ljhttp.info()
  * and :checkhealth. Built once per process from curl_version_info. */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+#include "ev.h"
 
-static pthread_once_t features_once = PTHREAD_ONCE_INIT;
 static char features[512];
 
 static void add_word(size_t *len, const char *word)
@@ -70,7 +69,7 @@ static void build_features(void)
 
 const char *ljh_curl_features(void)
 {
-    pthread_once(&features_once, build_features);
+    ljh__once(LJH_ONCE_FEATURES, build_features);
     return features;
 }
 
