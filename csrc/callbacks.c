@@ -35,7 +35,7 @@ size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp)
     size_t heads = t->col.n_informational;
     ljh_error err = ljh__collect_header(&t->col, data, n);
     if (err) {
-        t->col.abort_error = err;
+        ljh__fault_set(&t->fault, err, err == LJH_E_PROTOCOL ? t->col.abort_why : NULL);
         return 0;
     }
     if (!was_done && t->col.headers_done) {
@@ -46,8 +46,8 @@ size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status >= 200 && ljh__collect_find(&t->col, "transfer-encoding", &len) &&
             ljh__collect_find(&t->col, "content-length", &len)) {
-            t->col.abort_error = LJH_E_PROTOCOL;
-            t->col.abort_why = "the response has both Content-Length and Transfer-Encoding";
+            ljh__fault_set(&t->fault, LJH_E_PROTOCOL,
+                           "the response has both Content-Length and Transfer-Encoding");
             return 0;
         }
     }
@@ -161,12 +161,12 @@ size_t ljh__write_cb(char *data, size_t size, size_t nmemb, void *userp)
             t->dec_ready = 1;
             err = ljh__decoder_new(v, v ? len : 0, &t->dec, &why);
             if (err == LJH_E_PROTOCOL)
-                t->col.abort_why = why;
+                ljh__fault_set(&t->fault, err, why);
         }
         if (!err && t->dec) {
             err = ljh__decoder_feed(t->dec, data, n, decoded_cb, t);
             if (err == LJH_E_PROTOCOL)
-                t->col.abort_why = ljh__decoder_why(t->dec);
+                ljh__fault_set(&t->fault, err, ljh__decoder_why(t->dec));
             goto out;
         }
     }
@@ -174,7 +174,7 @@ size_t ljh__write_cb(char *data, size_t size, size_t nmemb, void *userp)
         err = keep_bytes(t, data, n);
 out:
     if (err) {
-        t->col.abort_error = err;
+        ljh__fault_set(&t->fault, err, NULL);
         return 0;
     }
     return n;
@@ -224,7 +224,7 @@ int ljh__xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off
     }
     if (now - t->idle_ref_ms < t->plan.idle_timeout_ms)
         return 0;
-    t->col.abort_error = LJH_E_TIMEOUT;
+    ljh__fault_set(&t->fault, LJH_E_TIMEOUT, NULL);
     return 1;
 }
 

@@ -293,7 +293,7 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
     CURLcode rc = ljh__setup_hop(t);
     if (rc != CURLE_OK) {
         ljh_error code = t->plan.bodies.error ? t->plan.bodies.error : ljh__error_from_curl(rc);
-        ljh__error_message(&t->plan, &t->col, t->errbuf, code, rc, msg, sizeof msg);
+        ljh__error_message(&t->plan, &t->col, &t->fault, t->errbuf, code, rc, msg, sizeof msg);
         ljh__fail(t, code, msg);
         return t;
     }

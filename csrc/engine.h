@@ -84,7 +84,8 @@ struct ljh_transfer {
     int open_errno;           /* this hop: why ljh__open_cb had no socket */
     ljh_decoder *dec;         /* options.decompress: this answer's decoder */
     int dec_ready;            /* ...chosen (at the first body byte) */
-    char errbuf[CURL_ERROR_SIZE];
+    ljh_fault fault;          /* why it stopped (set once, by the first cause) */
+    char errbuf[CURL_ERROR_SIZE]; /* libcurl's words, when no fault says why */
 };
 
 struct ljh_client {

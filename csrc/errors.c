@@ -194,8 +194,28 @@ void ljh__go_method(const char *m, char *out, size_t cap)
             out[i] = (char)(out[i] + 32);
 }
 
-void ljh__error_message(const ljh_plan *p, const ljh_collect *col, const char *curl_msg,
-                        ljh_error code, CURLcode rc, char *out, size_t cap)
+void ljh__fault_set(ljh_fault *f, ljh_error code, const char *why)
+{
+    if (f->code || !code)
+        return;
+    f->code = code;
+    f->why = why;
+}
+
+void ljh__fault_text(ljh_fault *f, ljh_error code, const char *fmt, ...)
+{
+    if (f->code || !code)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->text, sizeof f->text, fmt, ap);
+    va_end(ap);
+    f->code = code;
+    f->why = f->text;
+}
+
+void ljh__error_message(const ljh_plan *p, const ljh_collect *col, const ljh_fault *f,
+                        const char *curl_msg, ljh_error code, CURLcode rc, char *out, size_t cap)
 {
     char url[1024];
     char method[LJH_MAX_METHOD_LEN + 1];
@@ -205,7 +225,7 @@ void ljh__error_message(const ljh_plan *p, const ljh_collect *col, const char *c
     ljh__go_method(p->method, method, sizeof method);
     const char *why;
     char buf[256];
-    switch (col->abort_error ? col->abort_error : LJH_OK) {
+    switch (f->code) {
     case LJH_E_TOO_LARGE:
         /* libcurl says CURLE_WRITE_ERROR for a header callback abort too:
          * only a body arrives after the blank line. */
@@ -224,13 +244,15 @@ void ljh__error_message(const ljh_plan *p, const ljh_collect *col, const char *c
         why = buf;
         break;
     case LJH_E_PROTOCOL:
-        why = col->abort_why ? col->abort_why : "too many informational (1xx) responses";
+        why = f->why ? f->why : "too many informational (1xx) responses";
         break;
     case LJH_E_OUT_OF_MEMORY:
         why = "out of memory";
         break;
     default:
-        if (p->bodies.errmsg[0]) { /* a file of options.output/body_file */
+        if (f->why) { /* a file of options.output/body_file, our own checks */
+            why = f->why;
+        } else if (p->bodies.errmsg[0]) {
             why = p->bodies.errmsg;
         } else if (code == LJH_E_TOO_LARGE && rc == CURLE_FILESIZE_EXCEEDED) {
             ljh__msg(buf, sizeof buf,

@@ -19,9 +19,9 @@ static int idempotent(const char *m)
 int64_t ljh__retry_delay(ljh_transfer *t, CURLcode rc)
 {
     const ljh_plan *p = &t->plan;
-    int idle = t->col.abort_error == LJH_E_TIMEOUT; /* ljh__xferinfo_cb's idle_timeout */
+    int idle = t->fault.code == LJH_E_TIMEOUT; /* ljh__xferinfo_cb's idle_timeout */
     if (t->attempts >= p->transport.retries || !idempotent(p->method) ||
-        (t->col.abort_error && !idle) || (p->pull && t->body_used))
+        (t->fault.code && !idle) || (p->pull && t->body_used))
         return -1;
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);

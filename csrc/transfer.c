@@ -64,22 +64,23 @@ static int memory_left(void)
 static void finish(ljh_transfer *t, CURLcode rc)
 {
     ljh_client *c = t->client;
-    if (!t->col.abort_error && t->plan.bodies.error) /* a body callback aborted */
-        t->col.abort_error = t->plan.bodies.error;
+    if (t->plan.bodies.error) /* a body callback aborted */
+        ljh__fault_set(&t->fault, t->plan.bodies.error,
+                       t->plan.bodies.errmsg[0] ? t->plan.bodies.errmsg : NULL);
     /* libcurl 7.88 refuses a header line over CURL_MAX_HTTP_HEADER (100 KiB)
      * with CURLE_OUT_OF_MEMORY and no message: a response too large, not a
      * failed malloc, when it happens after the status line and memory is
      * still there. */
-    if (rc == CURLE_OUT_OF_MEMORY && !t->col.abort_error && !t->col.headers_done &&
+    if (rc == CURLE_OUT_OF_MEMORY && !t->fault.code && !t->col.headers_done &&
         t->col.n_informational > 0 && memory_left())
-        t->col.abort_error = LJH_E_TOO_LARGE;
+        ljh__fault_set(&t->fault, LJH_E_TOO_LARGE, NULL);
     /* libcurl >= 8.6 says CURLE_TOO_LARGE (100) of headers or a body over
      * its own limits: the same answer, and message, as ljhttp's limits. */
-    if ((int)rc == 100 && !t->col.abort_error)
-        t->col.abort_error = LJH_E_TOO_LARGE;
+    if ((int)rc == 100)
+        ljh__fault_set(&t->fault, LJH_E_TOO_LARGE, NULL);
     int64_t delay = c ? ljh__retry_delay(t, rc) : -1;
     if (delay >= 0) {
-        t->col.abort_error = LJH_OK; /* an idle timeout being retried */
+        memset(&t->fault, 0, sizeof t->fault); /* an idle timeout being retried */
         t->attempts++;
         t->retry_at = ljh__now_ms() + delay;
         if (t->retry_at == 0)
@@ -92,26 +93,27 @@ static void finish(ljh_transfer *t, CURLcode rc)
     if (rc == CURLE_OK)
         ljh__remember_h2(c, t);
     long final_status = 0;
-    if (rc == CURLE_OK && !t->col.abort_error &&
+    if (rc == CURLE_OK && !t->fault.code &&
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &final_status) == CURLE_OK &&
         (final_status < 100 || final_status > 999)) {
         /* libcurl reads "HTTP/201 200" as status 1: not a 3-digit status */
         rc = CURLE_WEIRD_SERVER_REPLY;
-        ljh__msg(t->errbuf, sizeof t->errbuf, "malformed HTTP status code %ld", final_status);
-    } else if (rc == CURLE_OK && !t->col.abort_error && !t->col.headers_done) {
+        ljh__fault_text(&t->fault, ljh__error_of_transfer(rc, &t->plan.transport),
+                        "malformed HTTP status code %ld", final_status);
+    } else if (rc == CURLE_OK && !t->fault.code && !t->col.headers_done) {
         /* libcurl takes a close before the blank line as the end */
         rc = CURLE_RECV_ERROR;
-        ljh__msg(t->errbuf, sizeof t->errbuf,
-                 "the connection closed before the end of the response headers");
+        ljh__fault_set(&t->fault, ljh__error_of_transfer(rc, &t->plan.transport),
+                       "the connection closed before the end of the response headers");
     }
-    if (rc == CURLE_OK && !t->col.abort_error && t->dec && ljh__decoder_finish(t->dec)) {
+    if (rc == CURLE_OK && !t->fault.code && t->dec && ljh__decoder_finish(t->dec))
         /* a compressed body that stops before its stream ends */
-        t->col.abort_error = LJH_E_PROTOCOL;
-        t->col.abort_why = ljh__decoder_why(t->dec);
+        ljh__fault_set(&t->fault, LJH_E_PROTOCOL, ljh__decoder_why(t->dec));
+    if (rc == CURLE_OK && !t->fault.code) { /* options.output: into place */
+        ljh_error cerr = ljh__bodies_commit(&t->plan.bodies, t->easy);
+        ljh__fault_set(&t->fault, cerr, t->plan.bodies.errmsg[0] ? t->plan.bodies.errmsg : NULL);
     }
-    if (rc == CURLE_OK && !t->col.abort_error) /* options.output: into place */
-        t->col.abort_error = ljh__bodies_commit(&t->plan.bodies, t->easy);
-    if (rc == CURLE_OK && !t->col.abort_error) {
+    if (rc == CURLE_OK && !t->fault.code) {
         t->resp = ljh__response_pack(&t->col, t->easy);
         if (!t->resp)
             t->resp = ljh__response_new_error(LJH_E_OUT_OF_MEMORY, "out of memory");
@@ -119,13 +121,15 @@ static void finish(ljh_transfer *t, CURLcode rc)
         if (t->plan.flags & LJH_F_DECODE_JSON)
             ljh__response_parse_json(t->resp);
     } else {
-        ljh_error code = t->col.abort_error ? t->col.abort_error
-                                             : ljh__error_of_transfer(rc, &t->plan.transport);
-        if (code == LJH_E_CONNECT && (t->open_errno == EMFILE || t->open_errno == ENFILE)) {
+        ljh_error code = t->fault.code ? t->fault.code
+                                       : ljh__error_of_transfer(rc, &t->plan.transport);
+        if (code == LJH_E_CONNECT && !t->fault.code &&
+            (t->open_errno == EMFILE || t->open_errno == ENFILE)) {
             /* out of descriptors: the server was never tried */
             code = LJH_E_IO;
-            ljh__msg(t->errbuf, sizeof t->errbuf, "cannot open a socket: too many open files (%s)",
-                     t->open_errno == EMFILE ? "the process's limit, ulimit -n" : "the system's limit");
+            ljh__fault_text(&t->fault, code, "cannot open a socket: too many open files (%s)",
+                            t->open_errno == EMFILE ? "the process's limit, ulimit -n"
+                                                    : "the system's limit");
         }
         /* The proxy answered CONNECT with an error (407, 403...): there is
          * no response to return, and no connection to the server. */
@@ -135,7 +139,7 @@ static void finish(ljh_transfer *t, CURLcode rc)
             proxy_code >= 300)
             code = LJH_E_CONNECT;
         char msg[sizeof t->resp->errmsg];
-        ljh__error_message(&t->plan, &t->col, t->errbuf, code, rc, msg, sizeof msg);
+        ljh__error_message(&t->plan, &t->col, &t->fault, t->errbuf, code, rc, msg, sizeof msg);
         t->resp = ljh__response_new_error(code, msg);
     }
     ljh__response_finish(t->resp, &t->col, t->attempts);
@@ -160,7 +164,7 @@ void ljh__fail(ljh_transfer *t, ljh_error code, const char *msg)
     t->retry_at = 0;
     if (t->easy && t->client)
         curl_multi_remove_handle(t->client->multi, t->easy);
-    t->col.abort_error = LJH_OK;
+    memset(&t->fault, 0, sizeof t->fault); /* the reason is msg */
     freeze_progress(t);
     ljh__easy_put(t->client, t);
     curl_slist_free_all(t->slist);
@@ -286,8 +290,8 @@ size_t ljh_transfer_take(ljh_transfer *t, const char **data)
              * held back, decoded, went over a limit) and then ends the
              * transfer with CURLE_WRITE_ERROR: keep the real reason. */
             CURLcode prc = curl_easy_pause(t->easy, CURLPAUSE_CONT);
-            if (prc != CURLE_OK && !t->col.abort_error)
-                t->col.abort_error = ljh__error_from_curl(prc);
+            if (prc != CURLE_OK)
+                ljh__fault_set(&t->fault, ljh__error_from_curl(prc), NULL);
         }
     }
     size_t n = t->taken.len - t->taken_off;
