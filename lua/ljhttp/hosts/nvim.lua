@@ -273,6 +273,13 @@ function M.call(engine, fn, ...)
             arm(engine)
         end
         fn(unpack(args, 1, n))
+        local st = engine.nvim
+        if st and st.socks and engine.cptr ~= nil then
+            -- the portable backend: a delivery may have resumed a paused
+            -- stream (ljh_transfer_take), and only a pull tells the
+            -- handles about its socket again (epoll's descriptor sees it)
+            arm(engine)
+        end
     end)
 end
 
