@@ -408,9 +408,8 @@ int32_t ljh_client_socket_ready(ljh_client *c, int64_t fd, int32_t events)
     if (!c)
         return 0;
     ljh__check_fork(c);
-    if (c->running == 0)
-        return 0;
-    int i = known(c, (curl_socket_t)fd);
+    int i = known(c, (curl_socket_t)fd); /* (also with nothing running: an
+                                            idle connection is unwatched) */
     if (i < 0 || (c->fdflag[i] & LJH_FD_CLOSING))
         return c->running; /* gone since the host polled it */
     c->budget = LJH_RUN_BUDGET; /* as ljh_client_run(c, 0) */
