@@ -1,6 +1,8 @@
 /* Error words, messages and the mapping from libcurl's codes. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -171,4 +173,99 @@ ljh_error ljh__error_of_transfer(CURLcode rc, const ljh_transport *tr)
     if (rc == CURLE_BAD_FUNCTION_ARGUMENT && tr && (tr->client_cert || tr->client_key))
         return LJH_E_TLS;
     return ljh__error_from_curl(rc);
+}
+
+/* ---- the wording of a failed transfer ---- */
+
+/* Blanks every copy of secret in msg (same length, so nothing moves). */
+static void mask(char *msg, const char *secret)
+{
+    size_t sl = secret ? strlen(secret) : 0;
+    char *p;
+    while (sl && (p = strstr(msg, secret)) != NULL)
+        memset(p, '*', sl);
+}
+
+/* Go prints the method as "Get", "Post": keep its shape. */
+void ljh__go_method(const char *m, char *out, size_t cap)
+{
+    ljh__msg(out, cap, "%s", m ? m : "");
+    for (size_t i = 1; out[0] && out[i]; i++)
+        if (out[i] >= 'A' && out[i] <= 'Z')
+            out[i] = (char)(out[i] + 32);
+}
+
+void ljh__fault_set(ljh_fault *f, ljh_error code, const char *why)
+{
+    if (f->code || !code)
+        return;
+    f->code = code;
+    f->why = why;
+}
+
+void ljh__fault_text(ljh_fault *f, ljh_error code, const char *fmt, ...)
+{
+    if (f->code || !code)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->text, sizeof f->text, fmt, ap);
+    va_end(ap);
+    f->code = code;
+    f->why = f->text;
+}
+
+void ljh__error_message(const ljh_plan *p, const ljh_collect *col, const ljh_fault *f,
+                        const char *curl_msg, ljh_error code, CURLcode rc, char *out, size_t cap)
+{
+    char url[1024];
+    char method[LJH_MAX_METHOD_LEN + 1];
+    ljh__safe_url(p->url ? p->url : "", url, sizeof url);
+    if (strlen(url) > 160) /* the reason must fit in the message */
+        memcpy(url + 157, "...", 4);
+    ljh__go_method(p->method, method, sizeof method);
+    const char *why;
+    char buf[256];
+    switch (f->code) {
+    case LJH_E_TOO_LARGE:
+        /* libcurl says CURLE_WRITE_ERROR for a header callback abort too:
+         * only a body arrives after the blank line. */
+        if (col->headers_done)
+            ljh__msg(buf, sizeof buf, "response body is larger than max_body_size (%lld bytes)",
+                     (long long)p->max_body);
+        else
+            ljh__msg(buf, sizeof buf, "response headers are too large (at most %d headers, %d bytes, "
+                     "%d bytes per line)", LJH_MAX_RESP_HEADERS, LJH_MAX_RESP_HEADER_BYTES,
+                     CURL_MAX_HTTP_HEADER);
+        why = buf;
+        break;
+    case LJH_E_TIMEOUT:
+        ljh__msg(buf, sizeof buf, "no byte received or sent for %lld ms (idle_timeout)",
+                 (long long)p->idle_timeout_ms);
+        why = buf;
+        break;
+    case LJH_E_PROTOCOL:
+        why = f->why ? f->why : "too many informational (1xx) responses";
+        break;
+    case LJH_E_OUT_OF_MEMORY:
+        why = "out of memory";
+        break;
+    default:
+        if (f->why) { /* a file of options.output/body_file, our own checks */
+            why = f->why;
+        } else if (p->bodies.errmsg[0]) {
+            why = p->bodies.errmsg;
+        } else if (code == LJH_E_TOO_LARGE && rc == CURLE_FILESIZE_EXCEEDED) {
+            ljh__msg(buf, sizeof buf,
+                     "response body is larger than max_body_size (%lld bytes)",
+                     (long long)p->max_body);
+            why = buf;
+        } else {
+            why = curl_msg && curl_msg[0] ? curl_msg : curl_easy_strerror(rc);
+        }
+        break;
+    }
+    ljh__msg(out, cap, "%s \"%s\": %s", method, url, why);
+    mask(out, p->pass);
+    mask(out, p->transport.proxy_pass);
 }

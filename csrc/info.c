@@ -73,3 +73,20 @@ const char *ljh_curl_features(void)
     ljh__os_once(&features_once, build_features);
     return features;
 }
+
+/* ---- library facts ---- */
+
+int32_t ljh_abi_version(void)
+{
+    return LJH_ABI_VERSION;
+}
+
+const char *ljh_version(void)
+{
+    return LJH_VERSION;
+}
+
+const char *ljh_curl_version(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version;
+}

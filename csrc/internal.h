@@ -165,8 +165,8 @@ typedef struct ljh_collect {
                                an "HTTP/" line now is no status line */
     int in_trailers;        /* after a final chunked head: trailers */
     int head_status;        /* the status line's code, as far as read */
-    ljh_error abort_error;  /* set by a callback that aborted the transfer */
-    const char *abort_why;  /* LJH_E_PROTOCOL: what was wrong (static text) */
+    const char *abort_why;  /* ljh__collect_header's LJH_E_PROTOCOL: what was
+                               wrong (static text, for the fault record) */
 } ljh_collect;
 
 /* One header line from libcurl; returns 0 or the error that aborts. */
@@ -192,5 +192,29 @@ ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
 /* LJH_F_DECODE_JSON (json.c parses): sets r->json; when the body is JSON
  * it is freed and r->body becomes "" (body_len keeps the byte count). */
 void ljh__response_parse_json(ljh_response *r);
+
+/* ---- the wording of failures (errors.c) ---- */
+/* Why a transfer stopped: one record per transfer, set once, by the first
+ * cause (a libcurl callback, a body file, the checks at the end); libcurl's
+ * own error buffer is read only when nothing set it. */
+typedef struct ljh_fault {
+    ljh_error code;       /* LJH_OK: no fault yet */
+    const char *why;      /* its reason: static text, or text below; NULL:
+                             the message is made from code */
+    char text[256];
+} ljh_fault;
+/* Records code and why (NULL: none) unless a fault is recorded already. */
+void ljh__fault_set(ljh_fault *f, ljh_error code, const char *why);
+/* The same with a formatted reason, copied into the record. */
+void ljh__fault_text(ljh_fault *f, ljh_error code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The message of a failed transfer: 'Get "url": why', the why from the
+ * fault record, else curl_msg (libcurl's error buffer), else libcurl's
+ * words for rc; credentials masked. */
+void ljh__error_message(const ljh_plan *p, const ljh_collect *col, const ljh_fault *f,
+                        const char *curl_msg, ljh_error code, CURLcode rc, char *out,
+                        size_t cap);
+/* Go prints the method as "Get", "Post": keep its shape. */
+void ljh__go_method(const char *m, char *out, size_t cap);
 
 #endif

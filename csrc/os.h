@@ -67,6 +67,20 @@ void ljh__os_fsync_dir_of(const char *path);
 /* The process id: a forked child must not remove its parent's files. */
 long ljh__os_pid(void);
 
+/* ---- the engine's clock, sockets and fork detection ---- */
+
+int64_t ljh__now_ms(void); /* monotonic */
+/* Changes in every child after a fork(): pthread_atfork where there is
+ * one, else (built with LJH_NO_ATFORK) a pid check; 0 for ever where
+ * there is no fork (Windows). */
+unsigned ljh__fork_generation(void);
+/* A socket not inherited by children, or CURL_SOCKET_BAD with *err set
+ * (an errno value: EMFILE when out of descriptors). */
+curl_socket_t ljh__socket_open(int family, int type, int protocol, int *err);
+int ljh__socket_close(curl_socket_t s);
+/* The socket as an index into per-socket tables, or -1. */
+int ljh__socket_index(curl_socket_t s);
+
 /* ---- the rest ---- */
 
 /* n bytes from the OS's random source: 0, or -1 when there is none. */

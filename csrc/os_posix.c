@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/random.h>
@@ -288,6 +291,82 @@ void *ljh__os_dlsym(void *lib, const char *name)
 {
     return lib ? dlsym(lib, name) : NULL;
 }
+
+
+/* ---- the engine's clock, sockets and fork detection ---- */
+
+int64_t ljh__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ljh__socket_index(curl_socket_t s)
+{
+    if (s == CURL_SOCKET_BAD || (uint64_t)s > (uint64_t)INT_MAX)
+        return -1;
+    return (int)s;
+}
+
+curl_socket_t ljh__socket_open(int family, int type, int protocol, int *err)
+{
+#if defined(SOCK_CLOEXEC)
+    int s = socket(family, type | SOCK_CLOEXEC, protocol);
+#else /* macOS: no SOCK_CLOEXEC; nothing forks in between in our hosts */
+    int s = socket(family, type, protocol);
+    if (s >= 0)
+        fcntl(s, F_SETFD, FD_CLOEXEC);
+#endif
+    if (s < 0) {
+        *err = errno;
+        return CURL_SOCKET_BAD;
+    }
+    return s;
+}
+
+int ljh__socket_close(curl_socket_t s)
+{
+    return close(s);
+}
+
+/* Bumped in the child of every fork() by pthread_atfork, so clients
+ * compare a number instead of calling getpid() on every request. Built
+ * with LJH_NO_ATFORK (a libc without it), the pid is compared instead. */
+static volatile unsigned fork_gen;
+
+#if !defined(LJH_NO_ATFORK)
+static void after_fork_child(void)
+{
+    fork_gen++;
+}
+
+static void atfork_init(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+unsigned ljh__fork_generation(void)
+{
+    pthread_once(&atfork_once, atfork_init);
+    return fork_gen;
+}
+#else
+static pid_t fork_pid;
+
+unsigned ljh__fork_generation(void)
+{
+    pid_t now = getpid();
+    if (fork_pid != now) {
+        if (fork_pid)
+            fork_gen++;
+        fork_pid = now;
+    }
+    return fork_gen;
+}
+#endif
 
 #else
 typedef int ljh_os_posix_unused; /* ISO C wants a declaration in every file */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <io.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -286,6 +287,41 @@ void *ljh__os_dlsym(void *lib, const char *name)
     void *p;
     memcpy(&p, &f, sizeof p); /* ISO C has no cast between the two */
     return p;
+}
+
+
+/* ---- the engine's clock, sockets and fork detection ---- */
+
+int64_t ljh__now_ms(void)
+{
+    return (int64_t)GetTickCount64();
+}
+
+int ljh__socket_index(curl_socket_t s)
+{
+    if (s == CURL_SOCKET_BAD || (uint64_t)s > (uint64_t)INT_MAX)
+        return -1;
+    return (int)s;
+}
+
+curl_socket_t ljh__socket_open(int family, int type, int protocol, int *err)
+{
+    /* WSA_FLAG_NO_HANDLE_INHERIT: the socket is not inherited by children */
+    SOCKET s = WSASocketW(family, type, protocol, NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET)
+        *err = WSAGetLastError() == WSAEMFILE ? EMFILE : EIO;
+    return s;
+}
+
+int ljh__socket_close(curl_socket_t s)
+{
+    return closesocket(s);
+}
+
+/* No fork() on Windows. */
+unsigned ljh__fork_generation(void)
+{
+    return 0;
 }
 
 #else

@@ -243,6 +243,8 @@ typedef struct ljh_client_options {
                                       cookie_file is set) */
     int32_t max_connections;       /* 0 = libcurl's default */
     int32_t max_host_connections;  /* 0 = no cap */
+    ljh_str backend;               /* "epoll", "kqueue", "portable"; empty:
+                                      the platform's (ljh_backend_available) */
 } ljh_client_options;
 
 /* Transfer progress in bytes; totals are 0 when unknown. */
@@ -304,6 +306,39 @@ int32_t ljh_client_timeout(const ljh_client *c);   /* ms; -1 = no timer */
 /* Ids of transfers that finished or got stream bytes since the last call;
  * returns how many were written to ids (at most max). */
 int32_t ljh_client_ready(ljh_client *c, int32_t *ids, int32_t max);
+
+/* Readiness backends. epoll (Linux) and kqueue (macOS, BSD) keep the
+ * sockets in one descriptor, ljh_client_fd. The portable backend (every
+ * OS; Windows has only it) has none (ljh_client_fd is -1): either
+ * ljh_client_run(c, wait_ms > 0) polls the sockets itself, or the host
+ * watches each one: it pulls what changed with ljh_client_watches after
+ * every call into the client, and reports readiness with
+ * ljh_client_socket_ready. A socket removed (events 0) is closed by the
+ * next ljh_client_watches call, so the host must stop watching it before
+ * it pulls again. */
+enum {
+    LJH_EV_IN = 1,   /* readable */
+    LJH_EV_OUT = 2,  /* writable */
+    LJH_EV_ERR = 4   /* error or hang-up (readiness only) */
+};
+typedef struct ljh_watch {
+    int64_t fd;       /* a socket (a SOCKET on Windows) */
+    int32_t events;   /* LJH_EV_IN | LJH_EV_OUT to watch for; 0 = stop */
+    int32_t reserved;
+} ljh_watch;
+/* 1 when the backend called name is built into this library, else 0. */
+int32_t ljh_backend_available(const char *name);
+/* The backend the client runs on: "epoll", "kqueue" or "portable". */
+const char *ljh_client_backend(const ljh_client *c);
+/* Portable backend: writes up to max changed watches to out, returns how
+ * many (0 for other backends). The first call makes the host the watcher:
+ * ljh_client_run(c, 0) then leaves the sockets to it. out NULL: the host
+ * dropped every watch it had (closed its handles); the next pulls report
+ * every socket still watched. */
+int32_t ljh_client_watches(ljh_client *c, ljh_watch *out, int32_t max);
+/* Portable backend: fd is ready for events (LJH_EV_*): runs libcurl on
+ * it; returns the number of unfinished transfers, as ljh_client_run. */
+int32_t ljh_client_socket_ready(ljh_client *c, int64_t fd, int32_t events);
 
 int32_t ljh_transfer_id(const ljh_transfer *t);
 int32_t ljh_transfer_done(const ljh_transfer *t);  /* 1 when finished */

@@ -50,7 +50,7 @@ local MAX_BATCH = 100000
 
 -- Options only a client takes; everything else is a request default.
 local CLIENT_ONLY = { cookie_jar = true, max_connections = true, max_host_connections = true,
-    host = true }
+    host = true, backend = true }
 local CLIENT_NAMES = options.client_names(CLIENT_ONLY)
 local BATCH_NAMES = { concurrency = true }
 
@@ -181,6 +181,17 @@ function M.new(opts)
             end
             copts[k] = v
         end
+    end
+    local backend, from_env = opts.backend, false
+    if backend == nil then -- engine.lua: the backend's name (or LJHTTP_BACKEND)
+        backend, from_env = engine_mod.default_backend()
+    end
+    if backend ~= nil then
+        if type(backend) ~= "string" or backend == "" or backend:find("%z")
+            or C.ljh_backend_available(backend) == 0 then
+            return bad(engine_mod.backend_refused(backend, from_env))
+        end
+        copts.backend.ptr, copts.backend.len = backend, #backend
     end
     local host, herr = host_for(opts.host)
     if not host then

@@ -20,6 +20,23 @@ M.Handle = Handle
 
 local IDS = 64
 
+-- The backend a client gets when its options name none: LJHTTP_BACKEND
+-- when set (nil, else), and true as second value when it came from there.
+function M.default_backend()
+    local env = os.getenv("LJHTTP_BACKEND")
+    if env ~= nil and env ~= "" then
+        return env, true
+    end
+    return nil, false
+end
+
+-- The message refusing a backend this build does not have.
+function M.backend_refused(name, from_env)
+    local what = from_env and "LJHTTP_BACKEND" or "backend"
+    return what .. " must name a backend built into this library: \"epoll\" (Linux), "
+        .. "\"kqueue\" (macOS, BSD) or \"portable\" (every OS), got " .. tostring(name)
+end
+
 function M.new(C, cptr, host)
     return setmetatable({
         C = C,
@@ -83,11 +100,18 @@ function Engine:dispatch()
 end
 
 -- One turn: let C wait up to wait_ms for I/O, then settle what is ready.
-function Engine:pump(wait_ms)
+-- With fd (the portable backend's host watching the sockets): that socket
+-- is ready for events (LJH_EV_*), and C runs libcurl on it alone.
+function Engine:pump(wait_ms, fd, events)
     if self.cptr == nil then
         return 0
     end
-    local running = self.C.ljh_client_run(self.cptr, wait_ms)
+    local running
+    if fd then
+        running = self.C.ljh_client_socket_ready(self.cptr, fd, events)
+    else
+        running = self.C.ljh_client_run(self.cptr, wait_ms)
+    end
     self:dispatch()
     if self.n_progressing > 0 then
         self:_progress_tick()

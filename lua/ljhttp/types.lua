@@ -100,6 +100,7 @@
 ---@field max_connections? integer cap on open connections
 ---@field max_host_connections? integer cap on connections per host
 ---@field host? ljhttp.HostName|table which event loop drives async requests (detected)
+---@field backend? "epoll"|"kqueue"|"portable" how the engine waits for sockets (default: the platform's, or LJHTTP_BACKEND)
 
 ---@class ljhttp.BatchOptions
 ---@field concurrency? integer 1-10000, default 16

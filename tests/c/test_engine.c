@@ -1,4 +1,4 @@
-/* Tests for engine.c through the public ABI only (ljhttp.h): clients,
+/* Tests for the engine (client.c, evloop.c, transfer.c...) through the public ABI only (ljhttp.h): clients,
  * blocking and non-blocking transfers, cancellation, closing a client
  * with work in flight. No network: a refused port, a socket that listens
  * and never answers, and a tiny in-test responder thread that serves

@@ -82,9 +82,9 @@ test("200 in flight", function()
     -- readable descriptor shows up here long before it shows in times
     local pumps = 0
     local pump = c.engine.pump
-    c.engine.pump = function(self, ms)
+    c.engine.pump = function(self, ms, ...)
         pumps = pumps + 1
-        return pump(self, ms)
+        return pump(self, ms, ...)
     end
     local t0 = uv.hrtime()
     for i = 1, N do
@@ -230,9 +230,9 @@ test("wait", function()
     -- idle while a request waits on the server: the loop must sleep
     local turns = 0
     local pump = c.engine.pump
-    c.engine.pump = function(self, ms)
+    c.engine.pump = function(self, ms, ...)
         turns = turns + 1
-        return pump(self, ms)
+        return pump(self, ms, ...)
     end
     local cpu0 = uv.getrusage()
     c:get_async(BASE .. "/slow?ms=500"):wait(5)
@@ -458,9 +458,9 @@ local function lateness_while(c, start, finish)
     end)
     local handle
     local pump = c.engine.pump
-    c.engine.pump = function(self, ms)
+    c.engine.pump = function(self, ms, ...)
         local before = handle and handle.t ~= nil and handle:progress().downloaded
-        local r = pump(self, ms)
+        local r = pump(self, ms, ...)
         in_pass = in_pass + 1
         most_pumps = math.max(most_pumps, in_pass)
         if before and handle.t ~= nil then

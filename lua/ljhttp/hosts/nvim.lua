@@ -20,10 +20,21 @@
 -- just stopped: a live handle's callback keeps the engine (and so the C
 -- client) reachable, and an idle client must stay collectable. The next
 -- kick makes new ones. Works with vim.uv (0.10+) and vim.loop (0.5-0.9).
+--
+-- The portable backend (LJHTTP_BACKEND=portable, the only one on
+-- Windows) has no engine descriptor: the client's sockets are watched
+-- here, one uv poll handle each (new_socket_poll on Windows), kept in
+-- step with what C reports through ljh_client_watches after every call
+-- into the client; readiness goes back through ljh_client_socket_ready.
+-- A removed socket's handle is stopped and closed before the next pull,
+-- which is when C closes the socket.
 local M = { name = "nvim" }
 
+local ffi = require("ffi")
 local vim = vim
 local uv = vim.uv or vim.loop
+local new_sock_poll = jit.os == "Windows" and uv.new_socket_poll or uv.new_poll
+local WATCHES = 32
 local unpack = unpack or table.unpack
 
 -- What vim.wait is given when the caller set no timeout: it has to be a
@@ -81,7 +92,69 @@ local function release(engine)
         close_handle(st.poll)
         close_handle(st.timer)
         close_handle(st.idle)
+        if st.socks then
+            for _, h in pairs(st.socks) do
+                close_handle(h)
+            end
+            if engine.cptr ~= nil then -- C reports them again when asked
+                engine.C.ljh_client_watches(engine.cptr, nil, 0)
+            end
+        end
     end
+end
+
+-- Portable backend: one socket is ready (luv events "r", "w", "rw", "d"...).
+local function on_socket(engine, fd, err, events)
+    if engine.cptr == nil then
+        release(engine)
+        return
+    end
+    local ev = 0
+    if err or type(events) ~= "string" then
+        ev = 7 -- LJH_EV_IN | LJH_EV_OUT | LJH_EV_ERR: libcurl finds out which
+    else
+        if events:find("[rd]") then
+            ev = ev + 1
+        end
+        if events:find("w", 1, true) then
+            ev = ev + 2
+        end
+    end
+    engine:pump(0, fd, ev)
+    arm(engine)
+end
+
+local MODES = { "r", "w", "rw" }
+
+-- Portable backend: applies the watches C changed since the last pull.
+local function sync_watches(engine, st)
+    local C, cptr, buf, socks = engine.C, engine.cptr, st.watch_buf, st.socks
+    repeat
+        local n = C.ljh_client_watches(cptr, buf, WATCHES)
+        for i = 0, n - 1 do
+            local fd, ev = tonumber(buf[i].fd), buf[i].events
+            local h = socks[fd]
+            if ev == 0 then
+                if h then
+                    socks[fd], st.modes[fd], st.sock_cb[fd] = nil, nil, nil
+                    h:stop()
+                    close_handle(h)
+                end
+            else
+                if not h then
+                    h = new_sock_poll(fd)
+                    socks[fd] = h
+                    st.sock_cb[fd] = function(err, events)
+                        on_socket(engine, fd, err, events)
+                    end
+                end
+                st.modes[fd] = MODES[ev] or "rw"
+                if not st.socks_stopped then
+                    h:start(st.modes[fd], st.sock_cb[fd])
+                end
+            end
+        end
+    until n < WATCHES
 end
 
 local function on_event(engine)
@@ -110,6 +183,10 @@ arm = function(engine)
         local timer = uv.new_timer()
         local poll = fd >= 0 and uv.new_poll(fd) or nil
         st = { timer = timer, poll = poll, fd = fd, idle = uv.new_idle() }
+        if fd < 0 then -- the portable backend: a poll handle per socket
+            st.socks, st.modes, st.sock_cb = {}, {}, {}
+            st.watch_buf = ffi.new("ljh_watch[?]", WATCHES)
+        end
         engine.nvim = st
         local cb = function()
             on_event(engine)
@@ -120,6 +197,9 @@ arm = function(engine)
             on_event(engine)
         end
     end
+    if st.socks then
+        sync_watches(engine, st)
+    end
     local ms = C.ljh_client_timeout(cptr)
     if ms == 0 then
         -- due now: on the next loop pass, not in this one; and only one
@@ -129,6 +209,12 @@ arm = function(engine)
             st.polling = false
             st.poll:stop()
         end
+        if st.socks and not st.socks_stopped then
+            st.socks_stopped = true
+            for _, h in pairs(st.socks) do
+                h:stop()
+            end
+        end
         st.idle:start(st.idle_cb)
         return
     end
@@ -136,6 +222,12 @@ arm = function(engine)
     if st.poll and not st.polling then
         st.polling = true
         st.poll:start("r", st.cb)
+    end
+    if st.socks_stopped then
+        st.socks_stopped = false
+        for fd, h in pairs(st.socks) do
+            h:start(st.modes[fd], st.sock_cb[fd])
+        end
     end
     if ms < 0 or ms > IDLE_CHECK_MS then
         -- libcurl has (almost) always a deadline while a transfer runs;
@@ -181,6 +273,13 @@ function M.call(engine, fn, ...)
             arm(engine)
         end
         fn(unpack(args, 1, n))
+        local st = engine.nvim
+        if st and st.socks and engine.cptr ~= nil then
+            -- the portable backend: a delivery may have resumed a paused
+            -- stream (ljh_transfer_take), and only a pull tells the
+            -- handles about its socket again (epoll's descriptor sees it)
+            arm(engine)
+        end
     end)
 end
 
