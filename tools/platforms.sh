@@ -103,6 +103,16 @@ for rel in $releases; do
     rm -rf "$root"; mkdir -p "$root"
     tar -C "$root" -xf "$base"
     cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+    # The network's trust comes with the machine, not with Debian: a
+    # workplace whose HTTPS egress is re-signed by its own CA has it in the
+    # host's bundle. The root gets that bundle for npm (the cross check's
+    # compiler), as a fresh machine of this workplace has it.
+    host_ca=
+    if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+        mkdir -p "$root/usr/local/share/ljhttp-platforms"
+        cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/ljhttp-platforms/host-ca.crt"
+        host_ca=/usr/local/share/ljhttp-platforms/host-ca.crt
+    fi
     printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
     chmod 755 "$root/usr/sbin/policy-rc.d"
     # unstable's index outlives its Valid-Until on a mirror snapshot
@@ -117,6 +127,7 @@ for rel in $releases; do
     start=$(date +%s)
     if chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        ${host_ca:+NODE_EXTRA_CA_CERTS=$host_ca} \
         sh -c "cd /src/ljhttp && $cmd" >"$out/$rel.log" 2>&1 </dev/null; then
         result=passed
     else
