@@ -243,8 +243,8 @@ if [[ ! -f $CURL_SO ]]; then
   echo "# lua-curl is not installed here: make bench-smoke already runs without it"
 elif ! unshare -m true 2>/dev/null; then
   echo "# unshare -m is not allowed here: bench without lua-curl not simulated"
-elif ! make -s -C "$ROOT/bench" limit >/dev/null 2>&1; then
-  not_ok "make -C bench limit failed"
+elif ! make -s -C "$ROOT/bench" limit oneshot >/dev/null 2>&1; then
+  not_ok "make -C bench limit oneshot failed"
 else
   out="$(unshare -m sh -c 'mount --bind /dev/null "$0" && exec env ONLY=W1 NVIM_BENCH=0 JSON_BENCH=0 bash "$1" --smoke' \
     "$CURL_SO" "$ROOT/bench/run.sh" 2>&1)"
