@@ -431,19 +431,34 @@ end
 
 local encoding = false
 
---- Value -> JSON text, or nil, message, "json". Never raises.
-function M.encode(v)
-    local L, err = lib()
-    if not L then
-        return fail(err)
-    end
-    -- A finalizer that encodes while we do gets fresh scratch state.
+-- A finalizer that encodes while we do gets fresh scratch state: enter()
+-- sets the running encoding's aside, leave() puts it back.
+local function enter()
     local saved
     if encoding then
         saved = { tape, cap, n, seen, anchors, n_anchors }
         tape, cap, n, seen, anchors, n_anchors = nil, 0, 0, {}, {}, 0
     end
     encoding = true
+    return saved
+end
+
+local function leave(saved)
+    if saved then
+        tape, cap, n, seen, anchors, n_anchors = saved[1], saved[2], saved[3], saved[4], saved[5],
+            saved[6]
+    else
+        encoding = false
+    end
+end
+
+--- Value -> JSON text, or nil, message, "json". Never raises.
+function M.encode(v)
+    local L, err = lib()
+    if not L then
+        return fail(err)
+    end
+    local saved = enter()
     local ok, s, msg = pcall(encode_value, v, L)
     for i = 1, n_anchors do
         anchors[i] = nil
@@ -451,12 +466,7 @@ function M.encode(v)
     if cap > 262144 then
         tape, cap = nil, 0 -- keep at most 6 MiB of scratch tape
     end
-    if saved then
-        tape, cap, n, seen, anchors, n_anchors = saved[1], saved[2], saved[3], saved[4], saved[5],
-            saved[6]
-    else
-        encoding = false
-    end
+    leave(saved)
     if not ok then
         for k in next, seen do
             seen[k] = nil
@@ -480,12 +490,7 @@ local NODE_SIZE = ffi.sizeof("ljh_json_node")
 --- keep(s) is called for each string made here (int64 digits), which must
 --- live as long as the tape.
 function M.tape(v, keep)
-    local saved
-    if encoding then
-        saved = { tape, cap, n, seen, anchors, n_anchors }
-        tape, cap, n, seen, anchors, n_anchors = nil, 0, 0, {}, {}, 0
-    end
-    encoding = true
+    local saved = enter()
     n, n_anchors = 0, 0
     local ok, put_ok, msg, path = pcall(put, v, 0)
     local t, count = tape, n
@@ -500,12 +505,7 @@ function M.tape(v, keep)
             seen[k] = nil
         end
     end
-    if saved then
-        tape, cap, n, seen, anchors, n_anchors = saved[1], saved[2], saved[3], saved[4], saved[5],
-            saved[6]
-    else
-        encoding = false
-    end
+    leave(saved)
     if not ok then
         return nil, "cannot encode as JSON: " .. tostring(put_ok)
     elseif not put_ok then

@@ -149,6 +149,18 @@ static void pull(ljh_client *c, host *h)
     } while (n == 4);
 }
 
+/* A GET of the one-shot server's / (url is the buffer the request points into). */
+static ljh_request get_request(char *url, size_t cap, int port)
+{
+    snprintf(url, cap, "http://127.0.0.1:%d/", port);
+    ljh_request r;
+    memset(&r, 0, sizeof r);
+    r.method = (ljh_str){"GET", 3};
+    r.url = (ljh_str){url, strlen(url)};
+    r.max_redirects = -1;
+    return r;
+}
+
 Test(backend, portable_driven_by_the_host, .timeout = 20)
 {
     oneshot s;
@@ -156,12 +168,7 @@ Test(backend, portable_driven_by_the_host, .timeout = 20)
     ljh_client *c = client_on("portable");
     cr_assert_not_null(c);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_request r;
-    memset(&r, 0, sizeof r);
-    r.method = (ljh_str){"GET", 3};
-    r.url = (ljh_str){url, strlen(url)};
-    r.max_redirects = -1;
+    ljh_request r = get_request(url, sizeof url, s.port);
     ljh_transfer *t = ljh_client_submit(c, &r);
     cr_assert_not_null(t);
 
@@ -223,12 +230,7 @@ Test(backend, portable_run_polls_itself, .timeout = 20)
     ljh_client *c = client_on("portable");
     cr_assert_not_null(c);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_request r;
-    memset(&r, 0, sizeof r);
-    r.method = (ljh_str){"GET", 3};
-    r.url = (ljh_str){url, strlen(url)};
-    r.max_redirects = -1;
+    ljh_request r = get_request(url, sizeof url, s.port);
     ljh_response *res = ljh_client_perform(c, &r);
     cr_assert_not_null(res);
     cr_expect_eq(res->error, 0, "%s", res->errmsg);
