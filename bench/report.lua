@@ -3,14 +3,14 @@
 -- Prints text tables to stdout; writes markdown to RESULTS_MD if given.
 local raw_file, facts_file, md_file = arg[1], arg[2], arg[3]
 
-local ORDER = { "limit", "strings", "limit.copy", "limit.file", "ljhttp", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
+local ORDER = { "limit", "strings", "limit.copy", "limit.file", "ljhttp", "ljhttp.portable", "ljhttp.get", "ljhttp.output", "ljhttp.stream",
   "ljhttp.chunks", "lua-curl",
   "luasocket", "curl-per-request" }
 local LABEL = {
   limit = "LIMIT (C libcurl)", strings = "STRINGS (ffi.string only)",
   ["limit.copy"] = "LIMIT + copy (C libcurl, fresh copy per body)",
   ["limit.file"] = "LIMIT to a file (C libcurl)",
-  ljhttp = "ljhttp c:get", ["ljhttp.get"] = "ljhttp http.get",
+  ljhttp = "ljhttp c:get", ["ljhttp.portable"] = "ljhttp c:get (portable backend)", ["ljhttp.get"] = "ljhttp http.get",
   ["ljhttp.output"] = "ljhttp output= (no string)", ["ljhttp.stream"] = "ljhttp stream read_ref (no string)",
   ["ljhttp.chunks"] = "ljhttp stream chunks (strings)",
   ["lua-curl"] = "lua-curl", luasocket = "LuaSocket",
@@ -95,7 +95,9 @@ local function rows_for(w)
   for _, c in ipairs(names) do
     local row = { client = LABEL[c] or c }
     local first = by[c] and select(2, next(by[c]))
-    if first and first.api then row.client = "ljhttp " .. first.api end
+    if first and first.api then
+      row.client = "ljhttp " .. first.api .. (c == "ljhttp.portable" and " (portable backend)" or "")
+    end
     if w.na[c] then
       row.na = w.na[c]
     else

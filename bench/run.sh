@@ -57,6 +57,7 @@ client_plan() { # client workload
     ljhttp.get:W4|ljhttp.get:W5) echo "na:-" ;;
     ljhttp.output:W2|ljhttp.output:W3|ljhttp.stream:W2|ljhttp.stream:W3|ljhttp.chunks:W2|ljhttp.chunks:W3) echo 1 ;;
     ljhttp.output:*|ljhttp.stream:*|ljhttp.chunks:*) echo "na:-" ;;
+    ljhttp.portable:W2|ljhttp.portable:W3) echo "na:-" ;;
     lua-curl:W4|lua-curl:W5) echo "na:easy interface only" ;;
     luasocket:W5) echo 4 ;;            # sequential: 50 ms each
     curl-per-request:W1) echo 10 ;;
@@ -64,20 +65,23 @@ client_plan() { # client workload
     *) echo 1 ;;
   esac
 }
-CLIENTS=(limit strings limit.copy limit.file ljhttp ljhttp.get ljhttp.output ljhttp.stream ljhttp.chunks lua-curl luasocket curl-per-request)
+# ljhttp.portable: c:get and the batch with LJHTTP_BACKEND=portable (what
+# Windows uses; macOS can), next to epoll in the same rounds.
+CLIENTS=(limit strings limit.copy limit.file ljhttp ljhttp.portable ljhttp.get ljhttp.output ljhttp.stream ljhttp.chunks lua-curl luasocket curl-per-request)
 
 client_cmd() { # client -> command prefix (array printed one word per line)
   case "$1" in
     limit|limit.copy|limit.file) echo "$BENCH_DIR/limit" ;;
     strings) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_strings.lua" ;;
     ljhttp|ljhttp.get|ljhttp.output|ljhttp.stream|ljhttp.chunks) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
+    ljhttp.portable) printf '%s\n' env LJHTTP_BACKEND=portable "$LUAJIT" "$BENCH_DIR/client_ljhttp.lua" ;;
     lua-curl) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luacurl.lua" ;;
     luasocket) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_luasocket.lua" ;;
     curl-per-request) printf '%s\n' "$LUAJIT" "$BENCH_DIR/client_curlproc.lua" ;;
   esac
 }
 client_extra() {
-  case "$1" in limit.copy) echo --copy ;; limit.file) echo "$TMP/limit-out.bin" ;; ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp.chunks) echo chunks ;; ljhttp) echo client ;; esac
+  case "$1" in limit.copy) echo --copy ;; limit.file) echo "$TMP/limit-out.bin" ;; ljhttp.get) echo get ;; ljhttp.output) echo output ;; ljhttp.stream) echo stream ;; ljhttp.chunks) echo chunks ;; ljhttp|ljhttp.portable) echo client ;; esac
 }
 
 # ---------------------------------------------------------------- checks
