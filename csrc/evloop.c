@@ -279,8 +279,17 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
     if (!c)
         return 0;
     ljh__check_fork(c);
-    if (c->running == 0)
-        return 0;
+    ljh_ev_event evs[EVENTS_MAX];
+    if (c->running == 0) {
+        /* Nothing runs, but an idle kept-alive socket the server closed
+         * still makes the set readable: look once, so on_ready unwatches
+         * it, or a host polling ljh_client_fd would wake for ever. */
+        int n = c->ev_fd >= 0 ? c->ev->wait(c, evs, EVENTS_MAX, 0) : 0;
+        for (int i = 0; i < n; i++)
+            on_ready(c, evs[i].fd, evs[i].events);
+        ljh__collect_finished(c);
+        return c->running;
+    }
     int64_t timeout = wait_ms < 0 ? 1000 : wait_ms;
     c->budget = -1;
     if (c->n_budget_paused || c->n_start_pending)
@@ -300,7 +309,6 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
         if (left < timeout)
             timeout = left < 0 ? 0 : left;
     }
-    ljh_ev_event evs[EVENTS_MAX];
     /* A due timer (a transfer just added) needs no syscall first. Only a
      * due one: with wait_ms == 0 (hosts that poll ljh_client_fd) a timer
      * still ahead must not hide ready sockets, or the fd stays readable

@@ -239,3 +239,39 @@ Test(backend, portable_run_polls_itself, .timeout = 20)
     ljh_client_free(c);
     oneshot_stop(&s);
 }
+
+/* A kept-alive connection the server closes once nothing runs: the set
+ * (ljh_client_fd) becomes readable, and one ljh_client_run must clear
+ * it, or a host that polls the descriptor wakes for ever. */
+Test(backend, idle_socket_closed_by_the_server_is_cleared, .timeout = 20)
+{
+    oneshot s;
+    oneshot_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    ljh_client *c = client_on(NULL);
+    cr_assert_not_null(c);
+    int fd = ljh_client_fd(c);
+    if (fd < 0) {
+        ljh_client_free(c);
+        oneshot_stop(&s);
+        cr_skip_test("this platform's default backend has no descriptor");
+    }
+    char url[64];
+    ljh_request r = get_request(url, sizeof url, s.port);
+    ljh_transfer *t = ljh_client_submit(c, &r);
+    cr_assert_not_null(t);
+    int64_t deadline = ljh_now_ms() + 15000;
+    while (!ljh_transfer_done(t) && ljh_now_ms() < deadline)
+        ljh_client_run(c, 100);
+    ljh_response *res = ljh_transfer_response(t);
+    cr_assert_not_null(res);
+    cr_expect_eq(res->status, 200);
+    oneshot_stop(&s); /* the server has closed the kept-alive connection */
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 5000) > 0) { /* the close reached the set */
+        ljh_client_run(c, 0);
+        cr_expect_eq(poll(&p, 1, 0), 0, "the descriptor stays readable after a run");
+    }
+    ljh_response_free(res);
+    ljh_transfer_free(t);
+    ljh_client_free(c);
+}
