@@ -38,6 +38,9 @@ typedef struct ljh_ev_backend {
     /* Waits up to timeout_ms (0: just looks) for readiness; fills out
      * with up to max sockets; returns their count (0 on error). */
     int (*wait)(ljh_client *c, ljh_ev_event *out, int max, int timeout_ms);
+    /* 1 when a forked child inherits c->ev_fd (epoll); 0 when it does not
+     * (kqueue): the child must not close that number, someone else's now. */
+    int survives_fork;
 } ljh_ev_backend;
 
 extern const ljh_ev_backend ljh__ev_portable;

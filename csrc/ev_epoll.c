@@ -59,7 +59,7 @@ static int e_wait(ljh_client *c, ljh_ev_event *out, int max, int timeout_ms)
     return n < 0 ? 0 : n;
 }
 
-const ljh_ev_backend ljh__ev_epoll = {"epoll", e_open, e_close, e_watch, e_wait};
+const ljh_ev_backend ljh__ev_epoll = {"epoll", e_open, e_close, e_watch, e_wait, 1};
 #else
 typedef int ljh_ev_epoll_not_here; /* (ISO C wants something in a file) */
 #endif

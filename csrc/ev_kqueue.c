@@ -88,7 +88,7 @@ static int k_wait(ljh_client *c, ljh_ev_event *out, int max, int timeout_ms)
     return k;
 }
 
-const ljh_ev_backend ljh__ev_kqueue = {"kqueue", k_open, k_close, k_watch, k_wait};
+const ljh_ev_backend ljh__ev_kqueue = {"kqueue", k_open, k_close, k_watch, k_wait, 0};
 #else
 typedef int ljh_ev_kqueue_not_here; /* (ISO C wants something in a file) */
 #endif

@@ -117,7 +117,7 @@ static int p_wait(ljh_client *c, ljh_ev_event *out, int max, int timeout_ms)
     return k;
 }
 
-const ljh_ev_backend ljh__ev_portable = {"portable", p_open, p_close, p_watch, p_wait};
+const ljh_ev_backend ljh__ev_portable = {"portable", p_open, p_close, p_watch, p_wait, 1};
 
 const ljh_ev_backend *ljh__ev_find(const char *name, size_t n)
 {

@@ -165,6 +165,8 @@ int ljh__evloop_init(ljh_client *c)
 
 void ljh__evloop_close(ljh_client *c)
 {
+    if (c->fork_gen != ljh__fork_generation() && !c->ev->survives_fork)
+        c->ev_fd = -1; /* not inherited: in this child the number is another file's */
     c->ev->close(c);
 }
 
