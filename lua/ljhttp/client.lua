@@ -633,8 +633,11 @@ function Client:close()
     if self.cookie_file then
         saved, serr, scode = self:save_cookies()
     end
-    self.cptr = nil
     local e = self.engine
+    if e.host.before_free then -- stop watching sockets C is about to close
+        e.host.before_free(e)
+    end
+    self.cptr = nil
     e.cptr = nil
     self.C.ljh_client_free(ffi.gc(cptr, nil))
     for _, h in next, e.pending do

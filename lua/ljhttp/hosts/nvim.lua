@@ -82,9 +82,9 @@ local function close_handle(h)
 end
 
 -- Closes the engine's handles. Safe at any time, also after the C client
--- was freed: Client:close frees it (closing the epoll descriptor) and then
--- calls flush, with no descriptor opened in between, so the number cannot
--- have been reused by then; libuv only has to forget it.
+-- was freed. Client:close calls it (before_free) before C closes the
+-- sockets and the epoll descriptor, and again (flush) after, for handles
+-- the last callbacks made.
 local function release(engine)
     local st = engine.nvim
     if st then
@@ -290,6 +290,13 @@ function M.report(engine, handle, err)
     vim.schedule(function()
         error(err, 0)
     end)
+end
+
+-- Called by Client:close before the C client is freed: the poll handles
+-- of the portable backend stop before C closes their sockets (libuv must
+-- not see a descriptor closed under an active handle).
+function M.before_free(engine)
+    release(engine)
 end
 
 -- Called by Client:close after the C client is gone.
