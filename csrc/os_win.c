@@ -1,4 +1,5 @@
-/* os_win: os.h for Windows (MinGW-w64/MSYS2; Vista or later). Paths come
+/* os_win: os.h for Windows (MinGW-w64/MSYS2; Windows 7 SP1 or later:
+ * WSA_FLAG_NO_HANDLE_INHERIT). Paths come
  * from Lua as UTF-8 and are converted to UTF-16 for the wide calls, so
  * any file name works whatever the ANSI code page. Descriptors are the C
  * runtime's (_wopen); the Win32 calls get their handle from
