@@ -55,10 +55,16 @@ static int k_watch(ljh_client *c, curl_socket_t fd, int events, int old)
     int got = kevent(c->ev_fd, ch, n, res, n, NULL);
     if (got < 0)
         return -1;
-    for (int i = 0; i < got; i++)
-        if ((res[i].flags & EV_ERROR) && res[i].data != 0 && !(res[i].flags & EV_DELETE) &&
-            res[i].data != ENOENT)
+    for (int i = 0; i < got; i++) {
+        /* a receipt's flags are EV_ERROR alone on some kernels: whether it
+         * answers a delete is read from the change with its filter */
+        int was_delete = 0;
+        for (int j = 0; j < n; j++)
+            if (ch[j].filter == res[i].filter)
+                was_delete = (ch[j].flags & EV_DELETE) != 0;
+        if ((res[i].flags & EV_ERROR) && res[i].data != 0 && !was_delete && res[i].data != ENOENT)
             return -1;
+    }
     return 0;
 }
 
