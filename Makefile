@@ -199,6 +199,7 @@ test-portable: all
 	LJHTTP_BACKEND=portable $(LUAJIT) tests/lua/run.lua
 	LJHTTP_BACKEND=portable bash tests/luajit/run.sh
 	LJHTTP_BACKEND=portable bash tests/nvim/run.sh
+	LJHTTP_BACKEND=portable bash tests/openresty/run.sh
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: the library and the C
 # tests built in build/asan, then the Lua suite run by luajit with the
