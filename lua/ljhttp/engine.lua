@@ -82,8 +82,9 @@ end
 
 -- Pulls every ready id and settles its handle. User code does not run
 -- here: callbacks are queued for the host, so an error in one of them
--- can never leave the engine half-updated.
-function Engine:dispatch()
+-- can never leave the engine half-updated. after(h), when given, runs
+-- for each settled handle (a host's wake-ups).
+function Engine:dispatch(after)
     local C, ids, pending = self.C, self.ids, self.pending
     if self.cptr == nil then
         return
@@ -94,6 +95,9 @@ function Engine:dispatch()
             local h = pending[ids[i]]
             if h then
                 h:_ready()
+                if after then
+                    after(h)
+                end
             end
         end
     until n < IDS

@@ -38,7 +38,6 @@ local select, unpack, pairs, pcall = select, unpack, pairs, pcall
 local tremove = table.remove
 local ffi_str = ffi.string
 
-local IDS = 64
 local IDLE_S = 1        -- an idle driver waits this long for new work
 local ARM_MAX_MS = 1000 -- the driver looks around at least this often
 local SWEEP_S = 0.25    -- without the relay: how often a timer pumps and sweeps
@@ -191,24 +190,19 @@ end
 
 -- Engine:dispatch plus wake-ups of whoever waits for each handle, and
 -- the cancellation of transfers whose owner ended.
+local function wake_for(h)
+    wake_owner(h.owner)
+    wake(h.sleeper)
+    local w = h.waiter
+    if w then
+        wake(w.sleeper)
+    end
+end
+
 local function settle(e)
-    local C, ids, pending = e.C, e.ids, e.pending
+    local C = e.C
     while e.cptr ~= nil do
-        repeat
-            local n = C.ljh_client_ready(e.cptr, ids, IDS)
-            for i = 0, n - 1 do
-                local h = pending[ids[i]]
-                if h then
-                    h:_ready()
-                    wake_owner(h.owner)
-                    wake(h.sleeper)
-                    local w = h.waiter
-                    if w then
-                        wake(w.sleeper)
-                    end
-                end
-            end
-        until n < IDS
+        e:dispatch(wake_for)
         local orphans = e.orphans
         if not orphans then
             return
