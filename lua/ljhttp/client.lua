@@ -5,7 +5,16 @@ local ffi = require("ffi")
 local loader = require("ljhttp.loader")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
-local engine_mod = require("ljhttp.engine")
+-- engine.lua drives async requests only: it loads on a client's first
+-- use of its engine (Client.__index), so that a script making blocking
+-- requests does not parse it at start-up.
+local engine_mod = setmetatable({}, {
+    __index = function(t, k)
+        local m = require("ljhttp.engine")
+        setmetatable(t, { __index = m })
+        return m[k]
+    end,
+})
 local options = require("ljhttp.options")
 local protect_mod = require("ljhttp.protect")
 local protect, protect_ok = protect_mod.call, protect_mod.ok
@@ -42,8 +51,18 @@ local M = {}
 ---@field delete_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 ---@field head_async fun(self: ljhttp.Client, url: string, options?: ljhttp.Options|ljhttp.Callback, callback?: ljhttp.Callback): ljhttp.Handle
 local Client = {}
-Client.__index = Client
 M.Client = Client
+
+-- Methods come from Client; the engine is made on first use (an async
+-- request, a stream, run()), not by M.new.
+function Client.__index(self, k)
+    if k == "engine" then
+        local e = engine_mod.new(rawget(self, "C"), rawget(self, "cptr"), rawget(self, "host"))
+        rawset(self, "engine", e)
+        return e
+    end
+    return Client[k]
+end
 
 local DEFAULT_CONCURRENCY = 16
 local MAX_BATCH = 100000
@@ -183,8 +202,9 @@ function M.new(opts)
         end
     end
     local backend, from_env = opts.backend, false
-    if backend == nil then -- engine.lua: the backend's name (or LJHTTP_BACKEND)
-        backend, from_env = engine_mod.default_backend()
+    local env_backend = os.getenv("LJHTTP_BACKEND")
+    if backend == nil and env_backend ~= nil and env_backend ~= "" then
+        backend, from_env = engine_mod.default_backend() -- engine.lua reads it
     end
     if backend ~= nil then
         if type(backend) ~= "string" or backend == "" or backend:find("%z")
@@ -212,7 +232,6 @@ function M.new(opts)
         C = C,
         cptr = cptr,
         defaults = defaults,
-        engine = engine_mod.new(C, cptr, host),
         host = host,
         cookie_file = type(jar) == "string" and jar or nil,
     }, Client)
@@ -256,7 +275,7 @@ function Client:request(method, url, opts)
     -- loops (a trace started in a loop cannot return through a pcall):
     -- a string or table LuaJIT cannot make (options, response) is
     -- out_of_memory, and options with metamethods may raise.
-    local ok, a, b, c = pcall(self._request, self, method, url, opts)
+    local ok, a, b, c = pcall(Client._request, self, method, url, opts)
     if not ok then
         return request_failed(a, opts)
     end
@@ -283,9 +302,10 @@ function Client:_request(method, url, opts, blocking)
     local r = self.C.ljh_client_perform(self.cptr, req)
     encode_release()
     local res, err, ecode = decode_take(r, false)
-    if self.engine.n_pending > 0 then
+    local e = rawget(self, "engine") -- none yet: no async request was made
+    if e ~= nil and e.n_pending > 0 then
         -- other transfers may have finished while this one ran
-        self.engine.host.kick(self.engine)
+        e.host.kick(e)
     end
     return res, err, ecode
 end

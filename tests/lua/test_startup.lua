@@ -1,8 +1,8 @@
 -- Start-up pays only for what a request needs (issue 19): a script that
 -- requires ljhttp and makes one plain request loads neither the JSON,
--- Link-header nor body-encoding module, and each loads on first use. The
--- library is linked -z nodelete, so a script's exit does not unmap
--- libcurl and its libraries.
+-- Link-header nor body-encoding module, nor the async engine, and each
+-- loads on first use. The library is linked -z nodelete, so a script's
+-- exit does not unmap libcurl and its libraries.
 local T = require("support")
 local R = require("reliability")
 
@@ -22,6 +22,28 @@ print("after use: json " .. loaded("ljhttp.json") .. " bodies " .. loaded("ljhtt
     T.ok(ok, "the child failed: " .. out)
     T.contains(out, "after get: json no links no bodies no")
     T.contains(out, "after use: json yes bodies yes query true")
+end)
+
+T.test("require + blocking requests: the engine (engine.lua) loads on the first async request", function()
+    local url = string.format("%q", T.url("/echo"))
+    local out, ok = R.child([[
+local http = require("ljhttp")
+local c = assert(http.new())
+assert(http.get(]] .. url .. [[).status_code == 200)
+assert(c:get(]] .. url .. [[).status_code == 200)
+local function loaded(m) return package.loaded[m] ~= nil and "yes" or "no" end
+print("after get: engine " .. loaded("ljhttp.engine") .. " field " .. tostring(rawget(c, "engine") ~= nil))
+local r = assert(c:get_async(]] .. url .. [[):wait())
+print("after async: engine " .. loaded("ljhttp.engine") .. " status " .. r.status_code
+    .. " field " .. tostring(rawget(c, "engine") ~= nil))
+assert(c:get(]] .. url .. [[).status_code == 200)
+assert(c:close())
+print("closed")
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "after get: engine no field false")
+    T.contains(out, "after async: engine yes status 200 field true")
+    T.contains(out, "closed")
 end)
 
 T.test("the library is linked -z nodelete (exit does not unmap libcurl)", function()
