@@ -653,18 +653,22 @@ function Client:close()
     if self.cookie_file then
         saved, serr, scode = self:save_cookies()
     end
-    local e = self.engine
-    if e.host.before_free then -- stop watching sockets C is about to close
+    local e = rawget(self, "engine") -- nil: no async request was made
+    if e ~= nil and e.host.before_free then -- stop watching sockets C is about to close
         e.host.before_free(e)
     end
     self.cptr = nil
-    e.cptr = nil
-    self.C.ljh_client_free(ffi.gc(cptr, nil))
-    for _, h in next, e.pending do
-        h:_ready()
+    if e ~= nil then
+        e.cptr = nil
     end
-    if e.host.flush then
-        e.host.flush(e)
+    self.C.ljh_client_free(ffi.gc(cptr, nil))
+    if e ~= nil then
+        for _, h in next, e.pending do
+            h:_ready()
+        end
+        if e.host.flush then
+            e.host.flush(e)
+        end
     end
     live[self] = nil
     if not saved then

@@ -24,7 +24,7 @@ print("after use: json " .. loaded("ljhttp.json") .. " bodies " .. loaded("ljhtt
     T.contains(out, "after use: json yes bodies yes query true")
 end)
 
-T.test("require + blocking requests: the engine (engine.lua) loads on the first async request", function()
+T.test("blocking requests and close(): the engine (engine.lua) loads only on the first async request", function()
     local url = string.format("%q", T.url("/echo"))
     local out, ok = R.child([[
 local http = require("ljhttp")
@@ -32,6 +32,9 @@ local c = assert(http.new())
 assert(http.get(]] .. url .. [[).status_code == 200)
 assert(c:get(]] .. url .. [[).status_code == 200)
 local function loaded(m) return package.loaded[m] ~= nil and "yes" or "no" end
+local c2 = assert(http.new())
+assert(c2:get(]] .. url .. [[).status_code == 200)
+assert(c2:close())
 print("after get: engine " .. loaded("ljhttp.engine") .. " field " .. tostring(rawget(c, "engine") ~= nil))
 local r = assert(c:get_async(]] .. url .. [[):wait())
 print("after async: engine " .. loaded("ljhttp.engine") .. " status " .. r.status_code
