@@ -93,11 +93,12 @@ T.test("hot loop of requests: decode.lua compiles, no NYI", function()
     check_decode_traces(lines, text)
 end)
 
--- The line range of request_batch's submit-and-wait loop in client.lua:
+-- The line range of request_batch's submit-and-wait loop in
+-- client_async.lua:
 -- from its `while true do` to the `if n_err > 0 then` after it.
 local function batch_loop_lines()
     local first, last, n, in_batch = nil, nil, 0, false
-    for line in io.lines(T.root .. "/lua/ljhttp/client.lua") do
+    for line in io.lines(T.root .. "/lua/ljhttp/client_async.lua") do
         n = n + 1
         if line:find("request_batch", 1, true) and line:find("function", 1, true) then
             in_batch = true
@@ -107,7 +108,7 @@ local function batch_loop_lines()
             last = n
         end
     end
-    assert(first and last, "the batch loop was not found in client.lua")
+    assert(first and last, "the batch loop was not found in client_async.lua")
     return first, last
 end
 
@@ -122,12 +123,12 @@ T.test("request_batch: the submit-and-wait loop makes no closure per wait", func
     assert(errs == nil and #res == 400, "batch failed")
 ]], T.url("/small"))
     -- a closure made inside the loop shows as NYI FNEW (bytecode 51) or
-    -- UCLO (50) at a line of client.lua's batch loop, and the loop runs
+    -- UCLO (50) at a line of client_async.lua's batch loop, and the loop runs
     -- interpreted
     local bad, first, last = {}, batch_loop_lines()
     for _, line in ipairs(lines) do
-        if line:find("NYI: bytecode 5[01] at client.lua", 1) then
-            local at = tonumber(line:match("at client%.lua:(%d+)"))
+        if line:find("NYI: bytecode 5[01] at client_async.lua", 1) then
+            local at = tonumber(line:match("at client_async%.lua:(%d+)"))
             if at and at > first and at < last then
                 bad[#bad + 1] = line
             end

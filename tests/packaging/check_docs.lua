@@ -5,8 +5,9 @@
 --   * every option the code reads (options.lua, encode.lua) is in README or
 --     the help page, is tagged, and is a field of ljhttp.Options
 --     (lua/ljhttp/types.lua); client options, response and info fields too;
---   * every public function of lua/ljhttp.lua and lua/ljhttp/client.lua
---     has ---@param for each parameter and a ---@return;
+--   * every public function of lua/ljhttp.lua, lua/ljhttp/client.lua and
+--     lua/ljhttp/client_async.lua has ---@param for each parameter and a
+--     ---@return;
 --   * every ljhttp.* type named in an annotation is defined.
 -- Prints "ok - ..." / "not ok - ..." lines (run.sh counts them).
 local ROOT = assert(arg[1], "usage: check_docs.lua ROOT")
@@ -294,10 +295,12 @@ local function check_annotations(rel)
 end
 check_annotations("lua/ljhttp.lua")
 check_annotations("lua/ljhttp/client.lua")
+check_annotations("lua/ljhttp/client_async.lua")
 
 do
     local defined = {}
-    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/client.lua" }) do
+    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/client.lua",
+        "lua/ljhttp/client_async.lua" }) do
         local src = read(rel)
         for name in src:gmatch("%-%-%-@class ([%w_.]+)") do
             defined[name] = true
@@ -307,7 +310,8 @@ do
         end
     end
     local missing, seen = {}, {}
-    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/client.lua" }) do
+    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/client.lua",
+        "lua/ljhttp/client_async.lua" }) do
         for line in read(rel):gmatch("[^\n]+") do
             if line:match("^%-%-%-@") then
                 for name in line:gmatch("%f[%w_](ljhttp%.[%a_][%w_]*)") do

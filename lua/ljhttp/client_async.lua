@@ -1,0 +1,256 @@
+-- client_async: Client:request_async and Client:request_batch, loaded on
+-- their first call (client.lua puts stubs in their place), so that a
+-- script making blocking requests does not parse them at start-up.
+local encode = require("ljhttp.encode")
+local engine_mod = require("ljhttp.engine")
+local options = require("ljhttp.options")
+local protect_mod = require("ljhttp.protect")
+local client = require("ljhttp.client")
+local protect, protect_ok = protect_mod.call, protect_mod.ok
+local OPTIONS, BATCH = protect_mod.OPTIONS, protect_mod.BATCH
+local encode_request, encode_release = encode.request, encode.release
+local bad, closed = client.bad, client.closed
+local Client = client.Client
+
+local type, next, getmetatable = type, next, getmetatable
+
+local DEFAULT_CONCURRENCY = 16
+local MAX_BATCH = 100000
+local BATCH_NAMES = { concurrency = true }
+
+-- ---- non-blocking ----
+
+local function read_callbacks(o)
+    return o.on_chunk, o.on_event, o.on_line, o.lines, o.body, o.on_progress, o.progress_interval
+end
+
+local DEFAULT_PROGRESS_MS = 100
+
+-- progress_interval: seconds or a Go duration string, as other durations
+-- (parsed in Lua: it never reaches C).
+local function progress_ms(_, v)
+    if v == nil then
+        return DEFAULT_PROGRESS_MS
+    end
+    local ms, err = options.duration_ms(v)
+    if not ms then
+        return nil, "progress_interval: " .. err
+    end
+    return ms
+end
+
+--- Starts a request; callback(response, err, code) runs exactly once.
+---@param method ljhttp.Method
+---@param url string
+---@param opts? ljhttp.Options|ljhttp.Callback
+---@param callback? ljhttp.Callback
+---@return ljhttp.Handle
+function Client:request_async(method, url, opts, callback)
+    if type(opts) == "function" and callback == nil then
+        opts, callback = nil, opts
+    end
+    if callback ~= nil and type(callback) ~= "function" then
+        error("ljhttp: callback must be a function", 2)
+    end
+    local on_chunk, on_event, on_line, line_format, body, on_progress, interval
+    if type(opts) == "table" then
+        if getmetatable(opts) ~= nil then
+            -- options with metamethods may raise: the callback gets the error
+            local ok, a, b, c, d, f, g, i = protect_ok(OPTIONS, read_callbacks, opts)
+            if not ok then
+                local h = engine_mod.handle(callback, nil, false)
+                h.engine = self.engine
+                h:_finish(nil, a, b)
+                return h
+            end
+            on_chunk, on_event, on_line, line_format, body, on_progress, interval = a, b, c, d, f, g, i
+        else
+            on_chunk, on_event, on_line, line_format, body, on_progress, interval = read_callbacks(opts)
+        end
+    end
+    if on_progress ~= nil and type(on_progress) ~= "function" then
+        error("ljhttp: on_progress must be a function", 2)
+    end
+    if on_chunk ~= nil and type(on_chunk) ~= "function" then
+        error("ljhttp: on_chunk must be a function", 2)
+    end
+    if on_event ~= nil then
+        if type(on_event) ~= "function" then
+            error("ljhttp: on_event must be a function", 2)
+        end
+        -- server-sent events, parsed from the chunks (sse.lua)
+        on_chunk = require("ljhttp.sse").chunk_handler(on_event, on_chunk)
+    end
+    if on_line ~= nil then
+        if type(on_line) ~= "function" then
+            error("ljhttp: on_line must be a function", 2)
+        end
+        -- lines (lines.lua) split from the chunks; the last one, if it has
+        -- no line end, reaches on_line just before the callback
+        local lines = require("ljhttp.lines")
+        if not lines.format(line_format) then
+            error("ljhttp: lines must be \"json\" or \"text\"", 2)
+        end
+        local finish
+        on_chunk, finish = lines.chunk_handler(on_line, line_format, on_chunk)
+        local user_cb = callback
+        callback = function(res, err, code, answer)
+            if res then
+                finish()
+            end
+            if user_cb then
+                if answer ~= nil then
+                    return user_cb(res, err, code, answer)
+                end
+                return user_cb(res, err, code)
+            end
+        end
+    elseif line_format ~= nil then
+        error("ljhttp: lines goes with on_line", 2)
+    end
+    local h = engine_mod.handle(callback, on_chunk, false)
+    local e = self.engine
+    h.engine = e
+    if on_chunk then -- named in an http_status message
+        h.method, h.what = method, on_event and "the event stream" or "the server"
+    end
+    if type(body) == "function" then -- pulled piece by piece (engine.lua)
+        h.body_fn = body
+    end
+    if self.cptr == nil then
+        h:_finish(closed())
+        return h
+    end
+    if on_progress then
+        local ms, perr = progress_ms(self.C, interval == nil and self.defaults.progress_interval or interval)
+        if not ms then
+            h:_finish(bad(perr))
+            return h
+        end
+        h.on_progress, h.progress_ms = on_progress, ms
+    end
+    local req, msg, code = protect(OPTIONS, encode_request, method, url, opts, self.defaults,
+        on_chunk and encode.F_STREAM or 0, true)
+    if not req then
+        encode_release()
+        h:_finish(nil, msg, code)
+        return h
+    end
+    e:submit(req, h)
+    encode_release()
+    return h
+end
+
+-- ---- batches ----
+
+--- gluahttp's request_batch: returns responses, or responses, errors,
+--- codes (codes[i], the error code of errors[i]).
+---@param requests ljhttp.BatchItem[]
+---@param bopts? ljhttp.BatchOptions
+---@return ljhttp.Response[]? responses
+---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
+---@return (ljhttp.ErrorCode|table<integer, ljhttp.ErrorCode>)? codes codes[i] for each errors[i] (or the code when the batch itself was refused)
+function Client:request_batch(requests, bopts)
+    if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
+        -- metamethods may raise: keep the no-raise promise
+        return protect(BATCH, self._request_batch, self, requests, bopts)
+    end
+    return self:_request_batch(requests, bopts)
+end
+
+function Client:_request_batch(requests, bopts)
+    if type(requests) ~= "table" then
+        return bad("requests must be a table")
+    end
+    if self.cptr == nil then
+        return closed()
+    end
+    local conc = DEFAULT_CONCURRENCY
+    if bopts ~= nil then
+        if type(bopts) ~= "table" then
+            return bad("batch options must be a table")
+        end
+        local umsg = options.unknown(bopts, BATCH_NAMES)
+        if umsg then
+            return bad(umsg)
+        end
+        if bopts.concurrency ~= nil then
+            conc = bopts.concurrency
+            if type(conc) ~= "number" or conc < 1 or conc > 10000 or conc % 1 ~= 0 then
+                return bad("concurrency must be a whole number from 1 to 10000")
+            end
+        end
+    end
+    local n = 0
+    for k in next, requests do
+        if type(k) == "number" and k > n and k % 1 == 0 then
+            n = k
+        end
+    end
+    if n > MAX_BATCH then
+        return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
+    end
+    local responses, errors, codes, n_err = {}, {}, {}, 0
+    local e = self.engine
+    local active, i = 0, 1
+    -- One settle function per batch (a closure per item would keep the
+    -- loop out of the JIT); the handle carries its index.
+    local function settle(h, res, err, code)
+        active = active - 1
+        if res then
+            responses[h.index] = res
+        else
+            errors[h.index], codes[h.index] = err, code
+            n_err = n_err + 1
+        end
+    end
+    local defaults = self.defaults
+    -- The wait's predicate, made once: a closure made in the loop would
+    -- keep the loop out of the JIT (NYI: FNEW/UCLO).
+    local before
+    local function progressed()
+        return active < before
+    end
+    while true do
+        while i <= n and active < conc do
+            local item = requests[i]
+            if type(item) ~= "table" then
+                errors[i], codes[i] = "Request must be a table", "invalid_argument"
+                n_err = n_err + 1
+            else
+                local req, msg, code
+                local o = item[3]
+                if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
+                    -- metamethods may raise: keep the no-raise promise
+                    req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
+                else
+                    req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
+                end
+                if not req then
+                    errors[i], codes[i] = msg, code
+                    n_err = n_err + 1
+                else
+                    active = active + 1
+                    local h = engine_mod.handle(nil, nil, true)
+                    h.index, h.settle = i, settle
+                    e:submit(req, h)
+                end
+                encode_release()
+            end
+            i = i + 1
+        end
+        if active == 0 then
+            break
+        end
+        -- until one finishes: the host decides how to wait (in OpenResty
+        -- the coroutine yields, so the worker keeps serving)
+        before = active
+        e.host.block_until(e, progressed)
+    end
+    if n_err > 0 then
+        return responses, errors, codes
+    end
+    return responses
+end
+
+return true
