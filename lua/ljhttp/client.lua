@@ -5,16 +5,6 @@ local ffi = require("ffi")
 local loader = require("ljhttp.loader")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
--- engine.lua drives async requests only: it loads on a client's first
--- use of its engine (Client.__index), so that a script making blocking
--- requests does not parse it at start-up.
-local engine_mod = setmetatable({}, {
-    __index = function(t, k)
-        local m = require("ljhttp.engine")
-        setmetatable(t, { __index = m })
-        return m[k]
-    end,
-})
 local options = require("ljhttp.options")
 local protect_mod = require("ljhttp.protect")
 local OPTIONS = protect_mod.OPTIONS
@@ -52,17 +42,18 @@ local M = {}
 local Client = {}
 M.Client = Client
 
--- Methods come from Client; the engine is made on first use (an async
--- request, a stream, run()), not by M.new.
+-- Methods come from Client. The engine (engine.lua, which drives async
+-- requests) is made on its first use, not by M.new: a script making only
+-- blocking requests never parses engine.lua.
 function Client.__index(self, k)
     if k == "engine" then
-        local e = engine_mod.new(rawget(self, "C"), rawget(self, "cptr"), rawget(self, "host"))
+        local e = require("ljhttp.engine").new(rawget(self, "C"), rawget(self, "cptr"),
+            rawget(self, "host"))
         rawset(self, "engine", e)
         return e
     end
     return Client[k]
 end
-
 
 -- Options only a client takes; everything else is a request default.
 local CLIENT_ONLY = { cookie_jar = true, max_connections = true, max_host_connections = true,
@@ -199,14 +190,15 @@ function M.new(opts)
         end
     end
     local backend, from_env = opts.backend, false
+    -- LJHTTP_BACKEND, when set, is read by engine.lua (loaded only then)
     local env_backend = os.getenv("LJHTTP_BACKEND")
     if backend == nil and env_backend ~= nil and env_backend ~= "" then
-        backend, from_env = engine_mod.default_backend() -- engine.lua reads it
+        backend, from_env = require("ljhttp.engine").default_backend()
     end
     if backend ~= nil then
         if type(backend) ~= "string" or backend == "" or backend:find("%z")
             or C.ljh_backend_available(backend) == 0 then
-            return bad(engine_mod.backend_refused(backend, from_env))
+            return bad(require("ljhttp.engine").backend_refused(backend, from_env))
         end
         copts.backend.ptr, copts.backend.len = backend, #backend
     end
