@@ -190,10 +190,11 @@ function M.new(opts)
         end
     end
     local backend, from_env = opts.backend, false
-    -- LJHTTP_BACKEND, when set, is read by engine.lua (loaded only then)
-    local env_backend = os.getenv("LJHTTP_BACKEND")
-    if backend == nil and env_backend ~= nil and env_backend ~= "" then
-        backend, from_env = require("ljhttp.engine").default_backend()
+    if backend == nil then -- the backend's name from LJHTTP_BACKEND, when set
+        local env = os.getenv("LJHTTP_BACKEND")
+        if env ~= nil and env ~= "" then
+            backend, from_env = env, true
+        end
     end
     if backend ~= nil then
         if type(backend) ~= "string" or backend == "" or backend:find("%z")
