@@ -288,12 +288,12 @@ local function drive(premature, e)
         tokens = tokens + 1
         e.token = tokens
     end
-    local woken = false -- by kick, which has just pumped: no need again
     while e.cptr ~= nil do
-        if not woken then
-            pump(e, 0)
-        end
-        woken = false
+        -- also after kick woke it, though kick has just pumped: the
+        -- answer may be in by now, and this pump (one epoll_wait) then
+        -- spares a relay turn (an arm, two thread wake-ups, a send and a
+        -- read). c=1: 0.74-0.95 turns a request became 0.44-0.65.
+        pump(e, 0)
         if e.n_pending == 0 then
             -- idle: wait for work a while rather than end at once
             e.idle = e.idle or sema_new()
@@ -306,7 +306,6 @@ local function drive(premature, e)
             if not ok and e.n_pending == 0 then
                 break
             end
-            woken = ok and e.n_pending > 0
         elseif e.cptr ~= nil then
             local t = C.ljh_client_timeout(e.cptr)
             if t ~= 0 then
