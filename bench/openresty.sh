@@ -14,6 +14,10 @@
 #   bench/openresty.sh            DURATION=5 (s per cell), ROUNDS=1
 #   bench/openresty.sh --smoke    1 s per cell, fewer rows
 #   OR_ROWS=REGEX                 only the rows whose "name|path|c" match
+#   bench/openresty.sh --serve    start both nginx, print the front's URL
+#                                 and worker pid, wait (for strace/perf)
+#   OR_JIT=v|dump OR_JIT_OUT=FILE LuaJIT's jit.v / jit.dump log of the
+#                                 front worker (init_worker_by_lua)
 #
 # Prints a markdown table; writes it to OR_RESULTS_MD if set.
 set -euo pipefail
@@ -26,7 +30,9 @@ WRK="${WRK:-wrk}"
 DURATION="${DURATION:-5}"
 ROUNDS="${ROUNDS:-1}"
 SMOKE=0
+SERVE=0
 [[ ${1:-} == --smoke ]] && SMOKE=1 && DURATION=1
+[[ ${1:-} == --serve ]] && SERVE=1
 
 log() { echo "bench-openresty: $*" >&2; }
 command -v "$WRK" >/dev/null || { log "skipped: wrk not found (apt-get install wrk)"; exit 0; }
@@ -84,6 +90,10 @@ http {
 }
 EOF
 FPORT="$(free_port)"
+JIT_LINE=""
+if [[ -n ${OR_JIT:-} ]]; then
+  JIT_LINE="init_worker_by_lua_block { require(\"jit.$OR_JIT\").on(${OR_JIT_FLAGS:+\"$OR_JIT_FLAGS\", }\"${OR_JIT_OUT:-$TMP/jit.log}\") }"
+fi
 loc() { echo "location = /$1 { content_by_lua_block { require(\"openresty_app\").$2() } }"; }
 cat > "$TMP/front/nginx.conf" <<EOF
 $COMMON
@@ -93,11 +103,12 @@ env LJH_BENCH_UPSTREAM;
 http {
     $TEMPS
     lua_package_path "$ROOT/lua/?.lua;$HERE/?.lua;;";
+    $JIT_LINE
     upstream up { server 127.0.0.1:$UPORT; keepalive 256; }
     server {
         listen 127.0.0.1:$FPORT;
         $(loc async async) $(loc block blocking) $(loc cosocket cosocket)
-        $(loc async_fan async_fan) $(loc block_fan blocking_fan) $(loc cosocket_fan cosocket_fan)
+        $(loc probe probe) $(loc stats stats) $(loc async_fan async_fan) $(loc block_fan blocking_fan) $(loc cosocket_fan cosocket_fan)
         location = /proxy { proxy_pass http://up\$arg_p; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
 }
@@ -114,6 +125,12 @@ WORKER="$(pgrep -P "$FRONT" | head -1)"
 for ep in async block cosocket; do
   [[ "$(curl -s "http://127.0.0.1:$FPORT/$ep?p=/small")" == "hello, world" ]] || { log "/$ep is broken"; tail "$TMP/front/error.log" >&2; exit 1; }
 done
+
+if [[ $SERVE == 1 ]]; then
+  log "serving: front http://127.0.0.1:$FPORT (worker pid $WORKER), upstream http://127.0.0.1:$UPORT; paths /async /block /cosocket /proxy ?p=/small|/64k|/delay; Ctrl-C ends"
+  wait "$FRONT"
+  exit 0
+fi
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$WORKER/stat"; }
 TCK="$(getconf CLK_TCK)"

@@ -63,6 +63,78 @@ function M.blocking_fan()
     ngx.print(#rs[1].body + #rs[2].body + #rs[3].body, "\n")
 end
 
+-- ---- /probe?n=N&p=PATH&via=async|block|cosocket: N requests one after
+-- another inside this request, with the collector stopped; prints Lua KB
+-- allocated and µs per request and the OpenResty host's counters (driver
+-- turns, semaphore wake-ups, polls) per request.
+
+local host_stats = require("ljhttp.hosts.openresty").stats
+local VIA = {
+    async = function(url)
+        return http.get_async(url):wait(10)
+    end,
+    block = function(url)
+        return http.get(url)
+    end,
+}
+
+-- /stats: the host's counters so far (for turns per request under wrk)
+function M.stats()
+    local out = {}
+    for k, v in pairs(host_stats) do
+        out[#out + 1] = k .. " " .. v
+    end
+    table.sort(out)
+    ngx.say(table.concat(out, ", "))
+end
+
+function M.probe()
+    local n = tonumber(ngx.var.arg_n) or 1000
+    local via = ngx.var.arg_via or "async"
+    local url = BASE .. path()
+    local get = VIA[via] or function()
+        return M.cosocket_get(path())
+    end
+    for _ = 1, 50 do -- warm up (traces, connections)
+        get(url)
+    end
+    local s0 = {}
+    for k, v in pairs(host_stats) do
+        s0[k] = v
+    end
+    local prof = ngx.var.arg_prof -- LuaJIT's profiler (jit.p) modes, e.g. "Fl"
+    if prof then
+        require("jit.p").start(prof, ngx.var.arg_out or "/tmp/ljhttp-probe-prof.txt")
+    end
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local kb0 = collectgarbage("count")
+    ngx.update_time()
+    local t0 = ngx.now()
+    for _ = 1, n do
+        local res, err = get(url)
+        if not res then
+            collectgarbage("restart")
+            return fail(err)
+        end
+    end
+    ngx.update_time()
+    local t1 = ngx.now()
+    local kb1 = collectgarbage("count")
+    collectgarbage("restart")
+    if prof then
+        require("jit.p").stop()
+    end
+    local out = { ("%s n=%d: %.0f us/req, %.2f KB/req"):format(via, n, (t1 - t0) * 1e6 / n, (kb1 - kb0) / n) }
+    for k, v in pairs(host_stats) do
+        out[#out + 1] = ("%s %.2f"):format(k, (v - s0[k]) / n)
+    end
+    table.sort(out, function(a, b)
+        return a < b
+    end)
+    ngx.say(table.concat(out, ", "))
+end
+
 -- ---- the minimal cosocket client: HTTP/1.1 GET, Content-Length bodies,
 -- keep-alive through the cosocket pool.
 
@@ -110,6 +182,8 @@ local function cosocket_get(p)
     sock:setkeepalive(60000, 256)
     return status, body
 end
+
+M.cosocket_get = cosocket_get
 
 function M.cosocket()
     local status, body = cosocket_get(path())

@@ -109,7 +109,8 @@ int ljh__close_cb(void *clientp, curl_socket_t s)
  * reports an event or ljh__close_cb closes it, so reusing a kept-alive
  * connection costs one epoll_ctl instead of three. Other sockets (the
  * resolver's), and all when the host watches them, are removed at once. A socket reported again after a
- * removal always goes to the backend. */
+ * removal goes to the backend only when its watch differs (or the host
+ * watches the sockets and must hear of it): one epoll_ctl saved per reuse. */
 static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)easy;
@@ -128,7 +129,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
     uint32_t events = ((what & CURL_POLL_IN) ? LJH_EV_IN : 0u) | ((what & CURL_POLL_OUT) ? LJH_EV_OUT : 0u);
     int was_idle = c->wanted[i] == 0;
     c->wanted[i] = events ? events : LJH_EV_ERR; /* (not 0: in use) */
-    if (!was_idle && c->watched[i] == events)
+    if (c->watched[i] == events && (!was_idle || !c->host_watches))
         return 0;
     c->watched[i] = c->ev->watch(c, s, (int)events, (int)c->watched[i]) == 0 ? events : 0;
     return 0;

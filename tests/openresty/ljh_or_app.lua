@@ -221,6 +221,32 @@ function M.wake()
     ngx.say(polls, " ", wakeups, " ", n, " ", string.format("%.2f", times[math.ceil(n / 2)]))
 end
 
+-- An answer already in when the wait starts costs no relay turn: the
+-- driver pumps before it arms the relay. The driver is made to idle
+-- first; then a 30 ms request, and this handler blocks (no yield) until
+-- the client's epoll set is readable, i.e. the answer is in, unread.
+-- Prints "<relay turns of the wait> <status>".
+local ffi = require("ffi")
+pcall(ffi.cdef, "struct ljh_test_pollfd { int fd; short events; short revents; };"
+    .. "int poll(struct ljh_test_pollfd *fds, unsigned long n, int timeout);")
+function M.answer_in()
+    local host = require("ljhttp.hosts.openresty")
+    local c = get_client()
+    assert(c:get_async(upstream() .. "/slow?ms=1"):wait(5))
+    ngx.sleep(0.05) -- the driver runs, finds nothing, idles
+    local h = c:get_async(upstream() .. "/slow?ms=30")
+    local p = ffi.new("struct ljh_test_pollfd[1]")
+    p[0].fd, p[0].events = c.C.ljh_client_fd(c.cptr), 1 -- POLLIN
+    for _ = 1, 500 do
+        if ffi.C.poll(p, 1, 10) > 0 then
+            break
+        end
+    end
+    local t0 = host.stats.turns
+    local res = h:wait(5)
+    ngx.say(host.stats.turns - t0, " ", res and res.status_code)
+end
+
 -- A stream read through the OpenResty host (the driver wakes the reader),
 -- on the shared client while other requests may use it too.
 function M.stream()

@@ -116,6 +116,7 @@ http {
         location = /stream       { content_by_lua_block { require("ljh_or_app").stream() } }
         location = /no_relay     { content_by_lua_block { require("ljh_or_app").no_relay() } }
         location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
+        location = /answer_in    { content_by_lua_block { require("ljh_or_app").answer_in() } }
         location = /ws           { content_by_lua_block { require("ljh_or_app").ws() } }
         location = /ws_event     { content_by_lua_block { require("ljh_or_app").ws_event() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
@@ -272,6 +273,10 @@ elif [[ $WK =~ ^0\ ([0-9]+)\ 7\ ([0-9.]+)$ ]] && (( BASH_REMATCH[1] <= 21 )); th
   ok "a wait wakes on data, no timer tick (${BASH_REMATCH[1]} wake-ups for 7 requests, median ${BASH_REMATCH[2]} ms)"
 else
   not_ok "event-driven wait: got [$WK] (want 0 polls, <= 3 wake-ups a request)"
+fi
+
+if [[ ${LJHTTP_BACKEND:-} != portable ]]; then
+  check_eq "an answer already in when the wait starts: no relay turn" "$(get /answer_in)" "0 200"
 fi
 
 check_eq "without the relay: waits poll, callbacks still run" "$(get /no_relay)" "200 200 polled"
