@@ -81,6 +81,8 @@ struct ljh_transfer {
     int body_used;            /* a byte went out: no second hop or attempt */
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
+    int idle_moved;           /* idle_timeout: header bytes came since */
+    int idle_sent;            /* idle_timeout: this hop's request went out */
     int open_errno;           /* this hop: why ljh__open_cb had no socket */
     ljh_decoder *dec;         /* options.decompress: this answer's decoder */
     int dec_ready;            /* ...chosen (at the first body byte) */
@@ -124,6 +126,7 @@ struct ljh_client {
     int n_budget_paused;      /* transfers paused by the budget */
     int n_start_pending;      /* async transfers not yet added to the multi */
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
+    ljh_transfer *spare_t;    /* a freed transfer's memory, for the next */
     int nspare;
     char *cookie_file;
     uint64_t key_sig;         /* ljh__transport_no_reuse */

@@ -4,12 +4,12 @@
 
 #include "internal.h"
 
-/* RFC 9110 tchar. */
+/* RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~, one bit per
+ * byte below 128 (every response header name is checked). */
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    static const uint32_t bits[4] = {0x00000000u, 0x03ff6cfau, 0xc7fffffeu, 0x57ffffffu};
+    return c < 128 && ((bits[c >> 5] >> (c & 31)) & 1u);
 }
 
 int ljh__is_token(const char *s, size_t n)
@@ -72,6 +72,23 @@ void ljh__canonical_header(const char *in, size_t n, char *out)
         out[i] = c;
         upper = c == '-';
     }
+}
+
+size_t ljh__canonical_token(const char *in, size_t n, char *out)
+{
+    int upper = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (!is_tchar(c))
+            return 0;
+        if (upper && c >= 'a' && c <= 'z')
+            c = (unsigned char)(c - 'a' + 'A');
+        else if (!upper && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        out[i] = (char)c;
+        upper = c == '-';
+    }
+    return n;
 }
 
 int ljh__header_is(const char *name, size_t n, const char *lower)

@@ -180,8 +180,6 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     size_t nl = (size_t)(colon - line);
     while (nl && is_ows(line[nl - 1]))
         nl--;
-    if (!ljh__is_token(line, nl))
-        return LJH_OK; /* a name with a space, control or 8-bit byte: dropped */
     const char *v = colon + 1;
     size_t vl = len - (size_t)(v - line);
     while (vl && is_ows(*v)) {
@@ -190,19 +188,25 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     }
     while (vl && is_ows(v[vl - 1]))
         vl--;
-    ljh_hdr_ref ref = {col->hdr_text.len, nl, col->hdr_text.len + nl + 1, vl};
-    if (ljh__buf_reserve(&col->hdr_text, col->hdr_text.len + nl + vl + 2))
+    /* "Name\0value\0" written in place: the name checked and made
+     * canonical in one pass, the value copied with each CR or NUL made a
+     * space (RFC 9110 5.5). Nothing counts until the ref is stored. */
+    size_t at = col->hdr_text.len, end = at + nl + vl + 2;
+    if (ljh__buf_reserve(&col->hdr_text, end))
         return LJH_E_OUT_OF_MEMORY;
-    ljh__canonical_header(line, nl, col->hdr_text.p + col->hdr_text.len);
-    col->hdr_text.len += nl;
-    if (ljh__buf_append(&col->hdr_text, "", 1) || ljh__buf_append(&col->hdr_text, v, vl) ||
-        ljh__buf_append(&col->hdr_text, "", 1) ||
-        ljh__buf_append(&col->hdr_refs, &ref, sizeof ref))
+    char *out = col->hdr_text.p + at;
+    if (!ljh__canonical_token(line, nl, out))
+        return LJH_OK; /* a name with a space, control or 8-bit byte: dropped */
+    out[nl] = '\0';
+    char *o = out + nl + 1;
+    for (size_t i = 0; i < vl; i++)
+        o[i] = v[i] == '\r' || v[i] == '\0' ? ' ' : v[i];
+    o[vl] = '\0';
+    ljh_hdr_ref ref = {at, nl, at + nl + 1, vl};
+    if (ljh__buf_append(&col->hdr_refs, &ref, sizeof ref))
         return LJH_E_OUT_OF_MEMORY;
-    /* RFC 9110 5.5: a CR or NUL inside a value becomes a space */
-    for (char *p = col->hdr_text.p + ref.value_off, *e = p + vl; p < e; p++)
-        if (*p == '\r' || *p == '\0')
-            *p = ' ';
+    col->hdr_text.len = end;
+    col->hdr_text.p[end] = '\0'; /* (reserve left room for it) */
     return LJH_OK;
 }
 
@@ -413,8 +417,11 @@ static void pack_info(response_full *f, CURL *easy)
     case CURL_HTTP_VERSION_3: f->pub.http_version = 30; break;
     default: f->pub.http_version = 0; break;
     }
-    if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
-        ljh__msg(f->pub.remote_ip, sizeof f->pub.remote_ip, "%s", ip);
+    if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) {
+        size_t n = strnlen(ip, sizeof f->pub.remote_ip - 1);
+        memcpy(f->pub.remote_ip, ip, n);
+        f->pub.remote_ip[n] = '\0';
+    }
     f->pub.t_dns = info_seconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
     f->pub.t_connect = info_seconds(easy, CURLINFO_CONNECT_TIME_T);
     f->pub.t_tls = info_seconds(easy, CURLINFO_APPCONNECT_TIME_T);
