@@ -112,6 +112,8 @@ static uint64_t origin_hash(const char *url)
 
 static int origin_h2(const ljh_client *c, const char *url)
 {
+    if (!c->h2_origins[0]) /* (filled from slot 0 on) none yet */
+        return 0;
     uint64_t h = origin_hash(url);
     for (int i = 0; i < H2_ORIGINS; i++)
         if (c->h2_origins[i] == h)

@@ -199,9 +199,12 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
         return LJH_OK; /* a name with a space, control or 8-bit byte: dropped */
     out[nl] = '\0';
     char *o = out + nl + 1;
-    for (size_t i = 0; i < vl; i++)
-        o[i] = v[i] == '\r' || v[i] == '\0' ? ' ' : v[i];
+    memcpy(o, v, vl);
     o[vl] = '\0';
+    for (char *p = memchr(o, '\r', vl); p; p = memchr(p, '\r', (size_t)(o + vl - p)))
+        *p = ' ';
+    for (char *p = memchr(o, '\0', vl); p; p = memchr(p, '\0', (size_t)(o + vl - p)))
+        *p = ' ';
     ljh_hdr_ref ref = {at, nl, at + nl + 1, vl};
     if (ljh__buf_append(&col->hdr_refs, &ref, sizeof ref))
         return LJH_E_OUT_OF_MEMORY;
