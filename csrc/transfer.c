@@ -407,8 +407,11 @@ void ljh_transfer_free(ljh_transfer *t)
     ljh__spare_put(c, &t->stream);
     ljh__spare_put(c, &t->taken);
     ljh__buf_free(&t->upload);
-    if (c && !c->spare_t) {
-        c->spare_t = t; /* the next submit's: larger than malloc's fast caches */
+    if (c && c->n_spare_t < SPARE_T) {
+        /* for the next submit: larger than malloc's fast caches */
+        t->next = c->spare_t;
+        c->spare_t = t;
+        c->n_spare_t++;
         return;
     }
     free(t);
