@@ -20,6 +20,7 @@ typedef struct response_full {
     char *redir_text;
     ljh_redirect *redirects;
     char *trace;
+    /* a packed response's header array and URL follow in the same block */
 } response_full;
 
 static const char empty[] = "";
@@ -30,9 +31,7 @@ void ljh_response_free(ljh_response *r)
         return;
     response_full *f = (response_full *)r;
     free(f->body);
-    free(f->url);
     free(f->hdr_text);
-    free(f->headers);
     free(f->cookie_text);
     free(f->cookies);
     free(f->redir_text);
@@ -355,15 +354,11 @@ static ljh_error pack_cookies(response_full *f)
     return LJH_OK;
 }
 
+/* f->headers has room for every collected header (response_pack). */
 static ljh_error pack_headers(response_full *f, ljh_collect *col)
 {
     size_t n = col->hdr_refs.len / sizeof(ljh_hdr_ref);
     const ljh_hdr_ref *refs = (const ljh_hdr_ref *)col->hdr_refs.p;
-    if (n) {
-        f->headers = calloc(n, sizeof *f->headers);
-        if (!f->headers)
-            return LJH_E_OUT_OF_MEMORY;
-    }
     f->hdr_text = ljh__buf_steal(&col->hdr_text);
     if (!f->hdr_text)
         return LJH_E_OUT_OF_MEMORY;
@@ -434,9 +429,6 @@ static void pack_info(response_full *f, CURL *easy)
 
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy)
 {
-    response_full *f = response_alloc();
-    if (!f)
-        return NULL;
     char *url = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url)
         url = "";
@@ -448,9 +440,17 @@ ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy)
     }
     size_t ul = strlen(url);
     size_t body_len = col->body.len;
-    f->url = malloc(ul + 1);
+    /* One block: the response, its header array and its URL. */
+    size_t nh = col->hdr_refs.len / sizeof(ljh_hdr_ref);
+    response_full *f = calloc(1, sizeof *f + nh * sizeof(ljh_kv) + ul + 1);
+    if (!f)
+        return NULL;
+    f->pub.body = empty;
+    f->pub.url = empty;
+    f->headers = nh ? (ljh_kv *)(f + 1) : NULL;
+    f->url = (char *)(f + 1) + nh * sizeof(ljh_kv);
     f->body = ljh__buf_steal(&col->body);
-    if (!f->url || !f->body || pack_headers(f, col) || pack_redirects(f, col)) {
+    if (!f->body || pack_headers(f, col) || pack_redirects(f, col)) {
         ljh_response_free(&f->pub);
         return NULL;
     }
