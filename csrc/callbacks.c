@@ -30,7 +30,7 @@ size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
     ljh_transfer *t = userp;
     size_t n = size * nmemb;
-    t->idle_ref_ms = ljh__now_ms(); /* header bytes count for idle_timeout */
+    t->idle_moved = 1; /* header bytes count for idle_timeout */
     int was_done = t->col.headers_done;
     size_t heads = t->col.n_informational;
     ljh_error err = ljh__collect_header(&t->col, data, n);
@@ -38,12 +38,19 @@ size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp)
         ljh__fault_set(&t->fault, err, err == LJH_E_PROTOCOL ? t->col.abort_why : NULL);
         return 0;
     }
-    if (!was_done && t->col.headers_done) {
+    if (!t->col.headers_done) {
+        if (t->col.n_informational != heads) /* a status line */
+            t->follow = 0;
+        return n;
+    }
+    /* The answer's head is complete (or a trailer line came): its status,
+     * read once for the checks below. */
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (!was_done) {
         /* RFC 9112 6.3: both framings at once is how responses get split;
          * refuse it rather than pick one. */
-        long status = 0;
         size_t len;
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status >= 200 && ljh__collect_find(&t->col, "transfer-encoding", &len) &&
             ljh__collect_find(&t->col, "content-length", &len)) {
             ljh__fault_set(&t->fault, LJH_E_PROTOCOL,
@@ -53,20 +60,16 @@ size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp)
     }
     if (t->col.n_informational != heads) { /* a status line */
         t->follow = 0;
-    } else if (t->col.headers_done && !(t->plan.flags & LJH_F_NO_FOLLOW)) {
-        long status = 0;
+    } else if (!(t->plan.flags & LJH_F_NO_FOLLOW)) {
         size_t len;
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         t->follow = (status == 301 || status == 302 || status == 303 || status == 307 ||
                      status == 308) &&
                     ljh__collect_find(&t->col, "location", &len) != NULL && len > 0;
     }
-    if ((t->plan.flags & LJH_F_STREAM) && t->col.headers_done && !t->head_ready && !t->follow) {
+    if ((t->plan.flags & LJH_F_STREAM) && !t->head_ready && !t->follow) {
         /* The answer a stream will deliver (not a 1xx, a redirect being
-         * followed or a 429/503 about to be retried): tell Lua. */
-        long status = 0;
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-        /* (a status over 999 is refused when the transfer ends) */
+         * followed or a 429/503 about to be retried): tell Lua.
+         * (a status over 999 is refused when the transfer ends) */
         if (status >= 200 && status <= 999 && ljh__retry_delay(t, CURLE_OK) < 0) {
             /* Packed now: the transfer may be over before Lua asks. */
             t->head_ready = 1;
@@ -213,10 +216,16 @@ int ljh__xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off
     if (!t || !t->easy || t->plan.idle_timeout_ms <= 0)
         return 0;
     int64_t now = ljh__now_ms();
-    curl_off_t moved = dlnow + ulnow, pre = 0;
-    if (moved != t->idle_bytes || t->paused || t->budget_paused ||
-        (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0)) {
+    curl_off_t moved = dlnow + ulnow;
+    if (!t->idle_sent) { /* once it is, it stays so for this hop */
+        curl_off_t pre = 0;
+        t->idle_sent = curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK ||
+                       pre != 0;
+    }
+    if (moved != t->idle_bytes || t->idle_moved || t->paused || t->budget_paused ||
+        !t->idle_sent) {
         t->idle_bytes = moved;
+        t->idle_moved = 0;
         t->idle_ref_ms = now;
         return 0;
     }

@@ -211,6 +211,10 @@ void ljh_client_free(ljh_client *c)
         ljh__buf_free(&c->spare[i]);
     free(c->ready);
     free(c->cookie_file);
+    for (ljh_transfer *t = c->spare_t, *next; t; t = next) {
+        next = t->next;
+        free(t);
+    }
     free(c);
 }
 
@@ -248,9 +252,14 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
         c->ready = p;
         c->ready_cap = cap;
     }
-    ljh_transfer *t = calloc(1, sizeof *t);
-    if (!t)
+    ljh_transfer *t = c->spare_t;
+    if (t) {
+        c->spare_t = t->next;
+        c->n_spare_t--;
+        memset(t, 0, sizeof *t);
+    } else if (!(t = calloc(1, sizeof *t))) {
         return NULL;
+    }
     t->client = c;
     t->sync = sync;
     t->pullable = !sync;

@@ -29,6 +29,7 @@
 #define POOL_MAX 128 /* idle easy handles kept per client (a batch of up to 128 reuses all) */
 #define EVENTS_MAX 64 /* readiness events taken per wait */
 #define H2_ORIGINS 32 /* origins remembered as HTTP/2, per client */
+#define SPARE_T 32    /* freed transfers kept per client (a batch's window) */
 
 /* What a pooled easy handle was last configured for. Two plain requests
  * (no body, cookies, auth, TLS or proxy options) with equal profiles need
@@ -81,6 +82,8 @@ struct ljh_transfer {
     int body_used;            /* a byte went out: no second hop or attempt */
     int64_t idle_ref_ms;      /* idle_timeout: when a byte last moved */
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
+    int idle_moved;           /* idle_timeout: header bytes came since */
+    int idle_sent;            /* idle_timeout: this hop's request went out */
     int open_errno;           /* this hop: why ljh__open_cb had no socket */
     ljh_decoder *dec;         /* options.decompress: this answer's decoder */
     int dec_ready;            /* ...chosen (at the first body byte) */
@@ -124,6 +127,9 @@ struct ljh_client {
     int n_budget_paused;      /* transfers paused by the budget */
     int n_start_pending;      /* async transfers not yet added to the multi */
     ljh_buf spare[2];         /* a finished stream's buffers, for the next */
+    ljh_transfer *spare_t;    /* freed transfers' memory, for the next
+                                 submits (linked by next), at most SPARE_T */
+    int n_spare_t;
     int nspare;
     char *cookie_file;
     uint64_t key_sig;         /* ljh__transport_no_reuse */

@@ -301,7 +301,8 @@ int32_t ljh_client_run(ljh_client *c, int32_t wait_ms)
     start_pending(c, wait_ms == 0 ? LJH_RUN_STARTS : INT32_MAX);
     /* a host pumping from its event loop gets a bounded amount of work */
     c->budget = wait_ms == 0 ? LJH_RUN_BUDGET : -1;
-    c->budget_end_ms = ljh__now_ms() + LJH_RUN_BUDGET_MS;
+    if (wait_ms == 0)
+        c->budget_end_ms = ljh__now_ms() + LJH_RUN_BUDGET_MS;
     if (c->retry_waiting) {
         int64_t next = start_retries(c);
         if (next >= 0 && next < timeout)

@@ -4,12 +4,12 @@
 
 #include "internal.h"
 
-/* RFC 9110 tchar. */
+/* RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~, one bit per
+ * byte below 128 (every response header name is checked). */
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    static const uint32_t bits[4] = {0x00000000u, 0x03ff6cfau, 0xc7fffffeu, 0x57ffffffu};
+    return c < 128 && ((bits[c >> 5] >> (c & 31)) & 1u);
 }
 
 int ljh__is_token(const char *s, size_t n)
@@ -74,8 +74,41 @@ void ljh__canonical_header(const char *in, size_t n, char *out)
     }
 }
 
+/* Per byte below 128: 0 when it is no tchar, else the byte lower-cased. */
+static const unsigned char token_lower[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 33, 0, 35, 36, 37, 38, 39, 0, 0, 42, 43, 0, 45, 46, 0,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 94, 95,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 124, 0, 126, 0,
+};
+
+size_t ljh__canonical_token(const char *in, size_t n, char *out)
+{
+    int upper = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)in[i];
+        unsigned char c = b < 128 ? token_lower[b] : 0;
+        if (!c)
+            return 0;
+        if (upper && c >= 'a' && c <= 'z')
+            c = (unsigned char)(c - 32);
+        out[i] = (char)c;
+        upper = c == '-';
+    }
+    return n;
+}
+
 int ljh__header_is(const char *name, size_t n, const char *lower)
 {
+    if (n && lower[0]) { /* most names differ at once: no strlen for them */
+        char c0 = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] + 32) : name[0];
+        if (c0 != lower[0])
+            return 0;
+    }
     size_t m = strlen(lower);
     if (n != m)
         return 0;

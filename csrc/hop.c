@@ -112,6 +112,8 @@ static uint64_t origin_hash(const char *url)
 
 static int origin_h2(const ljh_client *c, const char *url)
 {
+    if (!c->h2_origins[0]) /* (filled from slot 0 on) none yet */
+        return 0;
     uint64_t h = origin_hash(url);
     for (int i = 0; i < H2_ORIGINS; i++)
         if (c->h2_origins[i] == h)
@@ -135,9 +137,16 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
 {
     CURL *e = t->easy;
     ljh_client *c = t->client;
-    struct curl_slist *list = ljh__plan_headers(&t->plan);
-    if (!list)
-        return CURLE_OUT_OF_MEMORY;
+    ljh_profile want;
+    profile_of(&t->plan, &want);
+    /* A plain GET or HEAD gets no Expect or Content-Type from libcurl:
+     * without headers of the caller's it needs no list. */
+    struct curl_slist *list = NULL;
+    if (!want.plain || t->plan.n_hdr) {
+        list = ljh__plan_headers(&t->plan);
+        if (!list)
+            return CURLE_OUT_OF_MEMORY;
+    }
     curl_slist_free_all(t->slist);
     t->slist = list;
     t->errbuf[0] = '\0';
@@ -148,13 +157,13 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     ljh__decoder_free(t->dec);
     t->dec = NULL;
     t->dec_ready = 0;
-    ljh_profile want;
-    profile_of(&t->plan, &want);
     CURLcode rc;
     if (c->share) /* see forget_cookie_files */
         forget_cookie_files(e);
-    if (profile_same(&want, &t->profile)) {
-        /* Configured for an equivalent request: only what differs. */
+    int same = profile_same(&want, &t->profile);
+    if (same) {
+        /* Configured for an equivalent request, callbacks included: only
+         * what differs. */
         int64_t left = 0;
         if (t->plan.timeout_ms > 0) {
             left = t->plan.timeout_ms - (ljh__now_ms() - t->started_ms);
@@ -172,10 +181,16 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
             rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, ljh__close_cb);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, ljh__write_cb);
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, ljh__header_cb);
     }
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     t->profile = want;
+    if (rc != CURLE_OK)
+        t->profile.plain = 0; /* half configured: reset before reuse */
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
     if (rc == CURLE_OK)
@@ -183,11 +198,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, ljh__write_cb);
-    if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, ljh__header_cb);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     int fresh = ljh__transport_no_reuse(&t->plan.transport, &c->key_sig);
@@ -207,11 +218,15 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     }
     t->idle_ref_ms = ljh__now_ms();
     t->idle_bytes = -1;
+    t->idle_moved = 0;
+    t->idle_sent = 0;
     if (rc == CURLE_OK && t->plan.idle_timeout_ms > 0) {
-        rc = curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ljh__xferinfo_cb);
+        /* (an equal profile has the same idle_timeout: the function is on) */
+        if (!same)
+            rc = curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ljh__xferinfo_cb);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK && !same)
             rc = curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     }
     if (rc == CURLE_OK && (t->plan.flags & LJH_F_VERBOSE)) {

@@ -87,6 +87,10 @@ int ljh__is_cookie_value(const char *s, size_t n);
  * "Content-Type") into out (n bytes); names that are not tokens are
  * copied unchanged, as Go does. */
 void ljh__canonical_header(const char *in, size_t n, char *out);
+/* The same in one pass for a name that must be a token: writes the
+ * canonical form and returns n, or returns 0 (out partly written) when
+ * the name is empty or not a token. */
+size_t ljh__canonical_token(const char *in, size_t n, char *out);
 int ljh__header_is(const char *name, size_t n, const char *lower);
 
 /* ---- durations (duration.c) ---- */

@@ -20,6 +20,7 @@ typedef struct response_full {
     char *redir_text;
     ljh_redirect *redirects;
     char *trace;
+    /* a packed response's header array and URL follow in the same block */
 } response_full;
 
 static const char empty[] = "";
@@ -30,9 +31,7 @@ void ljh_response_free(ljh_response *r)
         return;
     response_full *f = (response_full *)r;
     free(f->body);
-    free(f->url);
     free(f->hdr_text);
-    free(f->headers);
     free(f->cookie_text);
     free(f->cookies);
     free(f->redir_text);
@@ -180,8 +179,6 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     size_t nl = (size_t)(colon - line);
     while (nl && is_ows(line[nl - 1]))
         nl--;
-    if (!ljh__is_token(line, nl))
-        return LJH_OK; /* a name with a space, control or 8-bit byte: dropped */
     const char *v = colon + 1;
     size_t vl = len - (size_t)(v - line);
     while (vl && is_ows(*v)) {
@@ -190,19 +187,28 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len)
     }
     while (vl && is_ows(v[vl - 1]))
         vl--;
-    ljh_hdr_ref ref = {col->hdr_text.len, nl, col->hdr_text.len + nl + 1, vl};
-    if (ljh__buf_reserve(&col->hdr_text, col->hdr_text.len + nl + vl + 2))
+    /* "Name\0value\0" written in place: the name checked and made
+     * canonical in one pass, the value copied with each CR or NUL made a
+     * space (RFC 9110 5.5). Nothing counts until the ref is stored. */
+    size_t at = col->hdr_text.len, end = at + nl + vl + 2;
+    if (ljh__buf_reserve(&col->hdr_text, end))
         return LJH_E_OUT_OF_MEMORY;
-    ljh__canonical_header(line, nl, col->hdr_text.p + col->hdr_text.len);
-    col->hdr_text.len += nl;
-    if (ljh__buf_append(&col->hdr_text, "", 1) || ljh__buf_append(&col->hdr_text, v, vl) ||
-        ljh__buf_append(&col->hdr_text, "", 1) ||
-        ljh__buf_append(&col->hdr_refs, &ref, sizeof ref))
+    char *out = col->hdr_text.p + at;
+    if (!ljh__canonical_token(line, nl, out))
+        return LJH_OK; /* a name with a space, control or 8-bit byte: dropped */
+    out[nl] = '\0';
+    char *o = out + nl + 1;
+    memcpy(o, v, vl);
+    o[vl] = '\0';
+    for (char *p = memchr(o, '\r', vl); p; p = memchr(p, '\r', (size_t)(o + vl - p)))
+        *p = ' ';
+    for (char *p = memchr(o, '\0', vl); p; p = memchr(p, '\0', (size_t)(o + vl - p)))
+        *p = ' ';
+    ljh_hdr_ref ref = {at, nl, at + nl + 1, vl};
+    if (ljh__buf_append(&col->hdr_refs, &ref, sizeof ref))
         return LJH_E_OUT_OF_MEMORY;
-    /* RFC 9110 5.5: a CR or NUL inside a value becomes a space */
-    for (char *p = col->hdr_text.p + ref.value_off, *e = p + vl; p < e; p++)
-        if (*p == '\r' || *p == '\0')
-            *p = ' ';
+    col->hdr_text.len = end;
+    col->hdr_text.p[end] = '\0'; /* (reserve left room for it) */
     return LJH_OK;
 }
 
@@ -348,15 +354,11 @@ static ljh_error pack_cookies(response_full *f)
     return LJH_OK;
 }
 
+/* f->headers has room for every collected header (response_pack). */
 static ljh_error pack_headers(response_full *f, ljh_collect *col)
 {
     size_t n = col->hdr_refs.len / sizeof(ljh_hdr_ref);
     const ljh_hdr_ref *refs = (const ljh_hdr_ref *)col->hdr_refs.p;
-    if (n) {
-        f->headers = calloc(n, sizeof *f->headers);
-        if (!f->headers)
-            return LJH_E_OUT_OF_MEMORY;
-    }
     f->hdr_text = ljh__buf_steal(&col->hdr_text);
     if (!f->hdr_text)
         return LJH_E_OUT_OF_MEMORY;
@@ -413,8 +415,11 @@ static void pack_info(response_full *f, CURL *easy)
     case CURL_HTTP_VERSION_3: f->pub.http_version = 30; break;
     default: f->pub.http_version = 0; break;
     }
-    if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
-        ljh__msg(f->pub.remote_ip, sizeof f->pub.remote_ip, "%s", ip);
+    if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) {
+        size_t n = strnlen(ip, sizeof f->pub.remote_ip - 1);
+        memcpy(f->pub.remote_ip, ip, n);
+        f->pub.remote_ip[n] = '\0';
+    }
     f->pub.t_dns = info_seconds(easy, CURLINFO_NAMELOOKUP_TIME_T);
     f->pub.t_connect = info_seconds(easy, CURLINFO_CONNECT_TIME_T);
     f->pub.t_tls = info_seconds(easy, CURLINFO_APPCONNECT_TIME_T);
@@ -424,9 +429,6 @@ static void pack_info(response_full *f, CURL *easy)
 
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy)
 {
-    response_full *f = response_alloc();
-    if (!f)
-        return NULL;
     char *url = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url)
         url = "";
@@ -438,9 +440,17 @@ ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy)
     }
     size_t ul = strlen(url);
     size_t body_len = col->body.len;
-    f->url = malloc(ul + 1);
+    /* One block: the response, its header array and its URL. */
+    size_t nh = col->hdr_refs.len / sizeof(ljh_hdr_ref);
+    response_full *f = calloc(1, sizeof *f + nh * sizeof(ljh_kv) + ul + 1);
+    if (!f)
+        return NULL;
+    f->pub.body = empty;
+    f->pub.url = empty;
+    f->headers = nh ? (ljh_kv *)(f + 1) : NULL;
+    f->url = (char *)(f + 1) + nh * sizeof(ljh_kv);
     f->body = ljh__buf_steal(&col->body);
-    if (!f->url || !f->body || pack_headers(f, col) || pack_redirects(f, col)) {
+    if (!f->body || pack_headers(f, col) || pack_redirects(f, col)) {
         ljh_response_free(&f->pub);
         return NULL;
     }

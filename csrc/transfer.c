@@ -38,7 +38,7 @@ static void budget_forget(ljh_transfer *t)
 
 static void freeze_progress(ljh_transfer *t)
 {
-    if (!t->easy)
+    if (!t->easy || t->sync) /* (nobody can ask a blocking call's transfer) */
         return;
     curl_off_t v = 0;
     ljh_progress *p = &t->progress;
@@ -407,6 +407,13 @@ void ljh_transfer_free(ljh_transfer *t)
     ljh__spare_put(c, &t->stream);
     ljh__spare_put(c, &t->taken);
     ljh__buf_free(&t->upload);
+    if (c && c->n_spare_t < SPARE_T) {
+        /* for the next submit: larger than malloc's fast caches */
+        t->next = c->spare_t;
+        c->spare_t = t;
+        c->n_spare_t++;
+        return;
+    }
     free(t);
 }
 

@@ -980,3 +980,61 @@ Test(engine, cookie_jar_option, .timeout = 10)
     two_requests(NULL, &s);
     cr_expect(strstr(s.requests[1], "Cookie:") == NULL, "no jar: %s", s.requests[1]);
 }
+
+/* A freed transfer's memory serves the client's next submit: nothing of
+ * the old transfer (its head, stream bytes, state) shows in the new one. */
+Test(engine, reused_transfer_starts_clean, .timeout = 10)
+{
+    responder s;
+    responder_listen(&s);
+    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Old: 1\r\nConnection: close\r\n\r\n"
+                     "hello world";
+    s.responses[1] = "HTTP/1.1 201 Created\r\nContent-Length: 3\r\nConnection: close\r\n\r\nnew";
+    s.n = 2;
+    responder_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", url);
+    req.flags = LJH_F_STREAM;
+    ljh_transfer *t = ljh_client_submit(c, &req);
+    cr_assert_not_null(t);
+    int64_t deadline = ljh_now_ms() + 5000;
+    while (!ljh_transfer_done(t) && ljh_now_ms() < deadline)
+        ljh_client_run(c, 50);
+    cr_assert(ljh_transfer_done(t));
+    int32_t old_id = ljh_transfer_id(t);
+    ljh_transfer_free(t); /* head, stream bytes and response never taken */
+
+    ljh_request plain = mkreq("GET", url);
+    ljh_transfer *u = ljh_client_submit(c, &plain);
+    cr_assert_not_null(u);
+    cr_expect_neq(ljh_transfer_id(u), old_id);
+    cr_expect_eq(ljh_transfer_done(u), 0);
+    cr_expect_null(ljh_transfer_head(u));
+    cr_expect_null(ljh_transfer_response(u));
+    cr_expect_eq(ljh_transfer_wants_body(u), 0);
+    const char *data = NULL;
+    cr_expect_eq(ljh_transfer_take(u, &data), 0);
+    ljh_progress p;
+    ljh_transfer_progress(u, &p);
+    cr_expect_eq(p.downloaded, 0);
+    deadline = ljh_now_ms() + 5000;
+    while (!ljh_transfer_done(u) && ljh_now_ms() < deadline)
+        ljh_client_run(c, 50);
+    ljh_response *r = ljh_transfer_response(u);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_OK, "%s", r->errmsg);
+    cr_expect_eq(r->status, 201);
+    cr_expect_eq(r->body_len, 3);
+    cr_expect_str_eq(r->body, "new");
+    cr_expect_null(header(r, "X-Old"));
+    cr_expect_eq(r->retries, 0);
+    ljh_transfer_progress(u, &p);
+    cr_expect_eq(p.downloaded, 3, "an async transfer's progress is kept at its end");
+    ljh_response_free(r);
+    ljh_transfer_free(u);
+    responder_stop(&s);
+    ljh_client_free(c);
+}

@@ -214,3 +214,46 @@ Test(header_is, case_insensitive_exact_length)
     cr_expect_not(ljh__header_is(LIT("content-length"), "content-type"));
     cr_expect(ljh__header_is("", 0, ""));
 }
+
+/* ---- ljh__canonical_token (the response path's one-pass form) ---- */
+
+/* Every byte, alone and inside names, as is_token + canonical_header say. */
+Test(canonical_token, agrees_with_is_token_and_canonical_header)
+{
+    for (int b = 0; b < 256; b++) {
+        char in[4] = {'a', (char)b, 'B', '\0'};
+        for (size_t at = 0; at < 3; at++) {
+            char probe[3];
+            memcpy(probe, in, 3);
+            probe[at] = (char)b;
+            char want[3], got[3];
+            int tok = ljh__is_token(probe, 3);
+            ljh__canonical_header(probe, 3, want);
+            size_t n = ljh__canonical_token(probe, 3, got);
+            cr_assert_eq(n, tok ? 3u : 0u, "byte 0x%02x at %zu", b, at);
+            if (tok)
+                cr_assert(memcmp(got, want, 3) == 0, "byte 0x%02x at %zu", b, at);
+        }
+    }
+    char out[32];
+    cr_expect_eq(ljh__canonical_token(LIT("cONTENT-tYPE"), out), 12u);
+    cr_expect(memcmp(out, "Content-Type", 12) == 0);
+    cr_expect_eq(ljh__canonical_token(LIT("x--y"), out), 4u);
+    cr_expect(memcmp(out, "X--Y", 4) == 0);
+    cr_expect_eq(ljh__canonical_token(LIT(""), out), 0u);
+    cr_expect_eq(ljh__canonical_token(LIT("a b"), out), 0u);
+    cr_expect_eq(ljh__canonical_token(LIT("caf\xc3\xa9"), out), 0u);
+}
+
+/* header_is skips the length check on a first byte that differs. */
+Test(header_is, first_byte_and_case)
+{
+    cr_expect(ljh__header_is(LIT("Content-Length"), "content-length"));
+    cr_expect(ljh__header_is(LIT("CONTENT-LENGTH"), "content-length"));
+    cr_expect_not(ljh__header_is(LIT("Dontent-Length"), "content-length"));
+    cr_expect_not(ljh__header_is(LIT("Content-Lengthx"), "content-length"));
+    cr_expect_not(ljh__header_is(LIT("C"), "content-length"));
+    cr_expect(ljh__header_is(LIT(""), ""));
+    cr_expect_not(ljh__header_is(LIT(""), "x"));
+    cr_expect_not(ljh__header_is(LIT("x"), ""));
+}

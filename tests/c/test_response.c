@@ -534,3 +534,20 @@ Test(collect, names_that_are_not_tokens_are_dropped)
     expect_header(&col, 1, "Ok-2", "7");
     ljh__collect_free(&col);
 }
+
+/* RFC 9110 5.5: a CR or NUL inside a value is kept as a space, every one
+ * of them (the value is copied in one piece, then mended). */
+Test(collect, cr_and_nul_inside_values_become_spaces)
+{
+    ljh_collect col = {0};
+    static const char line[] = "X-Odd: a\rb\0c\r\0d\r\n";
+    cr_assert_eq(feed(&col, "HTTP/1.1 200 OK\r\n"), LJH_OK);
+    cr_assert_eq(ljh__collect_header(&col, line, sizeof line - 1), LJH_OK);
+    cr_assert_eq(feed(&col, "After: \r\x00z\r\n"), LJH_OK); /* (strlen stops at the NUL) */
+    cr_assert_eq(feed(&col, "\r\n"), LJH_OK);
+    cr_assert_eq(n_headers(&col), 2);
+    expect_header(&col, 0, "X-Odd", "a b c  d");
+    expect_header(&col, 1, "After", "");
+    cr_expect_eq(col.hdr_text.p[col.hdr_text.len], '\0');
+    ljh__collect_free(&col);
+}
