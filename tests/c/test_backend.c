@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ljhttp.h"
+#include "loopback.h"
 
 typedef struct oneshot {
     int fd, port;
@@ -26,26 +27,11 @@ typedef struct oneshot {
 static void *oneshot_main(void *arg)
 {
     oneshot *s = arg;
-    struct pollfd p = {s->fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0)
-        return NULL;
-    int c = accept(s->fd, NULL, NULL);
+    int c = accept_local(s->fd);
     if (c < 0)
         return NULL;
     char buf[4096];
-    size_t len = 0;
-    while (len + 1 < sizeof buf) { /* the request's head */
-        struct pollfd q = {c, POLLIN, 0};
-        if (poll(&q, 1, 5000) <= 0)
-            break;
-        ssize_t n = read(c, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n"))
-            break;
-    }
+    read_request(c, buf, sizeof buf);
     ssize_t w = write(c, s->answer, strlen(s->answer));
     (void)w;
     close(c); /* Connection: close: libcurl drops the socket after it */
@@ -54,17 +40,7 @@ static void *oneshot_main(void *arg)
 
 static void oneshot_start(oneshot *s, const char *answer)
 {
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(s->fd >= 0);
-    cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(listen(s->fd, 4), 0);
-    getsockname(s->fd, (struct sockaddr *)&a, &al);
-    s->port = ntohs(a.sin_port);
+    s->fd = listen_local(&s->port);
     s->answer = answer;
     cr_assert_eq(pthread_create(&s->thread, NULL, oneshot_main, s), 0);
 }

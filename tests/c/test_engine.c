@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ljhttp.h"
+#include "loopback.h"
 
 /* ---- helpers ---- */
 
@@ -44,26 +45,6 @@ static const char *header(const ljh_response *r, const char *name)
         if (strcmp(r->headers[i].name, name) == 0)
             return r->headers[i].value;
     return NULL;
-}
-
-/* A socket listening on 127.0.0.1 with a kernel-chosen port. */
-static int listen_local(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0, "bind: %s", strerror(errno));
-    cr_assert_eq(listen(fd, 16), 0, "listen: %s", strerror(errno));
-    socklen_t len = sizeof a;
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
 }
 
 /* Gives a transfer to a silent server time to connect and send. */
@@ -94,42 +75,13 @@ static void responder_listen(responder *s)
     s->fd = listen_local(&s->port);
 }
 
-/* Reads one request: headers, then Content-Length bytes of body. */
-static void read_request(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    while (len + 1 < cap) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 5000) <= 0)
-            break;
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        const char *end = strstr(buf, "\r\n\r\n");
-        if (!end)
-            continue;
-        size_t want = 0;
-        const char *cl = strcasestr(buf, "\r\nContent-Length:");
-        if (cl && cl < end)
-            want = strtoul(cl + 17, NULL, 10);
-        if ((size_t)(end + 4 - buf) + want <= len)
-            break;
-    }
-}
-
 static void *responder_main(void *arg)
 {
     responder *s = arg;
     for (int i = 0; i < s->n; i++) {
-        struct pollfd p = {s->fd, POLLIN, 0};
-        if (poll(&p, 1, 5000) <= 0)
-            break; /* the client never came: let the test end */
-        int c = accept(s->fd, NULL, NULL);
+        int c = accept_local(s->fd);
         if (c < 0)
-            break;
+            break; /* the client never came: let the test end */
         read_request(c, s->requests[i], sizeof s->requests[i]);
         const char *r = s->responses[i];
         size_t off = 0, len = strlen(r);

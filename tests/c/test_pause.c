@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ljhttp.h"
+#include "loopback.h"
 
 static CURLcode forced_cont_error = CURLE_OK;
 static int n_cont;
@@ -45,14 +46,11 @@ typedef struct server {
 static void *serve(void *arg)
 {
     server *s = arg;
-    struct pollfd p = {s->fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0)
-        return NULL;
-    int c = accept(s->fd, NULL, NULL);
+    int c = accept_local(s->fd);
     if (c < 0)
         return NULL;
     char req[4096];
-    (void)!read(c, req, sizeof req);
+    read_request(c, req, sizeof req);
     char head[128];
     int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", BODY);
     (void)!write(c, head, (size_t)hl);
@@ -70,17 +68,7 @@ static void *serve(void *arg)
 
 static void start(server *s)
 {
-    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(s->fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(listen(s->fd, 4), 0);
-    socklen_t len = sizeof a;
-    getsockname(s->fd, (struct sockaddr *)&a, &len);
-    s->port = ntohs(a.sin_port);
+    s->fd = listen_local(&s->port);
     cr_assert_eq(pthread_create(&s->thread, NULL, serve, s), 0);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ljhttp.h"
+#include "loopback.h"
 
 static int counted_epfd = -1;
 static int n_changes; /* ADD and MOD calls on counted_epfd */
@@ -41,32 +42,19 @@ typedef struct keeper {
 static void *keeper_main(void *arg)
 {
     keeper *k = arg;
-    struct pollfd p = {k->fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0)
-        return NULL;
-    int c = accept(k->fd, NULL, NULL);
+    int c = accept_local(k->fd);
     if (c < 0)
         return NULL;
     for (int i = 0; i < k->n; i++) {
         char buf[4096];
-        size_t len = 0;
-        buf[0] = '\0';
-        while (!strstr(buf, "\r\n\r\n") && len + 1 < sizeof buf) {
-            struct pollfd q = {c, POLLIN, 0};
-            if (poll(&q, 1, 5000) <= 0)
-                goto out;
-            ssize_t r = read(c, buf + len, sizeof buf - 1 - len);
-            if (r <= 0)
-                goto out;
-            len += (size_t)r;
-            buf[len] = '\0';
-        }
+        read_request(c, buf, sizeof buf);
+        if (!strstr(buf, "\r\n\r\n"))
+            break;
         usleep(50 * 1000);
         const char *ans = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
         if (write(c, ans, strlen(ans)) < 0)
             break;
     }
-out:
     close(c);
     return NULL;
 }
@@ -94,17 +82,7 @@ static ljh_response *get(ljh_client *c, const char *url)
 Test(reuse_watch, kept_alive_socket_is_not_watched_again, .timeout = 20)
 {
     keeper k = {.n = 2};
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    k.fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(k.fd >= 0);
-    cr_assert_eq(bind(k.fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(listen(k.fd, 4), 0);
-    getsockname(k.fd, (struct sockaddr *)&a, &al);
-    k.port = ntohs(a.sin_port);
+    k.fd = listen_local(&k.port);
     cr_assert_eq(pthread_create(&k.thread, NULL, keeper_main, &k), 0);
 
     ljh_client_options o;
