@@ -19,6 +19,7 @@ local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
 local decode_take = decode.take
 local is_oom, REQUEST = protect_mod.is_oom, protect_mod.REQUEST
+local new_table = protect_mod.new_table
 
 local M = {}
 
@@ -485,6 +486,20 @@ end
 
 -- ---- batches ----
 
+-- metamethods may raise, and LuaJIT may run out of memory before any
+-- item started: keep the no-raise promise (all results kept: responses
+-- alone when every item succeeded)
+local function batch_result(requests, bopts, ok, ...)
+    if ok then
+        return ...
+    end
+    local e = ...
+    if is_oom(e) or getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
+        return protect_mod.failure(BATCH, e)
+    end
+    error(e, 0)
+end
+
 --- gluahttp's request_batch: returns responses, or responses, errors,
 --- codes (codes[i], the error code of errors[i]).
 ---@param requests ljhttp.BatchItem[]
@@ -493,11 +508,7 @@ end
 ---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
 ---@return (ljhttp.ErrorCode|table<integer, ljhttp.ErrorCode>)? codes codes[i] for each errors[i] (or the code when the batch itself was refused)
 function Client:request_batch(requests, bopts)
-    if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
-        -- metamethods may raise: keep the no-raise promise
-        return protect(BATCH, self._request_batch, self, requests, bopts)
-    end
-    return self:_request_batch(requests, bopts)
+    return batch_result(requests, bopts, pcall(self._request_batch, self, requests, bopts))
 end
 
 function Client:_request_batch(requests, bopts)
@@ -532,7 +543,8 @@ function Client:_request_batch(requests, bopts)
     if n > MAX_BATCH then
         return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
     end
-    local responses, errors, codes, n_err = {}, {}, {}, 0
+    -- sized for every item: settling one allocates nothing (out of memory)
+    local responses, errors, codes, n_err = new_table(n, 0), new_table(n, 0), new_table(n, 0), 0
     local e = self.engine
     local active, i = 0, 1
     -- One settle function per batch (a closure per item would keep the
@@ -553,41 +565,67 @@ function Client:_request_batch(requests, bopts)
     local function progressed()
         return active < before
     end
-    while true do
-        while i <= n and active < conc do
-            local item = requests[i]
-            if type(item) ~= "table" then
-                errors[i], codes[i] = "Request must be a table", "invalid_argument"
-                n_err = n_err + 1
-            else
-                local req, msg, code
-                local o = item[3]
-                if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
-                    -- metamethods may raise: keep the no-raise promise
-                    req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
-                else
-                    req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
-                end
-                if not req then
-                    errors[i], codes[i] = msg, code
+    -- The loop runs under one pcall for the whole batch (per item, it
+    -- would stop traces in encode). Its state is in upvalues, so after
+    -- a raise it goes on where it was.
+    local starting = false -- item i is being encoded and started
+    local function run()
+        while true do
+            while i <= n and active < conc do
+                starting = true
+                local item = requests[i]
+                if type(item) ~= "table" then
+                    errors[i], codes[i] = "Request must be a table", "invalid_argument"
                     n_err = n_err + 1
                 else
-                    active = active + 1
-                    local h = engine_mod.handle(nil, nil, true)
-                    h.index, h.settle = i, settle
-                    e:submit(req, h)
+                    local req, msg, code
+                    local o = item[3]
+                    if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
+                        -- metamethods may raise: keep the no-raise promise
+                        req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
+                    else
+                        req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
+                    end
+                    if not req then
+                        errors[i], codes[i] = msg, code
+                        n_err = n_err + 1
+                    else
+                        local h = engine_mod.handle(nil, nil, true)
+                        h.index, h.settle = i, settle
+                        active = active + 1
+                        e:submit(req, h) -- never raises (engine.lua)
+                    end
+                    encode_release()
                 end
-                encode_release()
+                i = i + 1
+                starting = false
             end
-            i = i + 1
+            if active == 0 then
+                break
+            end
+            -- until one finishes: the host decides how to wait (in OpenResty
+            -- the coroutine yields, so the worker keeps serving)
+            before = active
+            e.host.block_until(e, progressed)
         end
-        if active == 0 then
+    end
+    while true do
+        local ok, err = pcall(run)
+        if ok then
             break
         end
-        -- until one finishes: the host decides how to wait (in OpenResty
-        -- the coroutine yields, so the worker keeps serving)
-        before = active
-        e.host.block_until(e, progressed)
+        encode_release()
+        if not is_oom(err) then
+            error(err, 0)
+        end
+        if starting then -- out of memory starting item i: it fails so
+            starting = false
+            errors[i], codes[i] = REQUEST.oom_msg, "out_of_memory"
+            n_err = n_err + 1
+            i = i + 1
+        else -- in the host's wait: the items in flight end so
+            e:abort_items(settle, err)
+        end
     end
     if n_err > 0 then
         return responses, errors, codes
