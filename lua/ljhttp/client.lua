@@ -322,6 +322,8 @@ local function progress_ms(_, v)
     return ms
 end
 
+local start_async
+
 --- Starts a request; callback(response, err, code) runs exactly once.
 ---@param method ljhttp.Method
 ---@param url string
@@ -391,9 +393,27 @@ function Client:request_async(method, url, opts, callback)
     elseif line_format ~= nil then
         error("ljhttp: lines goes with on_line", 2)
     end
-    local h = engine_mod.handle(callback, on_chunk, false)
+    -- out of memory from here on ends the handle (engine.lua), and a
+    -- handle the engine had made in advance stands in when even this
+    -- one cannot be made
+    local h = engine_mod.user_handle(self.engine, callback, on_chunk)
+    if h.starved then
+        return h
+    end
+    local ok, err = pcall(start_async, self, h, method, url, opts, on_chunk, on_event, body, on_progress,
+        interval)
+    if not ok then
+        encode_release()
+        if not is_oom(err) then
+            error(err, 0)
+        end
+        h:_abort(err)
+    end
+    return h
+end
+
+start_async = function(self, h, method, url, opts, on_chunk, on_event, body, on_progress, interval)
     local e = self.engine
-    h.engine = e
     if on_chunk then -- named in an http_status message
         h.method, h.what = method, on_event and "the event stream" or "the server"
     end
@@ -421,7 +441,6 @@ function Client:request_async(method, url, opts, callback)
     end
     e:submit(req, h)
     encode_release()
-    return h
 end
 
 for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
@@ -543,8 +562,9 @@ function Client:_request_batch(requests, bopts)
     if n > MAX_BATCH then
         return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
     end
-    -- sized for every item: settling one allocates nothing (out of memory)
-    local responses, errors, codes, n_err = new_table(n, 0), new_table(n, 0), new_table(n, 0), 0
+    -- sized for every item (LuaJIT counts index 0): settling one allocates
+    -- nothing (out of memory)
+    local responses, errors, codes, n_err = new_table(n + 1, 0), new_table(n + 1, 0), new_table(n + 1, 0), 0
     local e = self.engine
     local active, i = 0, 1
     -- One settle function per batch (a closure per item would keep the
@@ -569,6 +589,7 @@ function Client:_request_batch(requests, bopts)
     -- would stop traces in encode). Its state is in upvalues, so after
     -- a raise it goes on where it was.
     local starting = false -- item i is being encoded and started
+    local started = false -- its handle, once counted in active
     local function run()
         while true do
             while i <= n and active < conc do
@@ -593,7 +614,9 @@ function Client:_request_batch(requests, bopts)
                         local h = engine_mod.handle(nil, nil, true)
                         h.index, h.settle = i, settle
                         active = active + 1
-                        e:submit(req, h) -- never raises (engine.lua)
+                        started = h
+                        e:submit(req, h)
+                        started = false
                     end
                     encode_release()
                 end
@@ -620,8 +643,14 @@ function Client:_request_batch(requests, bopts)
         end
         if starting then -- out of memory starting item i: it fails so
             starting = false
-            errors[i], codes[i] = REQUEST.oom_msg, "out_of_memory"
-            n_err = n_err + 1
+            if started then -- settled once, by its handle (active - 1)
+                local h = started
+                started = false
+                h:_abort(err)
+            else
+                errors[i], codes[i] = REQUEST.oom_msg, "out_of_memory"
+                n_err = n_err + 1
+            end
             i = i + 1
         else -- in the host's wait: the items in flight end so
             e:abort_items(settle, err)

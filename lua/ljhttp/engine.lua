@@ -58,6 +58,7 @@ function M.new(C, cptr, host)
         -- list linked through each record's [1] (M.call_record)
         q_head = false,
         q_tail = false,
+        spare = false, -- a handle for a request_async out of memory (M.user_handle)
         raised = {},    -- handles whose callback raised, not yet re-raised
         progressing = {}, -- handles with on_progress, while they run
         n_progressing = 0,
@@ -220,6 +221,7 @@ function M.handle(callback, on_chunk, internal)
         settle = false, -- batch items: the batch's function
         index = false,
         engine = false,
+        starved = false, -- an engine's spare, given out for lack of memory
         -- the completion's record for hosts with call_record
         done_rec = callback and not internal and { false, complete, 1, false } or false,
     }, Handle)
@@ -282,6 +284,47 @@ function Handle:_reraise()
     end
     error(err, 0)
 end
+
+local function no_callback()
+end
+
+local STARVED -- the handle of every request_async that found no memory at all
+
+-- A handle for request_async. When LuaJIT cannot make one, the engine's
+-- spare (made earlier, while memory allowed) takes the callback and ends
+-- at once as out_of_memory, so the callback still runs exactly once.
+function M.user_handle(e, callback, on_chunk)
+    local ok, h = pcall(M.handle, callback, on_chunk, false)
+    if ok then
+        h.engine = e
+        if not e.spare then
+            local sok, spare = pcall(M.handle, no_callback, false, false)
+            if sok then
+                spare.engine, e.spare = e, spare
+            end
+        end
+        return h
+    end
+    local spare = e.spare
+    if not spare then
+        -- no spare either: one shared handle that has ended so, and the
+        -- callback runs now (no record can be queued for it); an error
+        -- it raises is dropped, as keeping it would need memory
+        if callback then
+            pcall(callback, nil, REQUEST.oom_msg, "out_of_memory")
+        end
+        return STARVED
+    end
+    e.spare = false
+    spare.callback, spare.starved = callback or false, true
+    spare.done_rec = callback and spare.done_rec or false
+    spare:_abort(h)
+    return spare
+end
+
+STARVED = M.handle(nil, nil, false)
+STARVED.finished, STARVED.starved = true, true
+STARVED.err, STARVED.code = REQUEST.oom_msg, "out_of_memory"
 
 -- The completion callback, with what _finish stored in the handle.
 complete = function(h)

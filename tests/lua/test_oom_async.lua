@@ -278,3 +278,32 @@ local r = assert(http.get_async(URL):wait(10))
 assert(r.status_code == 200)
 ]]))
 end)
+
+T.test("get_async started under memory pressure: a handle that ends as a value, no raise", function()
+    check_child(run_child([[
+limit_memory()
+local n, cc
+local function cb(_, _, code)
+    n, cc = n + 1, code
+end
+for k = K, 0, -1 do
+    attempts = attempts + 1
+    n = 0
+    squeeze(k)
+    local ok, h = pcall(c.get_async, c, URL, cb)
+    local ok2, r, msg, code
+    if ok then
+        ok2, r, msg, code = pcall(h.wait, h, 10)
+    end
+    release()
+    if not ok then
+        bad("get_async", k, "raised " .. tostring(h))
+    elseif not ok2 then
+        bad("get_async", k, "wait raised " .. tostring(r))
+    elseif check("get_async", k, r, msg, code) and (n ~= 1 or cc ~= code) then
+        bad("get_async", k, "callback ran " .. n .. " times, with " .. tostring(cc))
+    end
+    if fails > 8 then break end
+end
+]]))
+end)
