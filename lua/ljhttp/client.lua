@@ -583,7 +583,7 @@ function Client:_request_batch(requests, bopts)
     -- keep the loop out of the JIT (NYI: FNEW/UCLO).
     local before
     local function progressed()
-        return active < before
+        return active < before or e.n_pending == 0
     end
     -- The loop runs under one pcall for the whole batch (per item, it
     -- would stop traces in encode). Its state is in upvalues, so after
@@ -615,7 +615,7 @@ function Client:_request_batch(requests, bopts)
                         h.index, h.settle = i, settle
                         active = active + 1
                         started = h
-                        e:submit(req, h)
+                        e:submit(req, h) -- out of memory: h ends (below)
                         started = false
                     end
                     encode_release()
@@ -630,6 +630,17 @@ function Client:_request_batch(requests, bopts)
             -- the coroutine yields, so the worker keeps serving)
             before = active
             e.host.block_until(e, progressed)
+            if active > 0 and e.n_pending == 0 then
+                -- nothing in flight, yet items unsettled: they are lost
+                -- (an engine fault, see Engine:_sweep); they fail, not hang
+                for j = 1, i - 1 do
+                    if responses[j] == nil and errors[j] == nil then
+                        errors[j], codes[j] = REQUEST.oom_msg, "out_of_memory"
+                        n_err = n_err + 1
+                    end
+                end
+                active = 0
+            end
         end
     end
     while true do

@@ -5,7 +5,8 @@ local M = { name = "luajit" }
 
 local protect_mod = require("ljhttp.protect")
 local is_oom = protect_mod.is_oom
-local unpack, pcall, next = unpack or table.unpack, pcall, next
+local pcall, next = pcall, next
+local run_record = require("ljhttp.engine").run_record
 local C_now -- set on first use
 
 function M.kick(engine)
@@ -43,7 +44,7 @@ function M.flush(engine)
             engine.q_tail = false
         end
         rec[1] = false
-        rec[2](unpack(rec, 4, rec[3] + 3))
+        run_record(rec)
         rec = engine.q_head
     end
 end
@@ -102,13 +103,11 @@ local function any()
     return true
 end
 
-local function is_batch_item(h)
-    return h.internal
-end
-
 -- What the blocking API (request_batch) waits with: here, plain pumping.
+-- Out of memory raises to the batch, which ends its items (client.lua):
+-- a pcall here would stop the batch loop's trace at every wait.
 function M.block_until(engine, done, timeout)
-    drive_or_abort(engine, timeout, done, nil, is_batch_item)
+    drive(engine, timeout, done)
 end
 
 local function handle_finished(h)
