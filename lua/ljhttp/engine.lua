@@ -338,7 +338,7 @@ function M.user_handle(e, callback, on_chunk)
     if ok then
         h.engine = e
         if not e.spare then
-            local sok, spare = pcall(M.handle, no_callback, false, false)
+            local sok, spare = pcall(M.handle, no_callback, nil, false)
             if sok then
                 spare.engine, e.spare = e, spare
             end

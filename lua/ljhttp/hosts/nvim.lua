@@ -103,6 +103,16 @@ local function release(engine)
     end
 end
 
+-- A libuv callback's work. Dispatch keeps its handles consistent when
+-- LuaJIT runs out of memory; what else raises here (progress figures,
+-- new uv handles) must not reach the editor's loop as an error either:
+-- arming is tried again, and the timer or the next kick retries later.
+local function pump_and_arm(engine, fd, ev)
+    if not pcall(engine.pump, engine, 0, fd, ev) or not pcall(arm, engine) then
+        pcall(arm, engine)
+    end
+end
+
 -- Portable backend: one socket is ready (luv events "r", "w", "rw", "d"...).
 local function on_socket(engine, fd, err, events)
     if engine.cptr == nil then
@@ -120,8 +130,7 @@ local function on_socket(engine, fd, err, events)
             ev = ev + 2
         end
     end
-    engine:pump(0, fd, ev)
-    arm(engine)
+    pump_and_arm(engine, fd, ev)
 end
 
 local MODES = { "r", "w", "rw" }
@@ -162,8 +171,7 @@ local function on_event(engine)
         release(engine)
         return
     end
-    engine:pump(0)
-    arm(engine)
+    pump_and_arm(engine)
 end
 
 -- Makes the handles match what the engine needs now.
