@@ -8,6 +8,7 @@ local protect_mod = require("ljhttp.protect")
 local client = require("ljhttp.client")
 local protect, protect_ok = protect_mod.call, protect_mod.ok
 local OPTIONS, BATCH = protect_mod.OPTIONS, protect_mod.BATCH
+local is_oom, REQUEST, new_table = protect_mod.is_oom, protect_mod.REQUEST, protect_mod.new_table
 local encode_request, encode_release = encode.request, encode.release
 local bad, closed = client.bad, client.closed
 local Client = client.Client
@@ -38,6 +39,8 @@ local function progress_ms(_, v)
     end
     return ms
 end
+
+local start_async
 
 --- Starts a request; callback(response, err, code) runs exactly once.
 ---@param method ljhttp.Method
@@ -108,9 +111,27 @@ function Client:request_async(method, url, opts, callback)
     elseif line_format ~= nil then
         error("ljhttp: lines goes with on_line", 2)
     end
-    local h = engine_mod.handle(callback, on_chunk, false)
+    -- out of memory from here on ends the handle (engine.lua), and a
+    -- handle the engine had made in advance stands in when even this
+    -- one cannot be made
+    local h = engine_mod.user_handle(self.engine, callback, on_chunk)
+    if h.starved then
+        return h
+    end
+    local ok, err = pcall(start_async, self, h, method, url, opts, on_chunk, on_event, body, on_progress,
+        interval)
+    if not ok then
+        encode_release()
+        if not is_oom(err) then
+            error(err, 0)
+        end
+        h:_abort(err)
+    end
+    return h
+end
+
+start_async = function(self, h, method, url, opts, on_chunk, on_event, body, on_progress, interval)
     local e = self.engine
-    h.engine = e
     if on_chunk then -- named in an http_status message
         h.method, h.what = method, on_event and "the event stream" or "the server"
     end
@@ -138,10 +159,23 @@ function Client:request_async(method, url, opts, callback)
     end
     e:submit(req, h)
     encode_release()
-    return h
 end
 
 -- ---- batches ----
+
+-- metamethods may raise, and LuaJIT may run out of memory before any
+-- item started: keep the no-raise promise (all results kept: responses
+-- alone when every item succeeded)
+local function batch_result(requests, bopts, ok, ...)
+    if ok then
+        return ...
+    end
+    local e = ...
+    if is_oom(e) or getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
+        return protect_mod.failure(BATCH, e)
+    end
+    error(e, 0)
+end
 
 --- gluahttp's request_batch: returns responses, or responses, errors,
 --- codes (codes[i], the error code of errors[i]).
@@ -151,11 +185,7 @@ end
 ---@return (string|table<integer, string>)? errors errors[i] for each failed item (or a message)
 ---@return (ljhttp.ErrorCode|table<integer, ljhttp.ErrorCode>)? codes codes[i] for each errors[i] (or the code when the batch itself was refused)
 function Client:request_batch(requests, bopts)
-    if getmetatable(requests) ~= nil or (type(bopts) == "table" and getmetatable(bopts) ~= nil) then
-        -- metamethods may raise: keep the no-raise promise
-        return protect(BATCH, self._request_batch, self, requests, bopts)
-    end
-    return self:_request_batch(requests, bopts)
+    return batch_result(requests, bopts, pcall(self._request_batch, self, requests, bopts))
 end
 
 function Client:_request_batch(requests, bopts)
@@ -190,7 +220,9 @@ function Client:_request_batch(requests, bopts)
     if n > MAX_BATCH then
         return bad("a batch may hold at most " .. MAX_BATCH .. " requests")
     end
-    local responses, errors, codes, n_err = {}, {}, {}, 0
+    -- sized for every item (LuaJIT counts index 0): settling one allocates
+    -- nothing (out of memory)
+    local responses, errors, codes, n_err = new_table(n + 1, 0), new_table(n + 1, 0), new_table(n + 1, 0), 0
     local e = self.engine
     local active, i = 0, 1
     -- One settle function per batch (a closure per item would keep the
@@ -209,43 +241,89 @@ function Client:_request_batch(requests, bopts)
     -- keep the loop out of the JIT (NYI: FNEW/UCLO).
     local before
     local function progressed()
-        return active < before
+        return active < before or e.n_pending == 0
     end
-    while true do
-        while i <= n and active < conc do
-            local item = requests[i]
-            if type(item) ~= "table" then
-                errors[i], codes[i] = "Request must be a table", "invalid_argument"
-                n_err = n_err + 1
-            else
-                local req, msg, code
-                local o = item[3]
-                if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
-                    -- metamethods may raise: keep the no-raise promise
-                    req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
-                else
-                    req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
-                end
-                if not req then
-                    errors[i], codes[i] = msg, code
+    -- The loop runs under one pcall for the whole batch (per item, it
+    -- would stop traces in encode). Its state is in upvalues, so after
+    -- a raise it goes on where it was.
+    local starting = false -- item i is being encoded and started
+    local started = false -- its handle, once counted in active
+    local function run()
+        while true do
+            while i <= n and active < conc do
+                starting = true
+                local item = requests[i]
+                if type(item) ~= "table" then
+                    errors[i], codes[i] = "Request must be a table", "invalid_argument"
                     n_err = n_err + 1
                 else
-                    active = active + 1
-                    local h = engine_mod.handle(nil, nil, true)
-                    h.index, h.settle = i, settle
-                    e:submit(req, h)
+                    local req, msg, code
+                    local o = item[3]
+                    if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
+                        -- metamethods may raise: keep the no-raise promise
+                        req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
+                    else
+                        req, msg, code = encode_request(item[1], item[2], o, defaults, 0)
+                    end
+                    if not req then
+                        errors[i], codes[i] = msg, code
+                        n_err = n_err + 1
+                    else
+                        local h = engine_mod.handle(nil, nil, true)
+                        h.index, h.settle = i, settle
+                        active = active + 1
+                        started = h
+                        e:submit(req, h) -- out of memory: h ends (below)
+                        started = false
+                    end
+                    encode_release()
                 end
-                encode_release()
+                i = i + 1
+                starting = false
             end
-            i = i + 1
+            if active == 0 then
+                break
+            end
+            -- until one finishes: the host decides how to wait (in OpenResty
+            -- the coroutine yields, so the worker keeps serving)
+            before = active
+            e.host.block_until(e, progressed)
+            if active > 0 and e.n_pending == 0 then
+                -- nothing in flight, yet items unsettled: they are lost
+                -- (an engine fault, see Engine:_sweep); they fail, not hang
+                for j = 1, i - 1 do
+                    if responses[j] == nil and errors[j] == nil then
+                        errors[j], codes[j] = REQUEST.oom_msg, "out_of_memory"
+                        n_err = n_err + 1
+                    end
+                end
+                active = 0
+            end
         end
-        if active == 0 then
+    end
+    while true do
+        local ok, err = pcall(run)
+        if ok then
             break
         end
-        -- until one finishes: the host decides how to wait (in OpenResty
-        -- the coroutine yields, so the worker keeps serving)
-        before = active
-        e.host.block_until(e, progressed)
+        encode_release()
+        if not is_oom(err) then
+            error(err, 0)
+        end
+        if starting then -- out of memory starting item i: it fails so
+            starting = false
+            if started then -- settled once, by its handle (active - 1)
+                local h = started
+                started = false
+                h:_abort(err)
+            else
+                errors[i], codes[i] = REQUEST.oom_msg, "out_of_memory"
+                n_err = n_err + 1
+            end
+            i = i + 1
+        else -- in the host's wait: the items in flight end so
+            e:abort_items(settle, err)
+        end
     end
     if n_err > 0 then
         return responses, errors, codes

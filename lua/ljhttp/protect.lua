@@ -66,4 +66,11 @@ function M.ok(what, f, ...)
     return settle_ok(what, pcall(f, ...))
 end
 
+--- A table with room for narr array items and nrec fields, so filling
+--- it allocates nothing (LuaJIT 2.1's table.new; a plain table on 2.0).
+local ok_new, table_new = pcall(require, "table.new")
+M.new_table = ok_new and table_new or function()
+    return {}
+end
+
 return M

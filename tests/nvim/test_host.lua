@@ -375,6 +375,45 @@ test("on_chunk", function()
 end)
 
 -- ---------------------------------------------------------------------
+-- LuaJIT out of memory while settling (simulated: decode.take and
+-- vim.schedule raise "not enough memory"): the callback still runs once
+-- with out_of_memory, nothing raises into the editor's loop (a raise in
+-- the uv callback would leave the handle unfinished), the client works.
+test("out of memory while settling", function()
+    local decode = require("ljhttp.decode")
+    local c = assert(http.new({}))
+    local take, schedule = decode.take, vim.schedule
+    local n, code = 0, nil
+    decode.take = function()
+        error("not enough memory", 0)
+    end
+    local fail_schedule = 1
+    vim.schedule = function(fn)
+        if fail_schedule > 0 then
+            fail_schedule = fail_schedule - 1
+            error("not enough memory", 0)
+        end
+        return schedule(fn)
+    end
+    local ok, err = pcall(function()
+        c:get_async(BASE .. "/echo", function(_, _, cd)
+            n, code = n + 1, cd
+        end)
+        loop_until(function()
+            return n > 0
+        end, 5000)
+    end)
+    decode.take, vim.schedule = take, schedule
+    check("oom: no raise", ok, err)
+    loop_until(function()
+        return n > 0
+    end, 5000)
+    check("oom: the callback ran once with out_of_memory", n == 1 and code == "out_of_memory", n .. " " .. tostring(code))
+    local res = c:get_async(BASE .. "/echo"):wait(5)
+    check("oom: the client works after", res and res.status_code == 200)
+    check("oom: nothing left in flight", c.engine.n_pending == 0, c.engine.n_pending)
+end)
+
 test("misc", function()
     -- the blocking API still works in the editor, while async is in flight
     local c = assert(http.new({}))

@@ -3,26 +3,51 @@
 -- callbacks run from those calls, after the engine has settled.
 local M = { name = "luajit" }
 
-local unpack = unpack or table.unpack
+local protect_mod = require("ljhttp.protect")
+local is_oom = protect_mod.is_oom
+local pcall, next = pcall, next
+-- engine.lua loads with a client's first async request (not at start-up)
+local run_record
 local C_now -- set on first use
 
 function M.kick(engine)
     -- nothing to arm: the next wait or run drives the transfer
 end
 
+-- Queued calls are records { next, fn, n, args... } linked through [1]
+-- from engine.q_head to engine.q_tail: queuing one allocates nothing, so
+-- a handle's completion record (made with the handle, engine.lua) is
+-- queued even when memory has run out.
+function M.call_record(engine, rec)
+    local tail = engine.q_tail
+    if tail then
+        tail[1] = rec
+    else
+        engine.q_head = rec
+    end
+    engine.q_tail = rec
+end
+
 function M.call(engine, fn, ...)
-    local q = engine.calls
-    q[#q + 1] = { fn, select("#", ...), ... }
+    M.call_record(engine, { false, fn, select("#", ...), ... })
 end
 
 -- Runs queued user callbacks in order. They never raise: engine.lua
 -- runs each user function under pcall and keeps its error for the
--- handle's wait() or the client's run().
+-- handle's wait() or the client's run(). A record leaves the queue
+-- before it runs, so a raise (out of memory) leaves the rest queued.
 function M.flush(engine)
-    local q = engine.calls
-    while q[1] do
-        local c = table.remove(q, 1)
-        c[1](unpack(c, 3, c[2] + 2))
+    local rec = engine.q_head
+    while rec do
+        local nxt = rec[1]
+        engine.q_head = nxt
+        if not nxt then
+            engine.q_tail = false
+        end
+        rec[1] = false
+        run_record = run_record or require("ljhttp.engine").run_record
+        run_record(rec)
+        rec = engine.q_head
     end
 end
 
@@ -31,10 +56,11 @@ local function now(engine)
     return tonumber(C_now.ljh_now_ms())
 end
 
--- Pumps until done() is true or timeout seconds have passed.
-local function drive(engine, timeout, done)
+-- Pumps until done(arg) is true or timeout seconds have passed. done
+-- takes an argument so callers need no closure (no allocation per wait).
+local function drive(engine, timeout, done, arg)
     local deadline = timeout and now(engine) + timeout * 1000
-    while not done() do
+    while not done(arg) do
         local wait = 1000
         if deadline then
             local left = deadline - now(engine)
@@ -50,25 +76,61 @@ local function drive(engine, timeout, done)
 end
 M.drive = drive
 
+-- Out of memory in the loop itself (dispatch keeps its handles
+-- consistent; this is the rest: the clock, the queue): the handles it
+-- waited for end as out_of_memory (Handle:_abort), then their callbacks
+-- run. which(h): whether h is one of them.
+local function drive_or_abort(engine, timeout, done, arg, which)
+    local ok, err = pcall(drive, engine, timeout, done, arg)
+    if ok then
+        return
+    end
+    if not is_oom(err) then
+        error(err, 0)
+    end
+    local pending, id = engine.pending, nil
+    repeat -- from the start each time: _abort removes the handle
+        id = next(pending, nil)
+        while id ~= nil and not which(pending[id]) do
+            id = next(pending, id)
+        end
+        if id ~= nil then
+            pending[id]:_abort(err)
+        end
+    until id == nil
+    pcall(M.flush, engine)
+end
+
+local function any()
+    return true
+end
+
 -- What the blocking API (request_batch) waits with: here, plain pumping.
+-- Out of memory raises to the batch, which ends its items (client.lua):
+-- a pcall here would stop the batch loop's trace at every wait.
 function M.block_until(engine, done, timeout)
     drive(engine, timeout, done)
 end
 
+local function handle_finished(h)
+    return h.finished
+end
+
 -- wait() raises its own handle's callback error (engine.lua); a request
 -- waited for by nobody has its error raised by the next run().
+-- Handle:wait ends its handle itself if this raises.
 function M.wait(engine, handle, timeout)
-    drive(engine, timeout, function()
-        return handle.finished
-    end)
+    drive(engine, timeout, handle_finished, handle)
+end
+
+local function none_pending(engine)
+    return engine.n_pending == 0
 end
 
 -- Until no transfer is left (or timeout seconds passed); returns true
 -- when everything finished.
 function M.run(engine, timeout)
-    drive(engine, timeout, function()
-        return engine.n_pending == 0
-    end)
+    drive_or_abort(engine, timeout, none_pending, engine, any)
     return engine.n_pending == 0
 end
 

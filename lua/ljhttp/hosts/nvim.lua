@@ -35,7 +35,8 @@ local vim = vim
 local uv = vim.uv or vim.loop
 local new_sock_poll = jit.os == "Windows" and uv.new_socket_poll or uv.new_poll
 local WATCHES = 32
-local unpack = unpack or table.unpack
+-- engine.lua loads with a client's first async request (not at start-up)
+local run_record
 
 -- What vim.wait is given when the caller set no timeout: it has to be a
 -- number, and a day is as good as forever for one request.
@@ -46,7 +47,7 @@ local WAIT_INTERVAL_MS = 5
 -- Longest the timer sleeps while transfers are in flight (see arm).
 local IDLE_CHECK_MS = 1000
 
-local arm
+local arm, schedule_owed, init_queue
 
 -- On VimLeavePre every client is closed: transfers end, and C removes
 -- the temporary file of each unfinished output download (its space is
@@ -103,6 +104,16 @@ local function release(engine)
     end
 end
 
+-- A libuv callback's work. Dispatch keeps its handles consistent when
+-- LuaJIT runs out of memory; what else raises here (progress figures,
+-- new uv handles) must not reach the editor's loop as an error either:
+-- arming is tried again, and the timer or the next kick retries later.
+local function pump_and_arm(engine, fd, ev)
+    if not pcall(engine.pump, engine, 0, fd, ev) or not pcall(arm, engine) then
+        pcall(arm, engine)
+    end
+end
+
 -- Portable backend: one socket is ready (luv events "r", "w", "rw", "d"...).
 local function on_socket(engine, fd, err, events)
     if engine.cptr == nil then
@@ -120,8 +131,7 @@ local function on_socket(engine, fd, err, events)
             ev = ev + 2
         end
     end
-    engine:pump(0, fd, ev)
-    arm(engine)
+    pump_and_arm(engine, fd, ev)
 end
 
 local MODES = { "r", "w", "rw" }
@@ -162,12 +172,14 @@ local function on_event(engine)
         release(engine)
         return
     end
-    engine:pump(0)
-    arm(engine)
+    pump_and_arm(engine)
 end
 
 -- Makes the handles match what the engine needs now.
 arm = function(engine)
+    if engine.nvim_owed and engine.nvim_owed > 0 then
+        schedule_owed(engine)
+    end
     local cptr = engine.cptr
     if cptr == nil or engine.n_pending == 0 then
         release(engine)
@@ -246,6 +258,9 @@ end
 -- request C refused): pump on the next loop turn, which also settles
 -- those, then arm for real. A burst of submits costs one pump.
 function M.kick(engine)
+    if not engine.nvim_flush then
+        init_queue(engine)
+    end
     if engine.cptr == nil then
         release(engine)
         return
@@ -261,26 +276,82 @@ function M.kick(engine)
     end
 end
 
+-- Runs one queued record (engine.run_record: a raise ends the record's
+-- handle, never reaches the editor's loop), then re-arms as needed.
+local function run_scheduled(engine, rec)
+    engine.nvim_queued = engine.nvim_queued - 1
+    if engine.n_pending == 0 and engine.nvim then
+        -- the last transfer ended outside a pump (a cancel): let go
+        -- of the handles now rather than at the next timer
+        pcall(arm, engine)
+    end
+    run_record = run_record or require("ljhttp.engine").run_record
+    run_record(rec)
+    local st = engine.nvim
+    if st and st.socks and engine.cptr ~= nil then
+        -- the portable backend: a delivery may have resumed a paused
+        -- stream (ljh_transfer_take), and only a pull tells the
+        -- handles about its socket again (epoll's descriptor sees it)
+        pcall(arm, engine)
+    end
+end
+
 function M.call(engine, fn, ...)
-    local n = select("#", ...)
-    local args = { ... }
+    local rec = { false, fn, select("#", ...), ... }
     engine.nvim_queued = (engine.nvim_queued or 0) + 1
     vim.schedule(function()
-        engine.nvim_queued = engine.nvim_queued - 1
-        if engine.n_pending == 0 and engine.nvim then
-            -- the last transfer ended outside a pump (a cancel): let go
-            -- of the handles now rather than at the next timer
-            arm(engine)
-        end
-        fn(unpack(args, 1, n))
-        local st = engine.nvim
-        if st and st.socks and engine.cptr ~= nil then
-            -- the portable backend: a delivery may have resumed a paused
-            -- stream (ljh_transfer_take), and only a pull tells the
-            -- handles about its socket again (epoll's descriptor sees it)
-            arm(engine)
-        end
+        run_scheduled(engine, rec)
     end)
+end
+
+-- Completions (engine.lua) use records made with their handle: each is
+-- queued on the engine (linked through [1], no allocation) and one run
+-- of the engine's flush closure, scheduled now, runs the oldest. Order
+-- stays that of vim.schedule. When vim.schedule itself finds no memory,
+-- the record waits and the next call, arm or wait schedules it.
+local function flush_one(engine)
+    local rec = engine.q_head
+    if not rec then
+        return
+    end
+    local nxt = rec[1]
+    engine.q_head = nxt
+    if not nxt then
+        engine.q_tail = false
+    end
+    rec[1] = false
+    run_scheduled(engine, rec)
+end
+
+schedule_owed = function(engine)
+    while engine.nvim_owed > 0 and pcall(vim.schedule, engine.nvim_flush) do
+        engine.nvim_owed = engine.nvim_owed - 1
+    end
+end
+M.schedule_owed = schedule_owed
+
+-- Made once per engine, at its first submit (kick), while there is memory.
+init_queue = function(engine)
+    engine.nvim_flush = function()
+        flush_one(engine)
+    end
+    engine.nvim_owed, engine.nvim_queued = 0, engine.nvim_queued or 0
+end
+
+function M.call_record(engine, rec)
+    if not engine.nvim_flush then
+        init_queue(engine)
+    end
+    local tail = engine.q_tail
+    if tail then
+        tail[1] = rec
+    else
+        engine.q_head = rec
+    end
+    engine.q_tail = rec
+    engine.nvim_queued = engine.nvim_queued + 1
+    engine.nvim_owed = engine.nvim_owed + 1
+    schedule_owed(engine)
 end
 
 -- A user callback raised (engine.lua caught it): Neovim reports it as an
@@ -343,6 +414,9 @@ function M.wait(engine, handle, timeout)
         return
     end
     vim.wait(wait_ms(timeout), function()
+        if engine.nvim_owed and engine.nvim_owed > 0 then
+            schedule_owed(engine)
+        end
         return handle.finished and settled(engine)
     end, WAIT_INTERVAL_MS)
 end

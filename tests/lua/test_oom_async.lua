@@ -1,0 +1,341 @@
+-- Out of Lua memory on the async and batch paths is a value, never a
+-- raise: handle:wait(), client:run() and request_batch return, and each
+-- request ends with its response or nil, message, "out_of_memory"
+-- (test_oom_sync.lua does the same for the blocking path).
+--
+-- The child caps its address space and, for each attempt, fills LuaJIT's
+-- heap except for `k` small blocks it then frees: the attempt runs with
+-- about k * 100 bytes of Lua heap, k going down from K to 0, so the
+-- allocation that fails moves through the whole completion path (the
+-- response's tables and strings, the handle's bookkeeping, the queued
+-- callback, the batch's result tables). Between attempts the filler is
+-- dropped. Some C heap is kept free for libcurl (small blocks freed below
+-- a kept one, as in test_oom_sync.lua). After the last attempt the same
+-- client must still work and have nothing left in flight.
+local T = require("support")
+local R = require("reliability")
+
+-- The child's shared part: squeeze(k) and release(); the case's code
+-- follows it.
+local PRELUDE = [[
+local ffi = require("ffi")
+jit.off() -- no trace compiles while memory is short
+ffi.cdef([=[
+struct oom_rlim { unsigned long cur, max; };
+int oom_setrlimit(int, const struct oom_rlim *) __asm__("setrlimit");
+void *oom_malloc(size_t) __asm__("malloc");
+void oom_free(void *) __asm__("free");
+]=])
+local http = require("ljhttp")
+local c = assert(http.new())
+local URL, CHUNK_URL = %q, %q
+
+local fill, spare
+local cblocks, kept = {}, nil
+-- Leaves no garbage when an allocation fails: a new link is made (or
+-- not) before its block, and kept either way.
+local function fill_with(size)
+    while true do
+        local link = { fill, false }
+        fill = link
+        link[2] = ffi.new("uint8_t[?]", size)
+    end
+end
+local function spare_with(k)
+    for _ = 1, k do
+        spare = { spare, ffi.new("uint8_t[?]", 24) }
+    end
+end
+
+-- Frees everything the last attempt held.
+local function release()
+    fill, spare = nil, nil
+    pcall(collectgarbage) -- may itself need memory (its string table)
+    pcall(collectgarbage)
+end
+
+-- Leaves about k small blocks of Lua heap free, and 2 MiB of C heap.
+local ncb = 0 -- blocks taken by this squeeze
+local function take_cblocks()
+    for i = 1, 512 do
+        cblocks[i] = ffi.C.oom_malloc(4096)
+        ncb = i
+    end
+end
+-- Every step under pcall: when C's heap has grown into what Lua had
+-- (the portable backend's, over many attempts), the squeeze is only
+-- tighter, and the harness itself never raises.
+local function squeeze(k)
+    ncb = 0
+    pcall(take_cblocks)
+    release() -- also the cdata the last squeeze's pointers were
+    pcall(spare_with, k)
+    -- a chain, not one growing array: its last growth would fail while
+    -- small holes are still free
+    local size = 1048576
+    while size >= 1 do
+        pcall(fill_with, size)
+        size = size / 2
+    end
+    pcall(fill_with, 0)
+    for i = 1, ncb do
+        ffi.C.oom_free(cblocks[i])
+    end
+    spare = nil
+    pcall(collectgarbage) -- the spare blocks are the free Lua heap now
+end
+
+-- Caps the address space, then takes all of it but 32 MiB for good (a
+-- squeeze then fills only those; C's heap may grow into them).
+local base
+local function limit_memory()
+    for i = 1, 512 do -- the blocks squeeze() frees lie below `kept`
+        cblocks[i] = ffi.C.oom_malloc(4096)
+    end
+    kept = ffi.C.oom_malloc(4096)
+    for i = 1, 512 do
+        ffi.C.oom_free(cblocks[i])
+    end
+    collectgarbage()
+    local vm = assert(io.open("/proc/self/status")):read("*a"):match("VmSize:%%s*(%%d+) kB")
+    local bytes = tonumber(vm) * 1024 + 67108864
+    local lim = ffi.new("struct oom_rlim", bytes, bytes)
+    assert(ffi.C.oom_setrlimit(9, lim) == 0, "setrlimit") -- 9: RLIMIT_AS
+    pcall(function()
+        while true do
+            base = { base, ffi.new("uint8_t[?]", 1048576) }
+        end
+    end)
+    for _ = 1, 32 do
+        base = base[1]
+    end
+    collectgarbage()
+end
+
+-- Every path once with memory to spare: modules load on first use, and
+-- scratch buffers grow once.
+local function warm_up()
+    for _ = 1, 2 do
+        assert(c:get_async(URL):wait(10))
+        local n = 0
+        c:get_async(URL, function() n = n + 1 end)
+        assert(c:run(10) and n == 1)
+        assert(c:get_async(CHUNK_URL, { on_chunk = function() end }):wait(10))
+        assert(http.get_async(URL):wait(10))
+        local rs = c:request_batch({ { "GET", URL }, { "GET", URL }, { "GET", URL } })
+        assert(rs[3].status_code == 200)
+    end
+end
+warm_up()
+
+local K = tonumber(os.getenv("OOM_K") or "") or 60
+local fails, oom, responses, attempts = 0, 0, 0, 0
+local function bad(kind, k, what)
+    fails = fails + 1
+    if fails <= 12 then
+        print("FAIL " .. kind .. " k=" .. k .. ": " .. what)
+    end
+end
+-- One request's outcome: a response, or out_of_memory; anything else is
+-- a failure.
+local function check(kind, k, r, msg, code, want_status)
+    if type(r) == "table" and r.status_code == (want_status or 200) then
+        responses = responses + 1
+        return true
+    elseif r == nil and code == "out_of_memory" and type(msg) == "string" then
+        oom = oom + 1
+        return true
+    end
+    bad(kind, k, "got " .. tostring(r) .. ", " .. tostring(msg) .. ", " .. tostring(code))
+    return false
+end
+]]
+
+-- What the child prints last: every request ended as a value, the squeeze
+-- reached the requests (some ended out of memory), and the client works.
+local function check_child(out, ok)
+    T.ok(ok, "the child failed:\n" .. out)
+    T.ok(not out:find("FAIL", 1, true), "a request raised or ended otherwise:\n" .. out)
+    local n_oom = tonumber(out:match("out_of_memory (%d+)"))
+    T.ok(n_oom and n_oom > 0, "no request ran out of memory: the squeeze missed\n" .. out)
+    T.contains(out, "after ok", out)
+end
+
+local function run_child(code)
+    if T.foreign_allocator() then
+        T.skip("another allocator is preloaded (sanitizer or valgrind run)")
+    end
+    local src = PRELUDE:format(T.url("/headers"), T.url("/bytes?n=200000&chunked=1")) .. code .. [[
+
+release()
+base = nil
+collectgarbage()
+print("attempts " .. attempts .. " responses " .. responses .. " out_of_memory " .. oom .. " failures " .. fails)
+-- the same client afterwards: nothing left in flight, and it works
+assert(c:run(10), "transfers left in flight")
+assert(c.engine.n_pending == 0, "handles left pending: " .. c.engine.n_pending)
+local r = assert(c:get_async(URL):wait(10))
+assert(r.status_code == 200)
+local rs = c:request_batch({ { "GET", URL }, { "GET", URL } })
+assert(rs[1].status_code == 200 and rs[2].status_code == 200)
+print("after ok")
+]]
+    return R.child(src, "timeout -s KILL 240")
+end
+
+T.test("async get + wait under memory pressure: a response or out_of_memory, no raise", function()
+    check_child(run_child([[
+limit_memory()
+for k = K, 0, -1 do
+    attempts = attempts + 1
+    local h = c:get_async(URL)
+    squeeze(k)
+    local ok, r, msg, code = pcall(h.wait, h, 10)
+    release()
+    if not ok then
+        bad("wait", k, "raised " .. tostring(r))
+    else
+        check("wait", k, r, msg, code)
+    end
+    if fails > 8 then break end
+end
+]]))
+end)
+
+-- A callback runs exactly once. When even calling it needs memory that
+-- is not there (the Lua stack must grow), it stays queued and runs from
+-- the next wait() or run(): each attempt's callback is its own, and the
+-- counts are checked once memory is back.
+local CALLBACKS = [[
+local calls, codes = {}, {}
+local function callback_for(k)
+    calls[k], codes[k] = 0, false -- the keys exist: the callback allocates nothing
+    return function(r, _, code)
+        calls[k] = calls[k] + 1
+        codes[k] = r and r.status_code or code
+    end
+end
+local function check_callbacks(kind)
+    assert(c:run(10))
+    for k, n in pairs(calls) do
+        if n ~= 1 or (codes[k] ~= 200 and codes[k] ~= "out_of_memory") then
+            bad(kind, k, "callback ran " .. n .. " times, with " .. tostring(codes[k]))
+        end
+    end
+end
+]]
+
+T.test("async callbacks + client:run under memory pressure: one call each, no raise", function()
+    if os.getenv("LJHTTP_BACKEND") == "portable" then
+        -- after about 20 attempts the child's address space is gone even
+        -- with the filler dropped (Lua's heap is flat, so C's grew): not
+        -- diagnosed yet, see docs/reliability.md
+        T.skip("the portable backend's C heap grows across attempts here (open)")
+    end
+    check_child(run_child(CALLBACKS .. [[
+limit_memory()
+for k = K, 0, -1 do
+    attempts = attempts + 1
+    local h = c:get_async(URL, callback_for(k))
+    squeeze(k)
+    local ok, all = pcall(c.run, c, 10)
+    release()
+    if not ok then
+        bad("run", k, "raised " .. tostring(all))
+    elseif not all then
+        bad("run", k, "run() left transfers in flight")
+    else
+        local ok2, r2, m2, c2 = pcall(h.wait, h, 1)
+        if not ok2 then
+            bad("run", k, "wait() after run() raised " .. tostring(r2))
+        else
+            check("run", k, r2, m2, c2)
+        end
+    end
+    if fails > 8 then break end
+end
+check_callbacks("run")
+]]))
+end)
+
+T.test("request_batch under memory pressure: a result per item or out_of_memory, no raise", function()
+    check_child(run_child([[
+limit_memory()
+local reqs = { { "GET", URL }, { "GET", URL }, { "GET", URL } }
+for k = K * 2, 0, -1 do
+    attempts = attempts + 1
+    squeeze(k)
+    local ok, rs, es, cs = pcall(c.request_batch, c, reqs, { concurrency = 2 })
+    release()
+    if not ok then
+        bad("batch", k, "raised " .. tostring(rs))
+    elseif rs == nil then
+        check("batch", k, rs, es, cs)
+    else
+        for i = 1, 3 do
+            check("batch", k, rs[i], es and es[i], cs and cs[i])
+        end
+    end
+    if fails > 8 then break end
+end
+]]))
+end)
+
+T.test("on_chunk and http.get_async under memory pressure: no raise", function()
+    check_child(run_child([[
+limit_memory()
+local got
+local function on_chunk(s)
+    got = got + #s
+end
+for k = K, 0, -1 do
+    attempts = attempts + 1
+    got = 0
+    local h1 = c:get_async(CHUNK_URL, { on_chunk = on_chunk })
+    local h2 = http.get_async(URL)
+    squeeze(k)
+    local ok1, r1, m1, c1 = pcall(h1.wait, h1, 10)
+    local ok2, r2, m2, c2 = pcall(h2.wait, h2, 10)
+    release()
+    if not ok1 then
+        bad("on_chunk", k, "raised " .. tostring(r1))
+    elseif check("on_chunk", k, r1, m1, c1) and r1 and got ~= 200000 then
+        bad("on_chunk", k, "a response after " .. got .. " of 200000 bytes")
+    end
+    if not ok2 then
+        bad("http.get_async", k, "raised " .. tostring(r2))
+    else
+        check("http.get_async", k, r2, m2, c2)
+    end
+    if fails > 8 then break end
+end
+local r = assert(http.get_async(URL):wait(10))
+assert(r.status_code == 200)
+]]))
+end)
+
+T.test("get_async started under memory pressure: a handle that ends as a value, no raise", function()
+    check_child(run_child(CALLBACKS .. [[
+limit_memory()
+for k = K, 0, -1 do
+    attempts = attempts + 1
+    local cb = callback_for(k)
+    squeeze(k)
+    local ok, h = pcall(c.get_async, c, URL, cb)
+    local ok2, r, msg, code
+    if ok then
+        ok2, r, msg, code = pcall(h.wait, h, 10)
+    end
+    release()
+    if not ok then
+        bad("get_async", k, "raised " .. tostring(h))
+    elseif not ok2 then
+        bad("get_async", k, "wait raised " .. tostring(r))
+    else
+        check("get_async", k, r, msg, code)
+    end
+    if fails > 8 then break end
+end
+check_callbacks("get_async")
+]]))
+end)
