@@ -322,7 +322,7 @@ function Client:_request_batch(requests, bopts)
             end
             i = i + 1
         else -- in the host's wait: the items in flight end so
-            e:abort_items(settle, err)
+            e:abort_pending(err, settle)
         end
     end
     if n_err > 0 then

@@ -45,7 +45,7 @@ function M.new(C, cptr, host)
         settling = false, -- the handle dispatch is settling
         data = ffi.new("const char *[1]"),
         -- user calls waiting to run (hosts/luajit.lua, hosts/nvim.lua): a
-        -- list linked through each record's [1] (M.call_record)
+        -- list linked through each record's [1] (Engine:enqueue)
         q_head = false,
         q_tail = false,
         spare = false, -- a handle for a request_async out of memory (M.user_handle)
@@ -185,19 +185,34 @@ function Engine:_sweep()
     end
 end
 
--- Ends (Handle:_abort) every pending batch item whose settle is this
--- function: its batch's wait ran out of memory.
-function Engine:abort_items(settle, err)
+-- Ends (Handle:_abort) every pending handle, or with settle every
+-- pending batch item whose settle is that function: the wait for them ran
+-- out of memory.
+function Engine:abort_pending(err, settle)
     local pending, id = self.pending, nil
     repeat -- from the start each time: _abort removes the handle
         id = next(pending, nil)
-        while id ~= nil and pending[id].settle ~= settle do
+        while id ~= nil and settle and pending[id].settle ~= settle do
             id = next(pending, id)
         end
         if id ~= nil then
             pending[id]:_abort(err)
         end
     until id == nil
+end
+
+-- Queued calls are records { next, fn, n, args... } linked through [1]
+-- from q_head to q_tail (hosts/luajit.lua and hosts/nvim.lua run them):
+-- queuing one allocates nothing, so a handle's completion record (made
+-- with the handle) is queued even when memory has run out.
+function Engine:enqueue(rec)
+    local tail = self.q_tail
+    if tail then
+        tail[1] = rec
+    else
+        self.q_head = rec
+    end
+    self.q_tail = rec
 end
 
 -- Only h's own entry: C reuses a freed transfer's id, and _abort may

@@ -32,6 +32,21 @@ R.slack = tonumber(os.getenv("LJHTTP_TEST_SLACK") or "") or
 -- scratch buffers that grew once.
 R.heap_slack_kb = 64
 
+-- The start of a child that runs out of memory on purpose (test_oom_*):
+-- no JIT, setrlimit/malloc/free declared, ljhttp loaded, a client `c`.
+R.OOM_CHILD = [[
+local ffi = require("ffi")
+jit.off() -- no trace compiles while memory is short
+ffi.cdef([=[
+struct oom_rlim { unsigned long cur, max; };
+int oom_setrlimit(int, const struct oom_rlim *) __asm__("setrlimit");
+void *oom_malloc(size_t) __asm__("malloc");
+void oom_free(void *) __asm__("free");
+]=])
+local http = require("ljhttp")
+local c = assert(http.new())
+]]
+
 --- Lua heap in KiB after full collections. Compiled traces live on the
 --- Lua heap too: they are flushed first, so a loop that got hot during a
 --- case does not look like a leak. The string table only halves once per

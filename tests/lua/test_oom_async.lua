@@ -17,17 +17,7 @@ local R = require("reliability")
 
 -- The child's shared part: squeeze(k) and release(); the case's code
 -- follows it.
-local PRELUDE = [[
-local ffi = require("ffi")
-jit.off() -- no trace compiles while memory is short
-ffi.cdef([=[
-struct oom_rlim { unsigned long cur, max; };
-int oom_setrlimit(int, const struct oom_rlim *) __asm__("setrlimit");
-void *oom_malloc(size_t) __asm__("malloc");
-void oom_free(void *) __asm__("free");
-]=])
-local http = require("ljhttp")
-local c = assert(http.new())
+local PRELUDE = R.OOM_CHILD .. [[
 local URL, CHUNK_URL = %q, %q
 
 local fill, spare

@@ -14,17 +14,7 @@ T.test("out of Lua memory on a small response and on option encoding: out_of_mem
     if T.foreign_allocator() then
         T.skip("another allocator is preloaded (sanitizer or valgrind run)")
     end
-    local out, ok = R.child([[
-local ffi = require("ffi")
-jit.off() -- no trace compiles while memory is short
-ffi.cdef([=[
-struct oom_rlim { unsigned long cur, max; };
-int oom_setrlimit(int, const struct oom_rlim *) __asm__("setrlimit");
-void *oom_malloc(size_t) __asm__("malloc");
-void oom_free(void *) __asm__("free");
-]=])
-local http = require("ljhttp")
-local c = assert(http.new())
+    local out, ok = R.child(R.OOM_CHILD .. [[
 local url = ]] .. string.format("%q", T.url("/echo")) .. [[
 
 assert(c:get(url))

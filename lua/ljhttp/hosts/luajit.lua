@@ -5,7 +5,7 @@ local M = { name = "luajit" }
 
 local protect_mod = require("ljhttp.protect")
 local is_oom = protect_mod.is_oom
-local pcall, next = pcall, next
+local pcall = pcall
 -- engine.lua loads with a client's first async request (not at start-up)
 local run_record
 local C_now -- set on first use
@@ -14,18 +14,10 @@ function M.kick(engine)
     -- nothing to arm: the next wait or run drives the transfer
 end
 
--- Queued calls are records { next, fn, n, args... } linked through [1]
--- from engine.q_head to engine.q_tail: queuing one allocates nothing, so
--- a handle's completion record (made with the handle, engine.lua) is
--- queued even when memory has run out.
+-- Queued calls are records (Engine:enqueue): queuing one allocates
+-- nothing.
 function M.call_record(engine, rec)
-    local tail = engine.q_tail
-    if tail then
-        tail[1] = rec
-    else
-        engine.q_head = rec
-    end
-    engine.q_tail = rec
+    engine:enqueue(rec)
 end
 
 function M.call(engine, fn, ...)
@@ -79,8 +71,8 @@ M.drive = drive
 -- Out of memory in the loop itself (dispatch keeps its handles
 -- consistent; this is the rest: the clock, the queue): the handles it
 -- waited for end as out_of_memory (Handle:_abort), then their callbacks
--- run. which(h): whether h is one of them.
-local function drive_or_abort(engine, timeout, done, arg, which)
+-- run.
+local function drive_or_abort(engine, timeout, done, arg)
     local ok, err = pcall(drive, engine, timeout, done, arg)
     if ok then
         return
@@ -88,21 +80,8 @@ local function drive_or_abort(engine, timeout, done, arg, which)
     if not is_oom(err) then
         error(err, 0)
     end
-    local pending, id = engine.pending, nil
-    repeat -- from the start each time: _abort removes the handle
-        id = next(pending, nil)
-        while id ~= nil and not which(pending[id]) do
-            id = next(pending, id)
-        end
-        if id ~= nil then
-            pending[id]:_abort(err)
-        end
-    until id == nil
+    engine:abort_pending(err)
     pcall(M.flush, engine)
-end
-
-local function any()
-    return true
 end
 
 -- What the blocking API (request_batch) waits with: here, plain pumping.
@@ -130,7 +109,7 @@ end
 -- Until no transfer is left (or timeout seconds passed); returns true
 -- when everything finished.
 function M.run(engine, timeout)
-    drive_or_abort(engine, timeout, none_pending, engine, any)
+    drive_or_abort(engine, timeout, none_pending, engine)
     return engine.n_pending == 0
 end
 

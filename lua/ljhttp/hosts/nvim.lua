@@ -342,13 +342,7 @@ function M.call_record(engine, rec)
     if not engine.nvim_flush then
         init_queue(engine)
     end
-    local tail = engine.q_tail
-    if tail then
-        tail[1] = rec
-    else
-        engine.q_head = rec
-    end
-    engine.q_tail = rec
+    engine:enqueue(rec)
     engine.nvim_queued = engine.nvim_queued + 1
     engine.nvim_owed = engine.nvim_owed + 1
     schedule_owed(engine)
