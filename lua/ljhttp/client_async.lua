@@ -42,6 +42,33 @@ end
 
 local start_async
 
+-- on_line: lines (lines.lua) split from the chunks; the last one, if it
+-- has no line end, reaches on_line just before the callback. Returns the
+-- chunk handler and the callback to use. (The closure is made here, not
+-- in request_async, whose traces would otherwise end at its return.)
+local function with_lines(on_line, line_format, on_chunk, callback)
+    if type(on_line) ~= "function" then
+        error("ljhttp: on_line must be a function", 3)
+    end
+    local lines = require("ljhttp.lines")
+    if not lines.format(line_format) then
+        error("ljhttp: lines must be \"json\" or \"text\"", 3)
+    end
+    local finish
+    on_chunk, finish = lines.chunk_handler(on_line, line_format, on_chunk)
+    return on_chunk, function(res, err, code, answer)
+        if res then
+            finish()
+        end
+        if callback then
+            if answer ~= nil then
+                return callback(res, err, code, answer)
+            end
+            return callback(res, err, code)
+        end
+    end
+end
+
 --- Starts a request; callback(response, err, code) runs exactly once.
 ---@param method ljhttp.Method
 ---@param url string
@@ -85,29 +112,7 @@ function Client:request_async(method, url, opts, callback)
         on_chunk = require("ljhttp.sse").chunk_handler(on_event, on_chunk)
     end
     if on_line ~= nil then
-        if type(on_line) ~= "function" then
-            error("ljhttp: on_line must be a function", 2)
-        end
-        -- lines (lines.lua) split from the chunks; the last one, if it has
-        -- no line end, reaches on_line just before the callback
-        local lines = require("ljhttp.lines")
-        if not lines.format(line_format) then
-            error("ljhttp: lines must be \"json\" or \"text\"", 2)
-        end
-        local finish
-        on_chunk, finish = lines.chunk_handler(on_line, line_format, on_chunk)
-        local user_cb = callback
-        callback = function(res, err, code, answer)
-            if res then
-                finish()
-            end
-            if user_cb then
-                if answer ~= nil then
-                    return user_cb(res, err, code, answer)
-                end
-                return user_cb(res, err, code)
-            end
-        end
+        on_chunk, callback = with_lines(on_line, line_format, on_chunk, callback)
     elseif line_format ~= nil then
         error("ljhttp: lines goes with on_line", 2)
     end
