@@ -265,6 +265,25 @@ test("wait", function()
         return in_fast ~= nil
     end, 5000)
     check("wait inside a uv callback", in_fast == "slow 20", in_fast)
+
+    -- a batch (the blocking loop) while an async request with a callback
+    -- finishes: the callback still runs once, from vim.schedule, and
+    -- later waits see the queue settle (they hung when the batch's loop
+    -- ran the queued callback itself)
+    local bg_calls, bg_fast = 0, nil
+    c:get_async(BASE .. "/slow?ms=10", function()
+        bg_calls = bg_calls + 1
+        bg_fast = vim.in_fast_event()
+    end)
+    local rs = c:request_batch({ { "GET", BASE .. "/slow?ms=200" } })
+    check("batch beside an async request", rs and rs[1] and rs[1].body == "slow 200")
+    local t1 = uv.hrtime()
+    local r3 = c:get_async(BASE .. "/slow?ms=10"):wait(5)
+    check(string.format("a wait after the batch returns (%.0f ms)", ms_since(t1)),
+        r3 and r3.body == "slow 10" and ms_since(t1) < 4000)
+    check("client:run() after the batch finishes", c:run(5) == true)
+    check("the async callback ran once, from vim.schedule", bg_calls == 1 and bg_fast == false,
+        bg_calls .. " " .. tostring(bg_fast))
     c:close()
 end)
 

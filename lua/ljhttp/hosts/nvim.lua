@@ -379,8 +379,8 @@ end
 -- the engine directly, blocking, as the plain LuaJIT host does. Callbacks
 -- stay scheduled and run once the editor is back in its loop.
 local function blocking_until(engine, done, timeout)
-    -- engine.calls stays empty here (callbacks go through vim.schedule),
-    -- so the plain host's loop only pumps
+    -- the plain host's loop, with this host's flush: queued callbacks
+    -- stay on the queue and run from vim.schedule (flush_one), counted
     require("ljhttp.hosts.luajit").drive(engine, timeout, done)
     arm(engine)
 end
