@@ -61,6 +61,17 @@ local function unavailable()
     return nil, default_err or loader.error() or "ljhttp: library not available", "internal"
 end
 
+-- An async request without a client: a handle that has ended so, its
+-- callback (also when given in the options' place) run once, now.
+local function unavailable_async(options, callback)
+    if callback == nil and type(options) == "function" then
+        callback = options
+    end
+    local h = require("ljhttp.engine").handle(callback, nil, true)
+    h:_finish(unavailable())
+    return h
+end
+
 --- Options for the module itself: { library = "/path/libljhttp.so" }
 --- must come before the first request.
 ---@param opts? ljhttp.SetupOptions
@@ -113,9 +124,7 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
     M[m .. "_async"] = function(url, options, callback)
         local c = default or get_default()
         if not c then
-            local h = require("ljhttp.engine").handle(callback, nil, true)
-            h:_finish(unavailable())
-            return h
+            return unavailable_async(options, callback)
         end
         return c:request_async(upper, url, options, callback)
     end
@@ -130,9 +139,7 @@ end
 function M.request_async(method, url, options, callback)
     local c = default or get_default()
     if not c then
-        local h = require("ljhttp.engine").handle(callback, nil, true)
-        h:_finish(unavailable())
-        return h
+        return unavailable_async(options, callback)
     end
     return c:request_async(method, url, options, callback)
 end

@@ -395,10 +395,11 @@ function Handle:_finish(res, err, code, answer)
     end
     self.res, self.err, self.code, self.answer = res or false, err or false, code or false, answer or false
     if self.callback then
-        local host = self.engine.host
+        local e = self.engine -- false: a handle of no client (internal)
+        local host = e and e.host
         local rec = self.done_rec
-        if rec and host.call_record and not host.deliver then
-            host.call_record(self.engine, rec)
+        if rec and host and host.call_record and not host.deliver then
+            host.call_record(e, rec)
         else
             self:_deliver(complete, self)
         end

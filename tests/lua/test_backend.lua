@@ -57,3 +57,21 @@ T.test("backend: LJHTTP_BACKEND chooses the default, the option wins over it", f
     ]])
     T.match(out, "^nil invalid_argument LJHTTP_BACKEND must name a backend")
 end)
+
+T.test("backend: without a default client the module's async calls end their handle, callback once", function()
+    -- the module's functions have no client when LJHTTP_BACKEND is refused
+    local out = child("LJHTTP_BACKEND=nope", [[
+        local http = require("ljhttp")
+        local calls = {}
+        local function cb(res, err, code)
+            calls[#calls + 1] = tostring(res) .. " " .. tostring(code)
+        end
+        local h1 = http.get_async("http://127.0.0.1:1/", nil, cb)
+        local h2 = http.get_async("http://127.0.0.1:1/", cb) -- callback in the options' place
+        local h3 = http.request_async("GET", "http://127.0.0.1:1/", nil, cb)
+        local _, _, c1 = h1:wait(1)
+        local _, _, c3 = h3:wait(1)
+        io.write(#calls, " ", table.concat(calls, ","), " ", tostring(h2:done()), " ", c1, " ", c3)
+    ]])
+    T.eq(out, "3 nil internal,nil internal,nil internal true internal internal")
+end)
