@@ -211,15 +211,20 @@ end
 ---@return boolean all_finished
 function M.run(timeout)
     local busy = {}
+    -- (a client that made no async request has no engine: none is made)
     for c in pairs(client.live) do
-        if c.engine.n_pending > 0 then
+        local e = rawget(c, "engine")
+        if e and e.n_pending > 0 then
             busy[#busy + 1] = c
         end
     end
     if #busy <= 1 then
         if busy[1] == nil then
             for c in pairs(client.live) do
-                c.engine:reraise() -- a callback's error kept by a batch's turns
+                local e = rawget(c, "engine")
+                if e then
+                    e:reraise() -- a callback's error kept by a batch's turns
+                end
             end
             return true
         end

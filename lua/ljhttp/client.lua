@@ -381,6 +381,9 @@ end
 ---@return boolean all_finished
 function Client:run(timeout)
     local all = true
+    if rawget(self, "engine") == nil then
+        return true -- no async request was made: nothing to run (no engine made)
+    end
     if self.cptr == nil then
         if self.host.flush then
             self.host.flush(self.engine) -- callbacks of requests made after close

@@ -30,7 +30,7 @@ function M.backend_refused(name, from_env)
 end
 
 function M.new(C, cptr, host)
-    return setmetatable({
+    local e = setmetatable({
         C = C,
         cptr = cptr,
         host = host,
@@ -53,6 +53,10 @@ function M.new(C, cptr, host)
         progressing = {}, -- handles with on_progress, while they run
         n_progressing = 0,
     }, Engine)
+    if host.init then -- what the host needs to queue a completion, made now
+        host.init(e) -- while there is memory (a queue that allocates can fail)
+    end
+    return e
 end
 
 local function start(self, req, handle)

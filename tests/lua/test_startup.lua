@@ -25,7 +25,7 @@ print("after use: json " .. loaded("ljhttp.json") .. " bodies " .. loaded("ljhtt
     T.contains(out, "after use: json yes bodies yes query true")
 end)
 
-T.test("blocking requests and close(): engine.lua and client_async.lua load only on the first async request", function()
+T.test("blocking requests, run() and close(): engine.lua and client_async.lua load only on the first async request", function()
     local url = string.format("%q", T.url("/echo"))
     local out, ok = R.child([[
 local http = require("ljhttp")
@@ -36,6 +36,7 @@ local function loaded(m) return package.loaded[m] ~= nil and "yes" or "no" end
 local c2 = assert(http.new())
 assert(c2:get(]] .. url .. [[).status_code == 200)
 assert(c2:close())
+assert(http.run(1) == true and c:run(1) == true) -- nothing async: no engine made
 print("after get: engine " .. loaded("ljhttp.engine") .. " async " .. loaded("ljhttp.client_async")
     .. " field " .. tostring(rawget(c, "engine") ~= nil))
 local r = assert(c:get_async(]] .. url .. [[):wait())

@@ -330,13 +330,16 @@ schedule_owed = function(engine)
 end
 M.schedule_owed = schedule_owed
 
--- Made once per engine, at its first submit (kick), while there is memory.
+-- Made once per engine, when the engine is made (M.init), while there is
+-- memory: queuing a completion then allocates nothing.
 init_queue = function(engine)
     engine.nvim_flush = function()
         flush_one(engine)
     end
     engine.nvim_owed, engine.nvim_queued = 0, engine.nvim_queued or 0
 end
+
+M.init = init_queue
 
 function M.call_record(engine, rec)
     if not engine.nvim_flush then
