@@ -188,9 +188,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     }
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-    t->profile = want;
-    if (rc != CURLE_OK)
-        t->profile.plain = 0; /* half configured: reset before reuse */
+    t->profile = want; /* (plain cleared below if a setopt fails) */
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
     if (rc == CURLE_OK)
@@ -241,5 +239,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
         if (rc == CURLE_OK) /* "" turns the cookie engine on, reads no file */
             rc = curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
     }
+    if (rc != CURLE_OK)
+        t->profile.plain = 0; /* half configured: reset before reuse */
     return rc;
 }

@@ -219,8 +219,9 @@ function Engine:enqueue(rec)
     self.q_tail = rec
 end
 
--- Only h's own entry: C reuses a freed transfer's id, and _abort may
--- forget a handle that was settled (and forgotten) before.
+-- Only h's own entry (and only once): _abort may forget a handle that
+-- was settled, and forgotten, before. (Ids only grow; C reuses a freed
+-- transfer's memory, never its id.)
 function Engine:forget(h)
     if self.pending[h.id] == h then
         self.pending[h.id] = nil
