@@ -31,6 +31,7 @@
 local M = { name = "nvim" }
 
 local ffi = require("ffi")
+local is_oom = require("ljhttp.protect").is_oom
 local vim = vim
 local uv = vim.uv or vim.loop
 local new_sock_poll = jit.os == "Windows" and uv.new_socket_poll or uv.new_poll
@@ -105,11 +106,22 @@ local function release(engine)
 end
 
 -- A libuv callback's work. Dispatch keeps its handles consistent when
--- LuaJIT runs out of memory; what else raises here (progress figures,
--- new uv handles) must not reach the editor's loop as an error either:
--- arming is tried again, and the timer or the next kick retries later.
+-- LuaJIT runs out of memory; out of memory elsewhere here (progress
+-- figures, new uv handles) must not reach the editor's loop as an error
+-- either: arming is tried again, and the timer or the next kick retries
+-- later. Any other error is a bug: it is reported from a scheduled call
+-- (the editor's usual way), not dropped.
 local function pump_and_arm(engine, fd, ev)
-    if not pcall(engine.pump, engine, 0, fd, ev) or not pcall(arm, engine) then
+    local ok, err = pcall(engine.pump, engine, 0, fd, ev)
+    if ok then
+        ok, err = pcall(arm, engine)
+    end
+    if not ok then
+        if not is_oom(err) then
+            pcall(vim.schedule, function()
+                error(err, 0)
+            end)
+        end
         pcall(arm, engine)
     end
 end
