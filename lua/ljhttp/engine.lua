@@ -53,6 +53,10 @@ function M.new(C, cptr, host)
         progressing = {}, -- handles with on_progress, while they run
         n_progressing = 0,
     }, Engine)
+    -- C functions that only out-of-memory paths call (Handle:_abort) are
+    -- looked up now: a namespace's first lookup of a name allocates, and
+    -- raising there lost a handle that was already forgotten
+    local _ = C.ljh_transfer_cancel
     if host.init then -- what the host needs to queue a completion, made now
         host.init(e) -- while there is memory (a queue that allocates can fail)
     end
