@@ -21,6 +21,11 @@ Handle.__index = Handle
 M.Handle = Handle
 
 local IDS = 64
+-- C functions that settling and aborting a transfer use (see M.new)
+local SETTLING = { "ljh_transfer_cancel", "ljh_transfer_free", "ljh_transfer_done",
+    "ljh_transfer_response", "ljh_transfer_take", "ljh_transfer_head", "ljh_transfer_id",
+    "ljh_transfer_progress", "ljh_transfer_wants_body", "ljh_transfer_feed",
+    "ljh_response_free", "ljh_client_ready", "ljh_client_run", "ljh_now_ms", "ljh_error_name" }
 
 -- The message refusing a backend this build does not have.
 function M.backend_refused(name, from_env)
@@ -53,10 +58,13 @@ function M.new(C, cptr, host)
         progressing = {}, -- handles with on_progress, while they run
         n_progressing = 0,
     }, Engine)
-    -- C functions that only out-of-memory paths call (Handle:_abort) are
-    -- looked up now: a namespace's first lookup of a name allocates, and
-    -- raising there lost a handle that was already forgotten
-    local _ = C.ljh_transfer_cancel
+    -- The C functions settling can call are looked up now, while there is
+    -- memory: a namespace's first lookup of a name allocates, and raising
+    -- there (Handle:_abort's ljh_transfer_cancel, out of memory) lost a
+    -- handle that was already forgotten
+    for i = 1, #SETTLING do
+        local _ = C[SETTLING[i]]
+    end
     if host.init then -- what the host needs to queue a completion, made now
         host.init(e) -- while there is memory (a queue that allocates can fail)
     end
