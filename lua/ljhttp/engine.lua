@@ -402,9 +402,9 @@ complete = function(h)
 end
 
 -- answer: with code "http_status", the refused response (decode.lua).
--- Allocates nothing with a host that has call_record (the record was
--- made with the handle) and for batch items (the batch's tables are
--- sized for every item).
+-- Allocates nothing with a host that has call_record or deliver_record
+-- (the record was made with the handle) and for batch items (the batch's
+-- tables are sized for every item).
 function Handle:_finish(res, err, code, answer)
     self.finished = true
     if self.settle then -- batch items: the batch keeps the result
@@ -415,7 +415,9 @@ function Handle:_finish(res, err, code, answer)
         local e = self.engine -- false: a handle of no client (internal)
         local host = e and e.host
         local rec = self.done_rec
-        if rec and host and host.call_record and not host.deliver then
+        if rec and host and host.deliver_record then -- routes by owner (openresty)
+            host.deliver_record(self, rec)
+        elseif rec and host and host.call_record and not host.deliver then
             host.call_record(e, rec)
         else
             self:_deliver(complete, self)

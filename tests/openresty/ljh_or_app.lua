@@ -105,13 +105,19 @@ function M.wait_timeout()
         tostring(res2), " ", tostring(code2))
 end
 
--- on_chunk through the OpenResty host.
+-- on_chunk through the OpenResty host, then the callback, once, after
+-- every chunk (one queue per request: pieces and the completion's record).
 function M.drip()
-    local parts = {}
+    local parts, calls = {}, 0
     local h = get_client():get_async(upstream() .. "/drip?chunks=5&interval_ms=20&size=3",
-        { on_chunk = function(s) parts[#parts + 1] = s end })
+        { on_chunk = function(s) parts[#parts + 1] = s end }, function(r)
+            calls = calls + 1
+            parts[#parts + 1] = "|done " .. tostring(r and r.status_code)
+        end)
     local res, err = h:wait(10)
-    ngx.say(res and res.status_code or err, " ", table.concat(parts))
+    h:wait(1) -- nothing left to run
+    get_client():run(1)
+    ngx.say(res and res.status_code or err, " ", table.concat(parts), " ", calls)
 end
 
 -- ngx.run_worker_thread: the blocking call runs in a thread of the pool,

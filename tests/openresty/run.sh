@@ -193,7 +193,7 @@ if [[ $WT =~ ^nil\ timeout\ ([0-9.]+)\ nil\ cancelled$ ]] && lt "${BASH_REMATCH[
 else
   not_ok "wait timeout/cancel: got [$WT]"
 fi
-check_eq "on_chunk in order" "$(get /drip)" "200 000111222333444"
+check_eq "on_chunk in order, then the callback once" "$(get /drip)" "200 000111222333444|done 200 1"
 check_eq "a stream read yields and wakes on its bytes" "$(get /stream)" "200 000111222333444 nil"
 check_eq "no yield across a C boundary: blocks instead" "$(get /c_boundary)" "slow 50"
 check_eq "set_by_lua falls back to the blocking call" "$(get /in_set)" "200 openresty set"

@@ -34,8 +34,8 @@ local M = { name = "openresty" }
 
 local ngx = ngx
 local co_running = coroutine.running
-local select, unpack, pairs, pcall = select, unpack, pairs, pcall
-local tremove = table.remove
+local select, pairs, pcall = select, pairs, pcall
+local run_record = engine_mod.run_record
 local ffi_str = ffi.string
 
 local IDLE_S = 1        -- an idle driver waits this long for new work
@@ -90,11 +90,13 @@ end
 -- record lives in that table under a private key; `alive` refers back to
 -- the table only weakly, so a request that ended is seen as gone once its
 -- ngx.ctx was collected (its transfers are then cancelled by the driver's
--- sweep). A record is one table; its queue (q) and its set of sleeping
--- coroutines (sleep) are made when first needed.
+-- sweep). A record is one table, made with its queue's ends (head,
+-- tail: a linked list of engine records { next, fn, n, args... }, so a
+-- completion is queued with its handle's done_rec, allocating nothing);
+-- its set of sleeping coroutines (sleep) is made when first needed.
 local KEY = {} -- ngx.ctx[KEY]: the owner record
 local alive = setmetatable({}, { __mode = "v" }) -- owner record -> its ngx.ctx
-local MAIN = { q = {} } -- outside any request (init)
+local MAIN = { head = false, tail = false } -- outside any request (init)
 alive[MAIN] = true
 local semas = setmetatable({}, { __mode = "k" })    -- coroutine -> semaphore
 local sleeping = setmetatable({}, { __mode = "k" }) -- coroutine -> its semaphore, while asleep
@@ -114,7 +116,7 @@ local function owner_now()
     end
     local rec = rawget(ctx, KEY)
     if not rec then
-        rec = {}
+        rec = { head = false, tail = false }
         rawset(ctx, KEY, rec)
         alive[rec] = ctx
     end
@@ -125,14 +127,15 @@ local function gone(rec)
     return alive[rec] == nil
 end
 
--- The owner's queue of calls, made on first use.
-local function queue_of(rec)
-    local q = rec.q
-    if not q then
-        q = {}
-        rec.q = q
+-- Appends the engine record r to the owner's queue (r[1] is the link).
+local function enqueue(rec, r)
+    local tail = rec.tail
+    if tail then
+        tail[1] = r
+    else
+        rec.head = r
     end
-    return q
+    rec.tail = r
 end
 
 local function wake(co)
@@ -163,10 +166,12 @@ function M.adopt(engine, h)
     h.owner = owner_now()
 end
 
--- Handle:_deliver (engine.lua): queue fn for the handle's owner.
-function M.deliver(h, fn, ...)
+-- Handle:_finish (engine.lua): queue the handle's completion record
+-- (made with the handle) for its owner. Allocates nothing.
+function M.deliver_record(h, r)
     local rec = h.owner or owner_now()
     if gone(rec) then
+        -- (a finished handle is no orphan: its transfer has ended)
         if h.t ~= nil and not h.finished then
             local e = h.engine
             e.orphans = e.orphans or {}
@@ -174,31 +179,45 @@ function M.deliver(h, fn, ...)
         end
         return
     end
-    local q = queue_of(rec)
-    q[#q + 1] = { fn, select("#", ...), ... }
+    enqueue(rec, r)
     wake_owner(rec)
 end
 
-function M.call(engine, fn, ...) -- the generic host hook; deliver is used instead
-    local q = queue_of(owner_now())
-    q[#q + 1] = { fn, select("#", ...), ... }
+-- Handle:_deliver (engine.lua): queue fn for the handle's owner (pieces:
+-- on_chunk, progress; these still make a record each).
+function M.deliver(h, fn, ...)
+    M.deliver_record(h, { false, fn, select("#", ...), ... })
 end
 
-local function run_queue(q)
-    while q and q[1] do
-        local c = tremove(q, 1)
-        c[1](unpack(c, 3, c[2] + 2))
+function M.call(engine, fn, ...) -- the generic host hook; deliver is used instead
+    enqueue(owner_now(), { false, fn, select("#", ...), ... })
+end
+
+-- Runs the owner's queued records in order. A record leaves the queue
+-- before it runs. User code runs under pcall already (engine.lua); a
+-- raise in engine code (out of memory) ends the record's handle
+-- (engine.run_record), and the rest of the queue still runs.
+local function run_queue(rec)
+    local r = rec.head
+    while r do
+        local nxt = r[1]
+        rec.head = nxt
+        if not nxt then
+            rec.tail = false
+        end
+        r[1] = false
+        run_record(r)
+        r = rec.head
     end
 end
 
--- Runs the calling request's queued callbacks, in order. An error in
--- one propagates to the caller of wait/run; the rest stay queued.
+-- Runs the calling request's queued callbacks, in order.
 function M.flush(engine)
     if engine and engine.cptr == nil then
         -- client:close(): its handles settled outside any driver turn
         wake_all()
     end
-    run_queue(owner_now().q)
+    run_queue(owner_now())
 end
 
 -- ---- settling (the driver's turn, kick, blocking waits) ----
@@ -498,18 +517,18 @@ local function yield_until(e, done, timeout, target)
         target.sleeper = co
     end
     local rec = owner_now()
-    run_queue(rec.q)
+    run_queue(rec)
     if done(target) then
         -- (no loop entered: a trace running from the request's start
         -- would abort on it, "inner loop in root trace")
         if target then
             target.sleeper = nil
         end
-        return run_queue(rec.q)
+        return run_queue(rec)
     end
     local poll = POLL_MIN
     while true do
-        run_queue(rec.q)
+        run_queue(rec)
         if done(target) then
             break
         end
@@ -534,7 +553,7 @@ local function yield_until(e, done, timeout, target)
             end
         else
             pump(e, 0)
-            run_queue(rec.q)
+            run_queue(rec)
             if done(target) then
                 break
             end
@@ -551,7 +570,7 @@ local function yield_until(e, done, timeout, target)
     if target then
         target.sleeper = nil
     end
-    run_queue(rec.q)
+    run_queue(rec)
 end
 
 -- The blocking API's waits (request_batch): yield where possible.
