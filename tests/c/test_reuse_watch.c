@@ -1,36 +1,48 @@
-/* Reusing a kept-alive connection costs no epoll_ctl when the socket is
- * still watched for what libcurl now wants (evloop.c, socket_cb): the
- * OpenResty host measured one redundant EPOLL_CTL_MOD per reused request.
- * epoll_ctl is wrapped here (this binary's definition comes first) and
- * counted per descriptor set; a keep-alive responder answers after a
- * short delay, so libcurl waits for the answer through the set. */
+/* Reusing a kept-alive connection makes no redundant epoll_ctl: a socket
+ * still watched for what libcurl now wants is not registered again
+ * (evloop.c, socket_cb). The OpenResty host measured one redundant
+ * EPOLL_CTL_MOD per reused request. epoll_ctl is wrapped here (this
+ * binary's definition comes first) and each call on the client's set is
+ * compared with what that descriptor is already registered for: the set
+ * is level-triggered, so setting the same events again is redundant.
+ * (How many changes a reuse needs at all is libcurl's business: 7.88
+ * keeps the watch, 8.x asks for writability while it sends.) A
+ * keep-alive responder answers after a short delay, so libcurl waits for
+ * the answer through the set. */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
 #include <dlfcn.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ljhttp.h"
 #include "loopback.h"
 
+#define MAX_FD 1024
+
 static int counted_epfd = -1;
-static int n_changes; /* ADD and MOD calls on counted_epfd */
+static uint32_t registered[MAX_FD]; /* events per descriptor; 0: not in the set */
+static int n_redundant;             /* ADD/MOD calls that changed nothing */
 
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
     static int (*real)(int, int, int, struct epoll_event *);
     if (!real)
         *(void **)&real = dlsym(RTLD_NEXT, "epoll_ctl");
-    if (epfd == counted_epfd && op != EPOLL_CTL_DEL)
-        __atomic_add_fetch(&n_changes, 1, __ATOMIC_SEQ_CST);
-    return real(epfd, op, fd, ev);
+    int rc = real(epfd, op, fd, ev);
+    if (epfd == counted_epfd && fd >= 0 && fd < MAX_FD && rc == 0) {
+        if (op == EPOLL_CTL_DEL) {
+            registered[fd] = 0;
+        } else {
+            if (registered[fd] != 0 && registered[fd] == ev->events)
+                n_redundant++;
+            registered[fd] = ev->events;
+        }
+    }
+    return rc;
 }
 
 typedef struct keeper {
@@ -91,6 +103,7 @@ Test(reuse_watch, kept_alive_socket_is_not_watched_again, .timeout = 20)
     o.backend.len = 5;
     ljh_client *c = ljh_client_new(&o);
     cr_assert_not_null(c);
+    counted_epfd = ljh_client_fd(c); /* (all calls run on this thread) */
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", k.port);
 
@@ -98,14 +111,12 @@ Test(reuse_watch, kept_alive_socket_is_not_watched_again, .timeout = 20)
     cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
     ljh_response_free(r);
 
-    counted_epfd = ljh_client_fd(c);
-    n_changes = 0;
     r = get(c, url); /* the same connection, waited on for 50 ms */
-    int changes = __atomic_load_n(&n_changes, __ATOMIC_SEQ_CST);
+    int redundant = n_redundant;
     counted_epfd = -1;
     cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
     ljh_response_free(r);
-    cr_expect_eq(changes, 0, "reusing the connection changed the epoll set %d times", changes);
+    cr_expect_eq(redundant, 0, "%d epoll_ctl calls set the events a socket already had", redundant);
 
     pthread_join(k.thread, NULL);
     close(k.fd);
