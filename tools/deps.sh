@@ -86,6 +86,11 @@ echo "deps: installing$pick"
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $pick
 # Debian starts system nginx and tinyproxy on install; the tests run their own.
-if command -v service >/dev/null 2>&1; then
+# Where policy-rc.d forbids starting services (a chroot, a container build)
+# none was started, and stopping would reach for processes by name: in a
+# root that shares the machine's processes, the machine's own.
+policy=/usr/sbin/policy-rc.d
+if command -v service >/dev/null 2>&1 &&
+    ! { [ -x "$policy" ] && { "$policy" nginx start >/dev/null 2>&1; [ $? -eq 101 ]; }; }; then
     for s in nginx tinyproxy; do service "$s" stop >/dev/null 2>&1 || true; done
 fi
