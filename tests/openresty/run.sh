@@ -144,6 +144,7 @@ done
 echo "# nginx $("$NGINX" -v 2>&1 | sed 's/.*: //'), one worker, port $NPORT; upstream $FIXTURE"
 
 get() { "$CURL" -s --max-time 20 "$BASE$1"; }
+get_up() { "$CURL" -s --max-time 5 "$FIXTURE$1"; }
 
 check_eq "host is openresty in content_by_lua" "$(get /info)" "openresty content"
 
@@ -151,10 +152,17 @@ check_eq "host is openresty in content_by_lua" "$(get /info)" "openresty content
 # stalls PATH: starts PATH (2 s upstream) in the background, times /fast
 # on the same (only) worker meanwhile, then checks the slow answer.
 # Sets FAST and SLOW (seconds) and SLOW_BODY.
+# /fast is sent once the upstream has the slow request (its /stats count),
+# not after a fixed sleep: on a loaded machine the slow request could reach
+# the worker after /fast, and the control below then saw no stall.
 stalls() {
+  get_up /stats/reset >/dev/null
   "$CURL" -s --max-time 30 -o "$TMP/slow.out" -w '%{time_total}' "$BASE$1" >"$TMP/slow.time" &
-  local spid=$!
-  sleep 0.3
+  local spid=$! i
+  for ((i = 0; i < 200; i++)); do
+    [[ $(get_up /stats) == *"requests 0"* ]] || break
+    sleep 0.05
+  done
   FAST="$("$CURL" -s -o /dev/null --max-time 30 -w '%{time_total}' "$BASE/fast")"
   wait "$spid"
   SLOW_BODY="$(cat "$TMP/slow.out")"
