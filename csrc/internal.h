@@ -193,7 +193,7 @@ ljh_response *ljh__response_new_error(ljh_error code, const char *msg);
 void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries);
 /* Packs a successful transfer: takes the collected storage. */
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
-/* LJH_F_DECODE_JSON (json.c parses): sets r->json; when the body is JSON
+/* LJH_F_DECODE_JSON (json_parse.c parses): sets r->json; when the body is JSON
  * it is freed and r->body becomes "" (body_len keeps the byte count). */
 void ljh__response_parse_json(ljh_response *r);
 
