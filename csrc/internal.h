@@ -102,7 +102,7 @@ int ljh__header_is(const char *name, size_t n, const char *lower);
 /* ljh__error_from_curl, told what the transfer used (errors.c). */
 ljh_error ljh__error_of_transfer(CURLcode rc, const ljh_transport *tr);
 
-/* ---- the validated request (request.c) ---- */
+/* ---- the validated request (request.c, request_url.c, request_curl.c) ---- */
 typedef struct ljh_plan {
     char *method;           /* upper-case token */
     char *url;              /* the current hop's absolute URL */
