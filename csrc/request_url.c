@@ -100,8 +100,8 @@ static int bytes_ok_in_url(const char *s, size_t n)
     return 1;
 }
 
-/* Parses url (already scheme-checked), applies the query, and stores the
- * canonical URL and origin in plan. */
+/* Checks that the URL (already scheme-checked) names a host and stores
+ * it in plan->url; with a query option, parsed and rewritten by libcurl. */
 static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
 {
     /* libcurl reads "http:///x" and "http:/x" as host "x"; Go sees no host. */
@@ -152,39 +152,31 @@ static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg,
         ljh__msg(errmsg, errlen, "invalid URL: no host");
         goto out;
     }
-    if (req->query.ptr) {
-        if (!bytes_ok_in_url(req->query.ptr, req->query.len) ||
-            memchr(req->query.ptr, '#', req->query.len)) {
-            err = LJH_E_INVALID_ARGUMENT;
-            ljh__msg(errmsg, errlen, "query must not contain spaces, '#' or control characters");
-            goto out;
-        }
-        /* Like Go's client: the query option replaces the URL's query;
-         * with LJH_F_QUERY_APPEND (a query table) it is added after it. */
-        int append = (req->flags & LJH_F_QUERY_APPEND) != 0;
-        if (req->query.len == 0) {
-            uc = append ? CURLUE_OK : curl_url_set(u, CURLUPART_QUERY, NULL, 0);
-        } else {
-            query = ljh__dup_str(&req->query);
-            if (!query)
-                goto out;
-            uc = curl_url_set(u, CURLUPART_QUERY, query, append ? CURLU_APPENDQUERY : 0);
-        }
-        if (uc != CURLUE_OK) {
-            err = uc == CURLUE_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INVALID_ARGUMENT;
-            ljh__msg(errmsg, errlen, "invalid query: %s", curl_url_strerror(uc));
-            goto out;
-        }
+    if (!bytes_ok_in_url(req->query.ptr, req->query.len) ||
+        memchr(req->query.ptr, '#', req->query.len)) {
+        err = LJH_E_INVALID_ARGUMENT;
+        ljh__msg(errmsg, errlen, "query must not contain spaces, '#' or control characters");
+        goto out;
     }
-    if (!req->query.ptr) {
-        /* Parsed and valid as given: keep it, libcurl parses it again. */
-        plan->url = url;
-        url = NULL;
+    /* Like Go's client: the query option replaces the URL's query;
+     * with LJH_F_QUERY_APPEND (a query table) it is added after it. */
+    int append = (req->flags & LJH_F_QUERY_APPEND) != 0;
+    if (req->query.len == 0) {
+        uc = append ? CURLUE_OK : curl_url_set(u, CURLUPART_QUERY, NULL, 0);
     } else {
-        if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
+        query = ljh__dup_str(&req->query);
+        if (!query)
             goto out;
-        plan->url = ljh__dup(full, strlen(full));
+        uc = curl_url_set(u, CURLUPART_QUERY, query, append ? CURLU_APPENDQUERY : 0);
     }
+    if (uc != CURLUE_OK) {
+        err = uc == CURLUE_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INVALID_ARGUMENT;
+        ljh__msg(errmsg, errlen, "invalid query: %s", curl_url_strerror(uc));
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
+        goto out;
+    plan->url = ljh__dup(full, strlen(full));
     if (plan->url)
         err = LJH_OK;
 out:
