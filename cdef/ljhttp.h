@@ -167,7 +167,7 @@ typedef struct ljh_redirect {
     int32_t status;
 } ljh_redirect;
 
-/* JSON (json.c, through cJSON). A tape is a flat array of nodes in
+/* JSON (json_parse.c, json_print.c, through cJSON). A tape is a flat array of nodes in
  * document order: an ARRAY node is followed by its len members, an OBJECT
  * node by len pairs of a STRING node (the key) and the value's nodes. */
 enum {
@@ -379,7 +379,7 @@ int32_t ljh_canonical_header(const char *name, int32_t len, char *out);
  * when out of memory. */
 size_t ljh_escape(const char *s, size_t len, char *out, size_t cap);
 
-/* JSON through cJSON (json.c). ljh_json_parse reads len bytes of s
+/* JSON through cJSON (json_parse.c, json_print.c). ljh_json_parse reads len bytes of s
  * (UTF-8, at most LJH_JSON_MAX_DEPTH levels, one value and whitespace) and
  * returns the tape; NULL only when out of memory. Strings in it are
  * byte-exact (\u0000 included) and NUL-terminated. */

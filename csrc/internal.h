@@ -102,7 +102,7 @@ int ljh__header_is(const char *name, size_t n, const char *lower);
 /* ljh__error_from_curl, told what the transfer used (errors.c). */
 ljh_error ljh__error_of_transfer(CURLcode rc, const ljh_transport *tr);
 
-/* ---- the validated request (request.c) ---- */
+/* ---- the validated request (request.c, request_url.c, request_curl.c) ---- */
 typedef struct ljh_plan {
     char *method;           /* upper-case token */
     char *url;              /* the current hop's absolute URL */
@@ -193,7 +193,7 @@ ljh_response *ljh__response_new_error(ljh_error code, const char *msg);
 void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries);
 /* Packs a successful transfer: takes the collected storage. */
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
-/* LJH_F_DECODE_JSON (json.c parses): sets r->json; when the body is JSON
+/* LJH_F_DECODE_JSON (json_parse.c parses): sets r->json; when the body is JSON
  * it is freed and r->body becomes "" (body_len keeps the byte count). */
 void ljh__response_parse_json(ljh_response *r);
 

@@ -1,8 +1,8 @@
 /* json_body: a `json = value` request body. Lua hands C the value's tape
- * (ljh_request.json) once; json.c prints it and the plan keeps that text
- * as its body, so the JSON text never crosses back into Lua. A node
- * json.c refuses (a string that is not UTF-8, a NUL in a key) is named by
- * its path, as json.lua names what it refuses itself. */
+ * (ljh_request.json) once; json_print.c prints it and the plan keeps that
+ * text as its body, so the JSON text never crosses back into Lua. A node
+ * json_print.c refuses (a string that is not UTF-8, a NUL in a key) is
+ * named by its path, as json.lua names what it refuses itself. */
 #include <string.h>
 
 #include "internal.h"
@@ -132,7 +132,7 @@ ljh_error ljh__json_body(const ljh_request *req, char **text, size_t *len, char 
     int32_t bad = -1;
     *text = ljh_json_print(req->json, req->n_json, len, &bad, why, (int32_t)sizeof why);
     if (*text)
-        return LJH_OK; /* cJSON's allocator is malloc: json.c sets no hooks */
+        return LJH_OK; /* cJSON's allocator is malloc: ljhttp sets no hooks */
     if (strncmp(why, "out of memory", 13) == 0) {
         ljh__msg(errmsg, errlen, "out of memory");
         return LJH_E_OUT_OF_MEMORY;

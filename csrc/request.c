@@ -1,17 +1,18 @@
-/* request: validate what Lua filled in an ljh_request, copy what the
- * transfer keeps into an ljh_plan, and turn the plan into libcurl options
- * for each hop. Nothing reaches libcurl before it has passed here. */
+/* request: validate what Lua filled in an ljh_request and copy what the
+ * transfer keeps into an ljh_plan: method, URL (request_url.c), body,
+ * headers, cookies, auth, timeouts, transport and body options. Nothing
+ * reaches libcurl before it has passed here; request_curl.c then turns
+ * the plan into libcurl options for each hop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "json_body.h"
-#include "setopt.h"
+#include "request.h"
 #include "strs.h"
 
 /* A short printable rendering of untrusted bytes for messages. */
-static void show(const char *s, size_t n, char *out, size_t cap)
+void ljh__show(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 5 < cap; i++) {
@@ -29,191 +30,18 @@ static void show(const char *s, size_t n, char *out, size_t cap)
     out[o < cap ? o : cap - 1] = '\0';
 }
 
-/* Go's getScheme: letters, then letters/digits/+-. up to ':'. */
-static size_t scheme_len(const char *u, size_t n)
+/* A header's or a cookie's name must be a token (what names which in the
+ * message); 1 (errmsg written) when it is not. */
+static int bad_name(const ljh_kv *kv, const char *what, char *errmsg, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = u[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-            continue;
-        if ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.') {
-            if (i == 0)
-                return 0;
-            continue;
-        }
-        return c == ':' ? i : 0;
-    }
-    return 0;
-}
-
-static int scheme_allowed(const char *s, size_t n)
-{
-    return ljh__header_is(s, n, "http") || ljh__header_is(s, n, "https");
-}
-
-#define NO_SCHEME_HINT " (the url must start with http:// or https://)"
-
-static ljh_error check_scheme(const char *url, size_t n, const char *what, char *errmsg,
-                              size_t errlen)
-{
-    size_t sl = scheme_len(url, n);
-    if (sl && scheme_allowed(url, sl))
-        return LJH_OK;
-    char shown[64];
-    char lower[sizeof shown];
-    show(url, sl, shown, sizeof shown);
-    size_t i = 0;
-    for (; shown[i]; i++)
-        lower[i] = (shown[i] >= 'A' && shown[i] <= 'Z') ? (char)(shown[i] + 32) : shown[i];
-    lower[i] = '\0';
-    /* Go's phrase, then the way out when there was no scheme at all */
-    ljh__msg(errmsg, errlen, "%sunsupported protocol scheme \"%s\"%s", what, lower,
-             sl ? "" : NO_SCHEME_HINT);
-    return LJH_E_UNSUPPORTED_SCHEME;
-}
-
-void ljh__safe_url(const char *url, char *out, size_t cap)
-{
-    out[0] = '\0';
-    CURLU *u = curl_url();
-    char *s = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        curl_url_set(u, CURLUPART_USER, NULL, 0);
-        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-        if (curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
-            ljh__msg(out, cap, "%s", s);
-    }
-    curl_free(s);
-    curl_url_cleanup(u);
-}
-
-/* scheme://host:port with the default port filled in. */
-static char *origin_of(CURLU *u)
-{
-    char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
-        out = malloc(n);
-        if (out) {
-            snprintf(out, n, "%s://%s:%s", scheme, host, port);
-            /* Scheme and host compare without case. */
-            for (char *p = out; *p; p++)
-                if (*p >= 'A' && *p <= 'Z')
-                    *p = (char)(*p + 32);
-        }
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    return out;
-}
-
-static int bytes_ok_in_url(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c == 0x7f)
-            return 0;
-    }
+    if (kv->name_len >= 0 && kv->value_len >= 0 && kv->name &&
+        ljh__is_token(kv->name, (size_t)kv->name_len))
+        return 0;
+    char shown[128];
+    ljh__show(kv->name ? kv->name : "", kv->name && kv->name_len > 0 ? (size_t)kv->name_len : 0,
+              shown, sizeof shown);
+    ljh__msg(errmsg, errlen, "invalid %s name \"%s\"", what, shown);
     return 1;
-}
-
-/* Parses url (already scheme-checked), applies the query, and stores the
- * canonical URL and origin in plan. */
-static ljh_error build_url(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
-{
-    /* libcurl reads "http:///x" and "http:/x" as host "x"; Go sees no host. */
-    const char *given = req->url.ptr;
-    size_t gl = req->url.len;
-    size_t sl = scheme_len(given, gl);
-    if (gl < sl + 4 || memcmp(given + sl, "://", 3) != 0 || memchr("/?#", given[sl + 3], 3)) {
-        ljh__msg(errmsg, errlen, "invalid URL: no host");
-        return LJH_E_INVALID_URL;
-    }
-    /* The authority must name a host after any user info: "http://:80/"
-     * and "http://u@/" have none. */
-    const char *a = given + sl + 3, *end = given + gl;
-    const char *stop = a;
-    while (stop < end && *stop != '/' && *stop != '?' && *stop != '#')
-        stop++;
-    for (const char *p = a; p < stop; p++)
-        if (*p == '@')
-            a = p + 1;
-    if (a == stop || *a == ':') {
-        ljh__msg(errmsg, errlen, "invalid URL: no host");
-        return LJH_E_INVALID_URL;
-    }
-    if (!req->query.ptr) {
-        /* Nothing to rewrite: libcurl parses the URL when the transfer
-         * starts and reports a malformed one as CURLE_URL_MALFORMAT
-         * (invalid_url); a second parse here would cost more than the
-         * rest of the plan. */
-        plan->url = ljh__dup_str(&req->url);
-        return plan->url ? LJH_OK : LJH_E_OUT_OF_MEMORY;
-    }
-    ljh_error err = LJH_E_OUT_OF_MEMORY;
-    char *url = ljh__dup_str(&req->url);
-    char *query = NULL, *full = NULL, *host = NULL;
-    CURLU *u = curl_url();
-    if (!url || !u)
-        goto out;
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
-    if (uc != CURLUE_OK) {
-        err = uc == CURLUE_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INVALID_URL;
-        ljh__msg(errmsg, errlen, "invalid URL: %s", curl_url_strerror(uc));
-        goto out;
-    }
-    if ((uc = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK || !host[0]) {
-        if (uc == CURLUE_OUT_OF_MEMORY)
-            goto out;
-        err = LJH_E_INVALID_URL;
-        ljh__msg(errmsg, errlen, "invalid URL: no host");
-        goto out;
-    }
-    if (req->query.ptr) {
-        if (!bytes_ok_in_url(req->query.ptr, req->query.len) ||
-            memchr(req->query.ptr, '#', req->query.len)) {
-            err = LJH_E_INVALID_ARGUMENT;
-            ljh__msg(errmsg, errlen, "query must not contain spaces, '#' or control characters");
-            goto out;
-        }
-        /* Like Go's client: the query option replaces the URL's query;
-         * with LJH_F_QUERY_APPEND (a query table) it is added after it. */
-        int append = (req->flags & LJH_F_QUERY_APPEND) != 0;
-        if (req->query.len == 0) {
-            uc = append ? CURLUE_OK : curl_url_set(u, CURLUPART_QUERY, NULL, 0);
-        } else {
-            query = ljh__dup_str(&req->query);
-            if (!query)
-                goto out;
-            uc = curl_url_set(u, CURLUPART_QUERY, query, append ? CURLU_APPENDQUERY : 0);
-        }
-        if (uc != CURLUE_OK) {
-            err = uc == CURLUE_OUT_OF_MEMORY ? LJH_E_OUT_OF_MEMORY : LJH_E_INVALID_ARGUMENT;
-            ljh__msg(errmsg, errlen, "invalid query: %s", curl_url_strerror(uc));
-            goto out;
-        }
-    }
-    if (!req->query.ptr) {
-        /* Parsed and valid as given: keep it, libcurl parses it again. */
-        plan->url = url;
-        url = NULL;
-    } else {
-        if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
-            goto out;
-        plan->url = ljh__dup(full, strlen(full));
-    }
-    if (plan->url)
-        err = LJH_OK;
-out:
-    free(url);
-    free(query);
-    curl_free(full);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return err;
 }
 
 static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
@@ -233,15 +61,10 @@ static ljh_error add_headers(ljh_plan *plan, const ljh_request *req, char *errms
     char shown[128];
     for (int i = 0; i < n; i++) {
         const ljh_kv *kv = &req->headers[i];
-        if (kv->name_len < 0 || kv->value_len < 0 || !kv->name ||
-            !ljh__is_token(kv->name, (size_t)kv->name_len)) {
-            show(kv->name ? kv->name : "", kv->name && kv->name_len > 0 ? (size_t)kv->name_len : 0,
-                 shown, sizeof shown);
-            ljh__msg(errmsg, errlen, "invalid header name \"%s\"", shown);
+        if (bad_name(kv, "header", errmsg, errlen))
             return LJH_E_INVALID_ARGUMENT;
-        }
         size_t nl = (size_t)kv->name_len, vl = (size_t)kv->value_len;
-        show(kv->name, nl, shown, sizeof shown);
+        ljh__show(kv->name, nl, shown, sizeof shown);
         if (!ljh__is_header_value(kv->value, vl)) {
             ljh__msg(errmsg, errlen,
                      "invalid value for header \"%s\": it contains CR, LF, NUL or "
@@ -335,16 +158,12 @@ static ljh_error add_cookies(ljh_plan *plan, const ljh_request *req, char *errms
     char shown[128];
     for (int i = 0; i < n; i++) {
         const ljh_kv *kv = &req->cookies[i];
-        if (kv->name_len < 0 || kv->value_len < 0 || !kv->name ||
-            !ljh__is_token(kv->name, (size_t)kv->name_len)) {
-            show(kv->name ? kv->name : "", kv->name && kv->name_len > 0 ? (size_t)kv->name_len : 0,
-                 shown, sizeof shown);
-            ljh__msg(errmsg, errlen, "invalid cookie name \"%s\"", shown);
+        if (bad_name(kv, "cookie", errmsg, errlen)) {
             ljh__buf_free(&b);
             return LJH_E_INVALID_ARGUMENT;
         }
         if (!ljh__is_cookie_value(kv->value, (size_t)kv->value_len)) {
-            show(kv->name, (size_t)kv->name_len, shown, sizeof shown);
+            ljh__show(kv->name, (size_t)kv->name_len, shown, sizeof shown);
             ljh__msg(errmsg, errlen,
                      "invalid value for cookie \"%s\": spaces, quotes, ';', ',', '\\' and "
                      "control characters are not allowed",
@@ -391,7 +210,7 @@ static ljh_error add_method(ljh_plan *plan, const ljh_request *req, char *errmsg
     char shown[128];
     const ljh_str *m = &req->method;
     if (!m->ptr || m->len == 0 || m->len > LJH_MAX_METHOD_LEN || !ljh__is_token(m->ptr, m->len)) {
-        show(m->ptr ? m->ptr : "", m->ptr ? m->len : 0, shown, sizeof shown);
+        ljh__show(m->ptr ? m->ptr : "", m->ptr ? m->len : 0, shown, sizeof shown);
         ljh__msg(errmsg, errlen, "invalid method \"%s\": it must be an HTTP token of 1 to %d bytes",
                  shown, LJH_MAX_METHOD_LEN);
         return LJH_E_INVALID_ARGUMENT;
@@ -473,21 +292,7 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
     ljh_error err = add_method(plan, req, errmsg, errlen);
     if (err)
         return err;
-    if (!req->url.ptr || req->url.len == 0) {
-        ljh__msg(errmsg, errlen, "unsupported protocol scheme \"\"" NO_SCHEME_HINT);
-        return LJH_E_UNSUPPORTED_SCHEME;
-    }
-    size_t ul = req->url.len;
-    if (ul > LJH_MAX_URL_LEN) {
-        ljh__msg(errmsg, errlen, "URL is too long (at most %d bytes)", LJH_MAX_URL_LEN);
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    if (!bytes_ok_in_url(req->url.ptr, ul)) {
-        ljh__msg(errmsg, errlen, "URL must not contain spaces or control characters (CR, LF, NUL...)");
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    if ((err = check_scheme(req->url.ptr, ul, "", errmsg, errlen)) ||
-        (err = build_url(plan, req, errmsg, errlen)) ||
+    if ((err = ljh__plan_url(plan, req, errmsg, errlen)) ||
         (err = add_body(plan, req, borrow_body, errmsg, errlen)) ||
         (err = add_headers(plan, req, errmsg, errlen)) ||
         (err = add_cookies(plan, req, errmsg, errlen)) ||
@@ -527,156 +332,4 @@ void ljh__plan_free(ljh_plan *plan)
     ljh__transport_free(&plan->transport);
     ljh__bodies_free(&plan->bodies);
     memset(plan, 0, sizeof *plan);
-}
-
-static int method_is(const ljh_plan *plan, const char *m)
-{
-    return strcmp(plan->method, m) == 0;
-}
-
-struct curl_slist *ljh__plan_headers(const ljh_plan *plan)
-{
-    struct curl_slist *list = NULL, *next;
-    /* Expect: 100-continue only for large file and multipart uploads
-     * (bodies.h), and no Content-Type nobody asked for (libcurl adds one
-     * for POST bodies). */
-    const char *fixed[] = {ljh__bodies_expect(&plan->bodies) ? "Expect: 100-continue" : "Expect:",
-                           plan->has_content_type ||
-                                              ljh__bodies_sets_content_type(&plan->bodies)
-                                          ? NULL
-                                          : "Content-Type:"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        if (!fixed[i])
-            continue;
-        if (!(next = curl_slist_append(list, fixed[i])))
-            goto oom;
-        list = next;
-    }
-    for (int i = 0; i < plan->n_hdr; i++) {
-        if (plan->cross_origin && plan->hdr_sensitive[i])
-            continue;
-        if (!(next = curl_slist_append(list, plan->hdr_lines[i])))
-            goto oom;
-        list = next;
-    }
-    return list;
-oom:
-    curl_slist_free_all(list);
-    return NULL;
-}
-
-CURLcode ljh__plan_apply(ljh_plan *plan, CURL *easy, int64_t elapsed_ms)
-{
-    CURLcode rc;
-    LJH_SETOPT(easy, CURLOPT_URL, plan->url);
-    LJH_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
-    LJH_SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    LJH_SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    LJH_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L); /* hops are ours: see ljh__plan_redirect */
-    if (method_is(plan, "HEAD")) {
-        LJH_SETOPT(easy, CURLOPT_NOBODY, 1L);
-    } else if (plan->pull) {
-        /* the engine's read callback (engine.c) supplies the bytes */
-        LJH_SETOPT(easy, CURLOPT_POST, 1L);
-        LJH_SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->pull_size);
-        if (!method_is(plan, "POST"))
-            LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, plan->method);
-    } else if (plan->has_body || method_is(plan, "POST") || method_is(plan, "PUT") ||
-               method_is(plan, "PATCH")) {
-        /* A POST/PUT/PATCH without a body still sends Content-Length: 0. */
-        LJH_SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(plan->has_body ? plan->body_len : 0));
-        LJH_SETOPT(easy, CURLOPT_POSTFIELDS, plan->has_body ? plan->body : "");
-        if (!method_is(plan, "POST"))
-            LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, plan->method);
-    } else if (!method_is(plan, "GET")) {
-        LJH_SETOPT(easy, CURLOPT_CUSTOMREQUEST, plan->method);
-    }
-    if (plan->cookie && !plan->cross_origin)
-        LJH_SETOPT(easy, CURLOPT_COOKIE, plan->cookie);
-    if (plan->user && !plan->cross_origin) {
-        LJH_SETOPT(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        LJH_SETOPT(easy, CURLOPT_USERNAME, plan->user);
-        LJH_SETOPT(easy, CURLOPT_PASSWORD, plan->pass);
-    }
-    if (plan->timeout_ms > 0) {
-        int64_t left = plan->timeout_ms - elapsed_ms;
-        if (left < 1)
-            left = 1;
-        LJH_SETOPT(easy, CURLOPT_TIMEOUT_MS, (long)left);
-    }
-    LJH_SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)plan->connect_timeout_ms);
-    if (plan->idle_timeout_ms > 0) {
-        /* "Below 1 byte/s for N seconds" is libcurl's stall detector. */
-        LJH_SETOPT(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        LJH_SETOPT(easy, CURLOPT_LOW_SPEED_TIME, (long)((plan->idle_timeout_ms + 999) / 1000));
-    }
-    /* A HEAD response announces a length it never sends: libcurl would
-     * refuse it against MAXFILESIZE. write_cb still guards real bodies. */
-    if (plan->max_body > 0 && !method_is(plan, "HEAD"))
-        LJH_SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)plan->max_body);
-    if (plan->flags & LJH_F_INSECURE) {
-        LJH_SETOPT(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-        LJH_SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if ((rc = ljh__transport_apply(&plan->transport, plan->flags, easy)) != CURLE_OK)
-        return rc;
-    return ljh__bodies_apply(&plan->bodies, easy, plan->method);
-}
-
-ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
-                             char *errmsg, size_t errlen)
-{
-    ljh_error err = check_scheme(location, strlen(location), "redirect to ", errmsg, errlen);
-    if (err)
-        return err;
-    CURLU *u = curl_url();
-    char *origin = NULL, *url = NULL;
-    if (!u)
-        return LJH_E_OUT_OF_MEMORY;
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, location, 0);
-    if (uc != CURLUE_OK) {
-        curl_url_cleanup(u);
-        ljh__msg(errmsg, errlen, "redirect to an invalid URL: %s", curl_url_strerror(uc));
-        return LJH_E_INVALID_URL;
-    }
-    origin = origin_of(u);
-    url = ljh__dup(location, strlen(location));
-    curl_url_cleanup(u);
-    if (!plan->origin) {
-        /* The first origin, computed only once a redirect needs it. */
-        CURLU *first = curl_url();
-        if (first && curl_url_set(first, CURLUPART_URL, plan->url, 0) == CURLUE_OK)
-            plan->origin = origin_of(first);
-        curl_url_cleanup(first);
-    }
-    if (!origin || !url || !plan->origin) {
-        free(origin);
-        free(url);
-        return LJH_E_OUT_OF_MEMORY;
-    }
-    /* Once the chain leaves the first origin, credentials stay behind for
-     * good: a -> b -> a must not hand them back either. */
-    if (strcmp(origin, plan->origin) != 0)
-        plan->cross_origin = 1;
-    free(origin);
-    free(plan->url);
-    plan->url = url;
-    /* Go's rule: 301/302/303 continue as GET (HEAD stays HEAD) without the
-     * body; 307/308 keep method and body. */
-    if ((status == 301 || status == 302 || status == 303) && !method_is(plan, "GET") &&
-        !method_is(plan, "HEAD")) {
-        char *get = ljh__dup("GET", 3);
-        if (!get)
-            return LJH_E_OUT_OF_MEMORY;
-        free(plan->method);
-        plan->method = get;
-        free(plan->owned_body);
-        plan->owned_body = NULL;
-        ljh__bodies_drop(&plan->bodies);
-        plan->body = NULL;
-        plan->body_len = 0;
-        plan->has_body = 0;
-        plan->pull = 0;
-    }
-    return LJH_OK;
 }

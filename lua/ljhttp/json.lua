@@ -1,4 +1,4 @@
--- json: JSON through cJSON (csrc/json.c). See docs/json.md.
+-- json: JSON through cJSON (csrc/json_parse.c, csrc/json_print.c). See docs/json.md.
 --
 -- decode: C checks the bytes, cJSON parses, C flattens the tree into a
 -- tape of nodes (type, number, string pointer + length, member count);

@@ -47,12 +47,27 @@ static const char *header(const ljh_response *r, const char *name)
     return NULL;
 }
 
+static ljh_client *new_client(void)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    return c;
+}
+
 /* Gives a transfer to a silent server time to connect and send. */
 static void run_for(ljh_client *c, int ms)
 {
     int64_t deadline = ljh_now_ms() + ms;
     while (ljh_now_ms() < deadline)
         ljh_client_run(c, 20);
+}
+
+/* Runs c until t is done, for 5 s at most. */
+static void run_until_done(ljh_client *c, ljh_transfer *t)
+{
+    int64_t deadline = ljh_now_ms() + 5000;
+    while (!ljh_transfer_done(t) && ljh_now_ms() < deadline)
+        ljh_client_run(c, 50);
 }
 
 /* ---- the responder: one canned response per accepted connection ---- */
@@ -67,12 +82,17 @@ typedef struct responder {
     int n;
     char requests[MAX_CONNS][8192];
     int served;
+    char url[64];
 } responder;
 
-static void responder_listen(responder *s)
+/* Listens on 127.0.0.1; s->url is its address with path. A responder
+ * never started is a server that accepts nothing and never answers
+ * (close s->fd at the end). */
+static void responder_listen(responder *s, const char *path)
 {
     memset(s, 0, sizeof *s);
     s->fd = listen_local(&s->port);
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d%s", s->port, path);
 }
 
 static void *responder_main(void *arg)
@@ -103,15 +123,47 @@ static void *responder_main(void *arg)
     return NULL;
 }
 
-static void responder_start(responder *s)
+/* Answers the next connection with r0 and, unless r1 is NULL, the one
+ * after it with r1. */
+static void responder_start(responder *s, const char *r0, const char *r1)
 {
+    s->responses[0] = r0;
+    s->responses[1] = r1;
+    s->n = r1 ? 2 : 1;
     cr_assert_eq(pthread_create(&s->thread, NULL, responder_main, s), 0);
+}
+
+/* Both: a responder at path answering r0 (then r1). */
+static void serve(responder *s, const char *path, const char *r0, const char *r1)
+{
+    responder_listen(s, path);
+    responder_start(s, r0, r1);
 }
 
 static void responder_stop(responder *s)
 {
     pthread_join(s->thread, NULL);
     close(s->fd);
+}
+
+/* A blocking request to s, which has served it once this returns. */
+static ljh_response *perform(ljh_client *c, const ljh_request *req, responder *s)
+{
+    ljh_response *r = ljh_client_perform(c, req);
+    responder_stop(s);
+    cr_assert_not_null(r);
+    return r;
+}
+
+/* A transfer to a server that never answers, given ms to connect and
+ * send: still running. */
+static ljh_transfer *submit_unanswered(ljh_client *c, const ljh_request *req, int ms)
+{
+    ljh_transfer *t = ljh_client_submit(c, req);
+    cr_assert_not_null(t);
+    run_for(c, ms);
+    cr_assert_eq(ljh_transfer_done(t), 0, "the server never answers");
+    return t;
 }
 
 /* ---- NULL safety ---- */
@@ -148,8 +200,7 @@ Test(engine, null_safety)
 
 Test(engine, client_lifecycle)
 {
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    ljh_client *c = new_client();
     cr_expect_geq(ljh_client_fd(c), 0);
     cr_expect_eq(ljh_client_run(c, 0), 0, "nothing to run");
     int32_t ids[4];
@@ -176,8 +227,7 @@ Test(engine, version_facts)
 
 Test(engine, refused_port, .timeout = 10)
 {
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    ljh_client *c = new_client();
     ljh_request req = mkreq("GET", "http://127.0.0.1:1/");
     ljh_response *r = ljh_client_perform(c, &req);
     cr_assert_not_null(r);
@@ -193,8 +243,7 @@ Test(engine, refused_port, .timeout = 10)
 
 Test(engine, password_not_in_messages, .timeout = 10)
 {
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    ljh_client *c = new_client();
     ljh_request req = mkreq("GET", "http://127.0.0.1:1/");
     req.user.ptr = "alice";
     req.user.len = 5;
@@ -216,8 +265,7 @@ Test(engine, password_not_in_messages, .timeout = 10)
 
 Test(engine, invalid_request_is_done_at_submit, .timeout = 10)
 {
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    ljh_client *c = new_client();
     ljh_request bad_url = mkreq("GET", "ftp://example.com/");
     ljh_request bad_method = mkreq("GE T", "http://example.com/");
     ljh_transfer *t1 = ljh_client_submit(c, &bad_url);
@@ -252,8 +300,7 @@ Test(engine, invalid_request_is_done_at_submit, .timeout = 10)
 
 Test(engine, ready_in_batches, .timeout = 10)
 {
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    ljh_client *c = new_client();
     ljh_request bad = mkreq("GET", "nope");
     ljh_transfer *t[5];
     for (int i = 0; i < 5; i++) {
@@ -283,8 +330,7 @@ Test(engine, ready_in_batches, .timeout = 10)
 
 Test(engine, perform_invalid_request)
 {
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    ljh_client *c = new_client();
     ljh_request req = mkreq("GET", "");
     ljh_response *r = ljh_client_perform(c, &req);
     cr_assert_not_null(r);
@@ -301,13 +347,10 @@ Test(engine, perform_invalid_request)
 
 Test(engine, client_free_closes_running_transfers, .timeout = 10)
 {
-    int port;
-    int lfd = listen_local(&port);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("POST", url);
+    responder quiet;
+    responder_listen(&quiet, "/slow");
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("POST", quiet.url);
     req.body.ptr = "payload";
     req.body.len = 7;
     ljh_transfer *t = ljh_client_submit(c, &req);
@@ -333,43 +376,31 @@ Test(engine, client_free_closes_running_transfers, .timeout = 10)
     cr_expect_gt(strlen(r->errmsg), 0);
     ljh_response_free(r);
     ljh_transfer_free(t);
-    close(lfd);
+    close(quiet.fd);
 }
 
 Test(engine, client_free_before_taking_the_response, .timeout = 10)
 {
-    int port;
-    int lfd = listen_local(&port);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
-    ljh_transfer *t = ljh_client_submit(c, &req);
-    cr_assert_not_null(t);
-    run_for(c, 100);
-    cr_assert_eq(ljh_transfer_done(t), 0, "the server never answers");
+    responder quiet;
+    responder_listen(&quiet, "/");
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", quiet.url);
+    ljh_transfer *t = submit_unanswered(c, &req, 100);
     ljh_client_free(c);
     /* The transfer ended with the client and keeps its response; freeing
      * the transfer without taking it leaks nothing (ASan run). */
     cr_expect_eq(ljh_transfer_done(t), 1);
     ljh_transfer_free(t);
-    close(lfd);
+    close(quiet.fd);
 }
 
 Test(engine, cancel, .timeout = 10)
 {
-    int port;
-    int lfd = listen_local(&port);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
-    ljh_transfer *t = ljh_client_submit(c, &req);
-    cr_assert_not_null(t);
-    run_for(c, 150);
-    cr_assert_eq(ljh_transfer_done(t), 0);
+    responder quiet;
+    responder_listen(&quiet, "/");
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", quiet.url);
+    ljh_transfer *t = submit_unanswered(c, &req, 150);
     cr_expect_null(ljh_transfer_response(t), "not finished yet");
 
     ljh_transfer_cancel(t);
@@ -394,18 +425,15 @@ Test(engine, cancel, .timeout = 10)
     cr_expect_eq(ljh_client_run(c, 0), 0);
     cr_expect_eq(ljh_client_ready(c, ids, 4), 0, "a freed transfer is never reported");
     ljh_client_free(c);
-    close(lfd);
+    close(quiet.fd);
 }
 
 Test(engine, total_timeout, .timeout = 10)
 {
-    int port;
-    int lfd = listen_local(&port);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    responder quiet;
+    responder_listen(&quiet, "/");
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", quiet.url);
     req.timeout.seconds = 0.3;
     req.timeout.is_set = 1;
     int64_t t0 = ljh_now_ms();
@@ -417,7 +445,7 @@ Test(engine, total_timeout, .timeout = 10)
     cr_expect_lt(took, 3000);
     ljh_response_free(r);
     ljh_client_free(c);
-    close(lfd);
+    close(quiet.fd);
 }
 
 /* ---- with the responder ---- */
@@ -430,29 +458,20 @@ Test(engine, total_timeout, .timeout = 10)
 Test(engine, perform_success, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = OK_RESPONSE;
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/path?q=1", s.port);
-
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("get", url);
+    serve(&s, "/path?q=1", OK_RESPONSE, NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("get", s.url);
     ljh_kv h[] = {kv("X-Req", "one"), kv("Accept", "text/plain")};
     req.headers = h;
     req.n_headers = 2;
-    ljh_response *r = ljh_client_perform(c, &req);
-    responder_stop(&s);
-    cr_assert_not_null(r);
+    ljh_response *r = perform(c, &req, &s);
     cr_assert_eq(r->error, LJH_OK, "%s: %s", ljh_error_name(r->error), r->errmsg);
     cr_expect_eq(r->status, 200);
     cr_expect_eq(r->http_version, 11);
     cr_expect_eq(r->body_len, 5);
     cr_expect_str_eq(r->body, "hello");
-    cr_expect_str_eq(r->url, url);
-    cr_expect_eq((size_t)r->url_len, strlen(url));
+    cr_expect_str_eq(r->url, s.url);
+    cr_expect_eq((size_t)r->url_len, strlen(s.url));
     cr_expect_str_eq(r->remote_ip, "127.0.0.1");
     cr_expect_str_eq(r->errmsg, "");
     const char *v = header(r, "X-Test");
@@ -476,16 +495,9 @@ Test(engine, perform_success, .timeout = 10)
 Test(engine, submit_success, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = OK_RESPONSE;
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("POST", url);
+    serve(&s, "/", OK_RESPONSE, NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("POST", s.url);
     char body[] = "form=1";
     req.body.ptr = body;
     req.body.len = 6;
@@ -526,15 +538,11 @@ Test(engine, submit_success, .timeout = 10)
 Test(engine, stream, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world";
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    serve(&s, "/",
+          "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world",
+          NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
     req.flags = LJH_F_STREAM;
     ljh_transfer *t = ljh_client_submit(c, &req);
     cr_assert_not_null(t);
@@ -567,19 +575,11 @@ Test(engine, stream, .timeout = 10)
 Test(engine, body_too_large, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = OK_RESPONSE;
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    serve(&s, "/", OK_RESPONSE, NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
     req.max_body_size = 4;
-    ljh_response *r = ljh_client_perform(c, &req);
-    responder_stop(&s);
-    cr_assert_not_null(r);
+    ljh_response *r = perform(c, &req, &s);
     cr_expect_eq(r->error, LJH_E_TOO_LARGE, "got %s: %s", ljh_error_name(r->error), r->errmsg);
     cr_expect(strstr(r->errmsg, "max_body_size") != NULL, "%s", r->errmsg);
     ljh_response_free(r);
@@ -589,34 +589,26 @@ Test(engine, body_too_large, .timeout = 10)
 Test(engine, redirect_same_origin_post_to_get, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
+    responder_listen(&s, "/start");
     char r0[256];
     snprintf(r0, sizeof r0,
              "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/final\r\n"
              "Content-Length: 3\r\nConnection: close\r\n\r\nbye",
              s.port);
-    s.responses[0] = r0;
-    s.responses[1] = OK_RESPONSE;
-    s.n = 2;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/start", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("POST", url);
+    responder_start(&s, r0, OK_RESPONSE);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("POST", s.url);
     req.body.ptr = "x=1";
     req.body.len = 3;
     ljh_kv h = kv("Authorization", "Bearer same-origin");
     req.headers = &h;
     req.n_headers = 1;
-    ljh_response *r = ljh_client_perform(c, &req);
-    responder_stop(&s);
-    cr_assert_not_null(r);
+    ljh_response *r = perform(c, &req, &s);
     cr_assert_eq(r->error, LJH_OK, "%s: %s", ljh_error_name(r->error), r->errmsg);
     cr_expect_eq(r->status, 200);
     cr_expect_str_eq(r->body, "hello", "the redirect's own body is dropped");
     cr_assert_eq(r->n_redirects, 1);
-    cr_expect_str_eq(r->redirects[0].url, url);
+    cr_expect_str_eq(r->redirects[0].url, s.url);
     cr_expect_eq(r->redirects[0].status, 302);
     cr_expect(strstr(r->url, "/final") != NULL, "%s", r->url);
     cr_expect_eq(strncmp(s.requests[0], "POST /start ", 12), 0, "%s", s.requests[0]);
@@ -631,24 +623,16 @@ Test(engine, redirect_same_origin_post_to_get, .timeout = 10)
 Test(engine, redirect_cross_origin_drops_credentials, .timeout = 10)
 {
     responder a, b;
-    responder_listen(&a);
-    responder_listen(&b);
+    responder_listen(&a, "/start");
+    serve(&b, "/other", OK_RESPONSE, NULL);
     char r0[256];
     snprintf(r0, sizeof r0,
-             "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:%d/other\r\n"
+             "HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\n"
              "Content-Length: 0\r\nConnection: close\r\n\r\n",
-             b.port);
-    a.responses[0] = r0;
-    a.n = 1;
-    b.responses[0] = OK_RESPONSE;
-    b.n = 1;
-    responder_start(&a);
-    responder_start(&b);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/start", a.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("PUT", url);
+             b.url);
+    responder_start(&a, r0, NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("PUT", a.url);
     req.body.ptr = "data";
     req.body.len = 4;
     ljh_kv h[] = {kv("Authorization", "Bearer tok"), kv("X-Keep", "k")};
@@ -685,20 +669,14 @@ Test(engine, redirect_cross_origin_drops_credentials, .timeout = 10)
 Test(engine, no_follow, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = "HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 4\r\n"
-                     "Connection: close\r\n\r\nmove";
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    serve(&s, "/",
+          "HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 4\r\n"
+          "Connection: close\r\n\r\nmove",
+          NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
     req.flags = LJH_F_NO_FOLLOW;
-    ljh_response *r = ljh_client_perform(c, &req);
-    responder_stop(&s);
-    cr_assert_not_null(r);
+    ljh_response *r = perform(c, &req, &s);
     cr_assert_eq(r->error, LJH_OK, "%s", r->errmsg);
     cr_expect_eq(r->status, 301);
     cr_expect_str_eq(header(r, "Location"), "/elsewhere");
@@ -711,20 +689,14 @@ Test(engine, no_follow, .timeout = 10)
 Test(engine, too_many_redirects, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = "HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n"
-                     "Connection: close\r\n\r\n";
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    serve(&s, "/",
+          "HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n"
+          "Connection: close\r\n\r\n",
+          NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
     req.max_redirects = 0;
-    ljh_response *r = ljh_client_perform(c, &req);
-    responder_stop(&s);
-    cr_assert_not_null(r);
+    ljh_response *r = perform(c, &req, &s);
     cr_expect_eq(r->error, LJH_E_TOO_MANY_REDIRECTS, "got %s: %s", ljh_error_name(r->error),
                  r->errmsg);
     cr_expect(strstr(r->errmsg, "stopped after 0 redirects") != NULL, "%s", r->errmsg);
@@ -735,19 +707,13 @@ Test(engine, too_many_redirects, .timeout = 10)
 Test(engine, redirect_to_unsupported_scheme, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = "HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/file\r\nContent-Length: 0\r\n"
-                     "Connection: close\r\n\r\n";
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
-    ljh_response *r = ljh_client_perform(c, &req);
-    responder_stop(&s);
-    cr_assert_not_null(r);
+    serve(&s, "/",
+          "HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/file\r\nContent-Length: 0\r\n"
+          "Connection: close\r\n\r\n",
+          NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
+    ljh_response *r = perform(c, &req, &s);
     cr_expect_eq(r->error, LJH_E_UNSUPPORTED_SCHEME, "got %s: %s", ljh_error_name(r->error),
                  r->errmsg);
     cr_expect(strstr(r->errmsg, "unsupported protocol scheme \"ftp\"") != NULL, "%s", r->errmsg);
@@ -759,16 +725,9 @@ Test(engine, redirect_to_unsupported_scheme, .timeout = 10)
 Test(engine, pulled_body, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = OK_RESPONSE;
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("PUT", url);
+    serve(&s, "/", OK_RESPONSE, NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("PUT", s.url);
     ljh_kv h = kv("Content-Length", "10");
     req.headers = &h;
     req.n_headers = 1;
@@ -820,16 +779,9 @@ Test(engine_budget, bytes_per_pump, .timeout = 30)
     memset(resp + h, 'b', BODY);
     resp[h + BODY] = '\0';
     responder s;
-    responder_listen(&s);
-    s.responses[0] = resp;
-    s.n = 1;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    serve(&s, "/", resp, NULL);
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
     ljh_transfer *t = ljh_client_submit(c, &req);
     cr_assert_not_null(t);
     int64_t last = 0, most = 0, deadline = ljh_now_ms() + 20000;
@@ -865,15 +817,12 @@ Test(engine_budget, bytes_per_pump, .timeout = 30)
  * next runs (the timeout says 0 meanwhile). A blocking run starts all. */
 Test(engine_budget, starts_per_pump, .timeout = 30)
 {
-    int port;
-    int lfd = listen_local(&port);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
+    responder quiet;
+    responder_listen(&quiet, "/");
+    ljh_client *c = new_client();
     ljh_transfer *ts[40];
     for (int i = 0; i < 40; i++) {
-        ljh_request req = mkreq("GET", url);
+        ljh_request req = mkreq("GET", quiet.url);
         ts[i] = ljh_client_submit(c, &req);
         cr_assert_not_null(ts[i]);
     }
@@ -891,23 +840,17 @@ Test(engine_budget, starts_per_pump, .timeout = 30)
     }
     cr_expect_eq(wrong, 0, "only the cancelled transfer is done");
     ljh_client_free(c);
-    close(lfd);
+    close(quiet.fd);
 }
 
 /* Options reach libcurl: with cookie_jar the cookie of the first response
  * goes out with the second request; without it, it does not. */
 static void two_requests(const ljh_client_options *o, responder *s)
 {
-    responder_listen(s);
-    s->responses[0] = OK_RESPONSE;
-    s->responses[1] = OK_RESPONSE;
-    s->n = 2;
-    responder_start(s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s->port);
+    serve(s, "/", OK_RESPONSE, OK_RESPONSE);
     ljh_client *c = ljh_client_new(o);
     cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    ljh_request req = mkreq("GET", s->url);
     for (int i = 0; i < 2; i++) {
         ljh_response *r = ljh_client_perform(c, &req);
         cr_assert_not_null(r);
@@ -938,28 +881,21 @@ Test(engine, cookie_jar_option, .timeout = 10)
 Test(engine, reused_transfer_starts_clean, .timeout = 10)
 {
     responder s;
-    responder_listen(&s);
-    s.responses[0] = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Old: 1\r\nConnection: close\r\n\r\n"
-                     "hello world";
-    s.responses[1] = "HTTP/1.1 201 Created\r\nContent-Length: 3\r\nConnection: close\r\n\r\nnew";
-    s.n = 2;
-    responder_start(&s);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s.port);
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", url);
+    serve(&s, "/",
+          "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-Old: 1\r\nConnection: close\r\n\r\n"
+          "hello world",
+          "HTTP/1.1 201 Created\r\nContent-Length: 3\r\nConnection: close\r\n\r\nnew");
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
     req.flags = LJH_F_STREAM;
     ljh_transfer *t = ljh_client_submit(c, &req);
     cr_assert_not_null(t);
-    int64_t deadline = ljh_now_ms() + 5000;
-    while (!ljh_transfer_done(t) && ljh_now_ms() < deadline)
-        ljh_client_run(c, 50);
+    run_until_done(c, t);
     cr_assert(ljh_transfer_done(t));
     int32_t old_id = ljh_transfer_id(t);
     ljh_transfer_free(t); /* head, stream bytes and response never taken */
 
-    ljh_request plain = mkreq("GET", url);
+    ljh_request plain = mkreq("GET", s.url);
     ljh_transfer *u = ljh_client_submit(c, &plain);
     cr_assert_not_null(u);
     cr_expect_neq(ljh_transfer_id(u), old_id);
@@ -972,9 +908,7 @@ Test(engine, reused_transfer_starts_clean, .timeout = 10)
     ljh_progress p;
     ljh_transfer_progress(u, &p);
     cr_expect_eq(p.downloaded, 0);
-    deadline = ljh_now_ms() + 5000;
-    while (!ljh_transfer_done(u) && ljh_now_ms() < deadline)
-        ljh_client_run(c, 50);
+    run_until_done(c, u);
     ljh_response *r = ljh_transfer_response(u);
     cr_assert_not_null(r);
     cr_expect_eq(r->error, LJH_OK, "%s", r->errmsg);

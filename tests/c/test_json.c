@@ -1,7 +1,7 @@
-/* Tests for json.c: the tape ljh_json_parse builds with cJSON (types,
- * order, counts, byte-exact strings, every error), ljh_json_print (tape ->
- * text through cJSON), the allocation arena, and the response hook for
- * LJH_F_DECODE_JSON. */
+/* Tests for json_parse.c and json_print.c: the tape ljh_json_parse builds
+ * with cJSON (types, order, counts, byte-exact strings, every error),
+ * ljh_json_print (tape -> text through cJSON), the allocation arena, and
+ * the response hook for LJH_F_DECODE_JSON. */
 #include <criterion/criterion.h>
 
 #include <cjson/cJSON.h>
