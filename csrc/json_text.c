@@ -5,37 +5,7 @@
 #include <string.h>
 
 #include "json.h"
-
-/* The length of the UTF-8 sequence at s (n bytes left, s[0] >= 0x80),
- * 0 when it is not one. */
-static size_t sequence_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n <= need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k <= need; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    return need + 1;
-}
+#include "utf8.h"
 
 /* Offset of the first byte of s that is not part of valid UTF-8 (RFC 3629:
  * no overlongs, no surrogates, nothing above U+10FFFF) or, when ctl is
@@ -63,7 +33,7 @@ size_t ljh__json_check_text(const unsigned char *s, size_t len, int ctl, const c
             i++;
             continue;
         }
-        size_t q = sequence_len(s + i, len - i);
+        size_t q = ljh__utf8_seq(s + i, len - i);
         if (!q) {
             *why = "invalid UTF-8";
             return i;

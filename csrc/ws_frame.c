@@ -1,6 +1,6 @@
 /* ws_frame: the byte-level parts of RFC 6455 that ws.c needs: the
  * handshake's key and accept value (SHA-1, base64), masking keys, frame
- * headers both ways and UTF-8 checking of text messages. No I/O here. */
+ * headers both ways (text messages are checked by utf8.c). No I/O here. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,40 +196,4 @@ int ljh__ws_parse_head(const unsigned char *p, size_t n, ljh_ws_head *h)
     }
     h->len = len;
     return (int)need;
-}
-
-/* Checks UTF-8 as RFC 3629 defines it: no overlongs, no surrogates,
- * nothing past U+10FFFF. */
-int ljh__utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            k = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (i + k >= n)
-            return 0; /* cut short */
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
 }

@@ -25,6 +25,5 @@ void ljh__ws_mask(unsigned char *p, size_t n, const unsigned char mask[4], uint6
 /* Parses a frame head from n bytes: its length, 0 when more bytes are
  * needed, -1 when it is invalid. */
 int ljh__ws_parse_head(const unsigned char *p, size_t n, ljh_ws_head *h);
-int ljh__utf8_valid(const unsigned char *s, size_t n);
 
 #endif

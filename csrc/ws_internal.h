@@ -4,6 +4,7 @@
 #define LJHTTP_WS_INTERNAL_H
 
 #include "internal.h"
+#include "utf8.h"
 #include "ws_frame.h"
 
 #define WS_DEFAULT_MAX_MESSAGE ((int64_t)16 << 20)
