@@ -70,10 +70,18 @@ void ljh__ws_queue_close(ljh_ws *ws, int32_t code, const char *reason, size_t le
 }
 
 /* A protocol breach by the server: say so with a close frame (1002, or
- * the code given) and end. */
+ * the code given) and end. The frame is sent as far as the socket takes
+ * it now (RFC 6455 7.1.7): once failed, the connection sends nothing. */
 void ljh__ws_breach(ljh_ws *ws, int32_t code, const char *why)
 {
     ljh__ws_queue_close(ws, code, NULL, 0);
+    while (ws->easy && ws->out_off < ws->out.len) {
+        size_t n = 0;
+        if (curl_easy_send(ws->easy, ws->out.p + ws->out_off, ws->out.len - ws->out_off, &n) !=
+                CURLE_OK || n == 0)
+            break; /* full or gone: the close frame is not owed on a broken connection */
+        ws->out_off += n;
+    }
     ws->close_code = code;
     ljh__ws_fail(ws, code == 1009 ? LJH_E_TOO_LARGE : LJH_E_PROTOCOL, "%s", why);
 }

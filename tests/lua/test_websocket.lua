@@ -99,6 +99,49 @@ T.test("websocket: max_message_size ends the connection with too_large (close co
     T.eq(conn.close_code, 1009)
 end)
 
+-- What the server recorded for connection id (its /stats), once field is
+-- set there or 5 s passed.
+local function server_saw(id, field)
+    local deadline = T.now() + 5
+    while true do
+        local stats = T.res(200, http.get("http://127.0.0.1:" .. server() .. "/stats?id=" .. id))
+        local v = http.json.decode(stats.body)[field]
+        if v or T.now() > deadline then
+            return v
+        end
+        T.sleep(0.02)
+    end
+end
+
+T.test("websocket: text is UTF-8 both ways: valid text arrives whole, invalid is refused", function()
+    needs_ws()
+    -- two-, three- and four-byte sequences at the edges of the ranges
+    local good = "\xc2\x80 \xed\x9f\xbf \xee\x80\x80 \xf4\x8f\xbf\xbf"
+    local hex = good:gsub(".", function(c) return ("%02x"):format(c:byte()) end)
+    local conn = open("/text-bytes?hex=" .. hex)
+    local data, kind = conn:receive(5)
+    T.eq(data, good)
+    T.eq(kind, "text")
+    -- sending: not UTF-8 is refused before it leaves, the connection stays open
+    for _, bad in ipairs({ "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "cut \xe2\x82" }) do
+        T.err("invalid_argument", conn:send(bad, "text"))
+        T.ok(conn:send(bad, "binary")) -- as binary the same bytes are fine
+        T.eq(conn:receive(5), bad)
+    end
+    T.ok(conn:send(good))
+    T.eq(conn:receive(5), good)
+    conn:close()
+    -- receiving: a text message that is not UTF-8 (a surrogate, overlong,
+    -- cut short) fails the connection as protocol, closing it with 1007
+    for _, bad in ipairs({ "eda080", "c0af", "61e282" }) do
+        local id = "utf8" .. bad .. math.random(1e9)
+        conn = open("/text-bytes?hex=" .. bad .. "&id=" .. id)
+        T.err("protocol", conn:receive(5))
+        T.eq(server_saw(id, "close_code"), 1007)
+        conn:close()
+    end
+end)
+
 T.test("websocket: ping gets the server's pong; the server's ping is answered", function()
     needs_ws()
     local conn = open("/ping")
