@@ -124,7 +124,8 @@ export LJH_BENCH_UPSTREAM="127.0.0.1:$UPORT"
 "$NGINX" -p "$TMP/up" -c "$TMP/up/nginx.conf" -e "$TMP/up/error.log" & PIDS+=($!)
 # shellcheck disable=SC2086 # OR_FRONT_WRAP is a command line
 ${OR_FRONT_WRAP:-} "$NGINX" -p "$TMP/front" -c "$TMP/front/nginx.conf" -e "$TMP/front/error.log" & FRONT=$!; PIDS+=($FRONT)
-for _ in $(seq ${OR_FRONT_WRAP:+10}00); do
+TRIES=100; [[ -n ${OR_FRONT_WRAP:-} ]] && TRIES=1000 # (valgrind starts slowly)
+for _ in $(seq $TRIES); do
   curl -s -o /dev/null "http://127.0.0.1:$FPORT/async?p=/small" && curl -s -o /dev/null "http://127.0.0.1:$UPORT/small" && break
   sleep 0.05
 done
