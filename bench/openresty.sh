@@ -18,6 +18,11 @@
 #                                 and worker pid, wait (for strace/perf)
 #   OR_JIT=v|dump OR_JIT_OUT=FILE LuaJIT's jit.v / jit.dump log of the
 #                                 front worker (init_worker_by_lua)
+#   /prof?mode=vl&out=FILE ... /prof  jit.p over a wrk run (openresty_app.lua)
+#   OR_FRONT_WRAP="valgrind --tool=callgrind ..."  runs the front as one
+#                                 process (master_process off) under that
+#                                 command; with --serve, for instructions
+#                                 per request (bench/README.md)
 #
 # Prints a markdown table; writes it to OR_RESULTS_MD if set.
 set -euo pipefail
@@ -95,8 +100,10 @@ if [[ -n ${OR_JIT:-} ]]; then
   JIT_LINE="init_worker_by_lua_block { require(\"jit.$OR_JIT\").on(${OR_JIT_FLAGS:+\"$OR_JIT_FLAGS\", }\"${OR_JIT_OUT:-$TMP/jit.log}\") }"
 fi
 loc() { echo "location = /$1 { content_by_lua_block { require(\"openresty_app\").$2() } }"; }
+FRONT_COMMON="$COMMON"
+[[ -n ${OR_FRONT_WRAP:-} ]] && FRONT_COMMON="${COMMON/master_process on;/master_process off;}"
 cat > "$TMP/front/nginx.conf" <<EOF
-$COMMON
+$FRONT_COMMON
 pid $TMP/front/nginx.pid;
 error_log $TMP/front/error.log warn;
 env LJH_BENCH_UPSTREAM;
@@ -108,19 +115,21 @@ http {
     server {
         listen 127.0.0.1:$FPORT;
         $(loc async async) $(loc block blocking) $(loc cosocket cosocket)
-        $(loc probe probe) $(loc stats stats) $(loc async_fan async_fan) $(loc block_fan blocking_fan) $(loc cosocket_fan cosocket_fan)
+        $(loc probe probe) $(loc prof prof) $(loc stats stats) $(loc async_fan async_fan) $(loc block_fan blocking_fan) $(loc cosocket_fan cosocket_fan)
         location = /proxy { proxy_pass http://up\$arg_p; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
 }
 EOF
 export LJH_BENCH_UPSTREAM="127.0.0.1:$UPORT"
 "$NGINX" -p "$TMP/up" -c "$TMP/up/nginx.conf" -e "$TMP/up/error.log" & PIDS+=($!)
-"$NGINX" -p "$TMP/front" -c "$TMP/front/nginx.conf" -e "$TMP/front/error.log" & FRONT=$!; PIDS+=($FRONT)
-for _ in $(seq 100); do
+# shellcheck disable=SC2086 # OR_FRONT_WRAP is a command line
+${OR_FRONT_WRAP:-} "$NGINX" -p "$TMP/front" -c "$TMP/front/nginx.conf" -e "$TMP/front/error.log" & FRONT=$!; PIDS+=($FRONT)
+TRIES=100; [[ -n ${OR_FRONT_WRAP:-} ]] && TRIES=1000 # (valgrind starts slowly)
+for _ in $(seq $TRIES); do
   curl -s -o /dev/null "http://127.0.0.1:$FPORT/async?p=/small" && curl -s -o /dev/null "http://127.0.0.1:$UPORT/small" && break
   sleep 0.05
 done
-WORKER="$(pgrep -P "$FRONT" | head -1)"
+if [[ -n ${OR_FRONT_WRAP:-} ]]; then WORKER=$FRONT; else WORKER="$(pgrep -P "$FRONT" | head -1 || true)"; fi
 [[ -n $WORKER ]] || { log "front nginx did not start"; cat "$TMP/front/error.log" >&2; exit 1; }
 for ep in async block cosocket; do
   [[ "$(curl -s "http://127.0.0.1:$FPORT/$ep?p=/small")" == "hello, world" ]] || { log "/$ep is broken"; tail "$TMP/front/error.log" >&2; exit 1; }

@@ -88,6 +88,19 @@ function M.stats()
     ngx.say(table.concat(out, ", "))
 end
 
+-- /prof?mode=MODE&out=FILE starts LuaJIT's profiler (jit.p) for the whole
+-- worker, e.g. mode=vl (VM state, then line); /prof alone stops it and
+-- writes FILE: a profile of whatever wrk loaded in between.
+function M.prof()
+    local mode = ngx.var.arg_mode
+    if mode then
+        require("jit.p").start(mode, ngx.var.arg_out or "/tmp/ljhttp-prof.txt")
+    else
+        require("jit.p").stop()
+    end
+    ngx.say(mode and "started" or "stopped")
+end
+
 function M.probe()
     local n = tonumber(ngx.var.arg_n) or 1000
     local via = ngx.var.arg_via or "async"

@@ -106,33 +106,64 @@ function Engine:submit(req, handle)
     return handle
 end
 
--- Pulls every ready id and settles its handle. Its place in ids lives
--- in the engine, so when settling one handle raises, the ids already
--- pulled from C are still settled by the next call.
-local function settle_ready(self, after)
-    local C, ids, pending = self.C, self.ids, self.pending
-    while true do
-        local i = self.ids_i
-        if i >= self.ids_n then
-            if self.ids_end then
-                self.ids_i, self.ids_n, self.ids_end = 0, 0, false
-                return
-            end
-            local n = C.ljh_client_ready(self.cptr, ids, IDS)
-            self.ids_i, self.ids_n, self.ids_end = 0, n, n < IDS
-            i = 0
+-- Settles the next ready id; false when none is left. Its place in ids
+-- lives in the engine, so when settling one handle raises, the ids
+-- already pulled from C are still settled by the next call.
+local function settle_next(self, after)
+    local i = self.ids_i
+    if i >= self.ids_n then
+        if self.ids_end then
+            self.ids_i, self.ids_n, self.ids_end = 0, 0, false
+            return false
         end
-        if i < self.ids_n then
-            self.ids_i = i + 1
-            local h = pending[ids[i]]
-            if h then
-                self.settling = h
-                h:_ready()
-                if after then
-                    after(h)
-                end
-                self.settling = false
-            end
+        local n = self.C.ljh_client_ready(self.cptr, self.ids, IDS)
+        self.ids_i, self.ids_n, self.ids_end = 0, n, n < IDS
+        if n == 0 then
+            self.ids_end = false
+            return false
+        end
+        i = 0
+    end
+    self.ids_i = i + 1
+    local h = self.pending[self.ids[i]]
+    if h then
+        self.settling = h
+        h:_ready()
+        if after then
+            after(h)
+        end
+        self.settling = false
+    end
+    return true
+end
+
+-- Pulls every ready id and settles its handle. No loop is entered when
+-- nothing or one handle is ready: a loop met by a trace that started in
+-- the caller (a request's submit, a host's wait) aborts it ("inner loop
+-- in root trace", "loop unroll limit"), and the OpenResty path then ran
+-- mostly interpreted.
+local function settle_ready(self, after)
+    if settle_next(self, after) then
+        while settle_next(self, after) do
+        end
+    end
+end
+
+local function dispatch_raised(self, after, err)
+    while true do
+        local h = self.settling
+        self.settling = false
+        if not h then
+            error(err, 0) -- not while settling a handle: a bug, not memory
+        end
+        h:_abort(err)
+        if self.cptr == nil then
+            return
+        end
+        local ok
+        ok, err = pcall(settle_ready, self, after)
+        if ok then
+            return
         end
     end
 end
@@ -146,17 +177,12 @@ end
 -- nil, message, "out_of_memory" (Handle:_abort allocates nothing) and
 -- the other ready handles are settled as usual.
 function Engine:dispatch(after)
-    while self.cptr ~= nil do
-        local ok, err = pcall(settle_ready, self, after)
-        if ok then
-            return
-        end
-        local h = self.settling
-        self.settling = false
-        if not h then
-            error(err, 0) -- not while settling a handle: a bug, not memory
-        end
-        h:_abort(err)
+    if self.cptr == nil then
+        return
+    end
+    local ok, err = pcall(settle_ready, self, after)
+    if not ok then
+        return dispatch_raised(self, after, err)
     end
 end
 

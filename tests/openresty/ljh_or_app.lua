@@ -227,6 +227,21 @@ function M.wake()
     ngx.say(polls, " ", wakeups, " ", n, " ", string.format("%.2f", times[math.ceil(n / 2)]))
 end
 
+-- Semaphores made for a new client's first request, from a coroutine
+-- that has its own already: the driver's idle one only (checking that
+-- ngx.semaphore exists made one more per driver start). Prints
+-- "<semaphores made> <status>".
+function M.semas()
+    local host = require("ljhttp.hosts.openresty")
+    get_client():get_async(upstream() .. "/slow?ms=20"):wait(5) -- this coroutine's semaphore
+    local s0 = host.stats.semas
+    local fresh = assert(http.new({}))
+    local res = fresh:get_async(upstream() .. "/slow?ms=20"):wait(5)
+    ngx.sleep(0.1) -- the driver, left with nothing to do, makes its idle semaphore
+    fresh:close()
+    ngx.say(host.stats.semas - s0, " ", res and res.status_code)
+end
+
 -- An answer already in when the wait starts costs no relay turn: the
 -- driver pumps before it arms the relay. The driver is made to idle
 -- first; then a 30 ms request, and this handler blocks (no yield) until

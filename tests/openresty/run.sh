@@ -117,6 +117,7 @@ http {
         location = /no_relay     { content_by_lua_block { require("ljh_or_app").no_relay() } }
         location = /wake         { content_by_lua_block { require("ljh_or_app").wake() } }
         location = /answer_in    { content_by_lua_block { require("ljh_or_app").answer_in() } }
+        location = /semas        { content_by_lua_block { require("ljh_or_app").semas() } }
         location = /ws           { content_by_lua_block { require("ljh_or_app").ws() } }
         location = /ws_event     { content_by_lua_block { require("ljh_or_app").ws_event() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
@@ -285,6 +286,7 @@ fi
 
 if [[ ${LJHTTP_BACKEND:-} != portable ]]; then
   check_eq "an answer already in when the wait starts: no relay turn" "$(get /answer_in)" "0 200"
+  check_eq "a new client's driver makes one semaphore (its idle one)" "$(get /semas)" "1 200"
 fi
 
 check_eq "without the relay: waits poll, callbacks still run" "$(get /no_relay)" "200 200 polled"

@@ -74,12 +74,20 @@ end
 M.yieldable = yieldable
 
 local semaphore -- ngx.semaphore (lua-resty-core), false when missing
-local function sema_new()
+local function has_sema()
     if semaphore == nil then
         local ok, s = pcall(require, "ngx.semaphore")
         semaphore = ok and s or false
     end
-    return semaphore and semaphore.new(0)
+    return semaphore
+end
+
+local function sema_new()
+    if not has_sema() then
+        return false
+    end
+    M.stats.semas = M.stats.semas + 1
+    return semaphore.new(0)
 end
 
 -- ---- owners, their queues and their sleeps ----
@@ -93,16 +101,18 @@ end
 -- sweep). A record is one table, made with its queue's ends (head,
 -- tail: a linked list of engine records { next, fn, n, args... }, so a
 -- completion is queued with its handle's done_rec, allocating nothing);
--- its set of sleeping coroutines (sleep) is made when first needed.
+-- its set of sleeping coroutines (sleep) is made when first needed. The
+-- record is made with all three keys, so setting sleep never resizes it.
 local KEY = {} -- ngx.ctx[KEY]: the owner record
 local alive = setmetatable({}, { __mode = "v" }) -- owner record -> its ngx.ctx
-local MAIN = { head = false, tail = false } -- outside any request (init)
+local MAIN = { head = false, tail = false, sleep = false } -- outside any request (init)
 alive[MAIN] = true
 local semas = setmetatable({}, { __mode = "k" })    -- coroutine -> semaphore
 local sleeping = setmetatable({}, { __mode = "k" }) -- coroutine -> its semaphore, while asleep
--- For tests: sleeps ended by a post / by the poll timer; driver turns
--- (relay answers read); waits on a socket of its own (wait_fd).
-local stats = { wakeups = 0, polls = 0, turns = 0, fd_waits = 0 }
+-- For tests and bench/openresty.sh: sleeps ended by a post / by the poll
+-- timer; driver turns (relay answers read); waits on a socket of its own
+-- (wait_fd); semaphores made (one per coroutine that ever slept).
+local stats = { wakeups = 0, polls = 0, turns = 0, fd_waits = 0, semas = 0 }
 M.stats = stats
 
 local function get_ctx()
@@ -116,7 +126,7 @@ local function owner_now()
     end
     local rec = rawget(ctx, KEY)
     if not rec then
-        rec = { head = false, tail = false }
+        rec = { head = false, tail = false, sleep = false }
         rawset(ctx, KEY, rec)
         alive[rec] = ctx
     end
@@ -401,7 +411,7 @@ local function start_driver(e)
         return true
     end
     -- the portable backend has no descriptor for the relay to watch
-    if e.no_relay or M.no_relay or not sema_new() or (e.cptr ~= nil and e.C.ljh_client_fd(e.cptr) < 0) then
+    if e.no_relay or M.no_relay or not has_sema() or (e.cptr ~= nil and e.C.ljh_client_fd(e.cptr) < 0) then
         return start_sweeper(e) -- waiters poll (M.no_relay: the tests' way to get here)
     end
     local ok, timer = pcall(ngx.timer.at, 0, drive, e)
