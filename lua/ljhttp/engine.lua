@@ -23,7 +23,8 @@ M.Handle = Handle
 local IDS = 64
 -- C functions that settling and aborting a transfer use (see M.new)
 local SETTLING = { "ljh_transfer_cancel", "ljh_transfer_free", "ljh_transfer_done",
-    "ljh_transfer_response", "ljh_transfer_take", "ljh_transfer_head", "ljh_transfer_id",
+    "ljh_transfer_response_ref", "ljh_transfer_take", "ljh_transfer_head_ref", "ljh_transfer_id",
+    "ljh_transfer_free_slot",
     "ljh_transfer_progress", "ljh_transfer_wants_body", "ljh_transfer_feed",
     "ljh_response_free", "ljh_client_ready", "ljh_client_run", "ljh_now_ms", "ljh_error_name" }
 
@@ -49,11 +50,17 @@ function M.new(C, cptr, host)
         ids_end = false,
         settling = false, -- the handle dispatch is settling
         data = ffi.new("const char *[1]"),
+        -- where C puts a new transfer (start): it stays there, C's to
+        -- free (Engine:drop_slot), until Lua holds it with its finalizer
+        slot = ffi.new("ljh_transfer *[1]"),
         -- user calls waiting to run (hosts/luajit.lua, hosts/nvim.lua): a
         -- list linked through each record's [1] (Engine:enqueue)
         q_head = false,
         q_tail = false,
         spare = false, -- a handle for a request_async out of memory (M.user_handle)
+        -- the error a callback run at once by M.user_handle raised (no
+        -- handle to keep it): raised by the next reraise (client:run)
+        starved_raised = false,
         raised = {},    -- handles whose callback raised, not yet re-raised
         progressing = {}, -- handles with on_progress, while they run
         n_progressing = 0,
@@ -72,13 +79,17 @@ function M.new(C, cptr, host)
 end
 
 local function start(self, req, handle)
-    local C = self.C
-    local t = C.ljh_client_submit(self.cptr, req)
-    if t == nil then
+    local C, slot = self.C, self.slot
+    if C.ljh_client_submit_to(self.cptr, req, slot) ~= 0 then
         handle:_finish(nil, "out of memory", "out_of_memory")
         return handle
     end
-    handle.t = ffi.gc(t, C.ljh_transfer_free)
+    -- boxing the pointer and registering its finalizer may raise (out of
+    -- memory): until both are done the slot owns the transfer, and the
+    -- caller's Handle:_abort frees it from there (Engine:drop_slot)
+    local t = ffi.gc(slot[0], C.ljh_transfer_free)
+    slot[0] = nil -- the finalizer owns it now (nothing allocated since)
+    handle.t = t
     handle.id = C.ljh_transfer_id(t)
     self.pending[handle.id] = handle
     self.n_pending = self.n_pending + 1
@@ -231,6 +242,12 @@ function Engine:enqueue(rec)
     self.q_tail = rec
 end
 
+-- Frees a transfer C started but Lua never came to hold (start raised
+-- while boxing it). Allocates nothing.
+function Engine:drop_slot()
+    self.C.ljh_transfer_free_slot(self.slot)
+end
+
 -- Only h's own entry (and only once): _abort may forget a handle that
 -- was settled, and forgotten, before. (Ids only grow; C reuses a freed
 -- transfer's memory, never its id.)
@@ -324,6 +341,11 @@ end
 
 -- Raises (once) the oldest callback error no wait() has raised yet.
 function Engine:reraise()
+    local err = self.starved_raised
+    if err then
+        self.starved_raised = false
+        error(err, 0)
+    end
     local h = self.raised[1]
     if h then
         h:_reraise()
@@ -371,9 +393,13 @@ function M.user_handle(e, callback, on_chunk)
     if not spare then
         -- no spare either: one shared handle that has ended so, and the
         -- callback runs now (no record can be queued for it); an error
-        -- it raises is dropped, as keeping it would need memory
+        -- it raises goes to a field the engine has (keeping it allocates
+        -- nothing) for the next client:run(); the first one when several
         if callback then
-            pcall(callback, nil, REQUEST.oom_msg, "out_of_memory")
+            local cok, cerr = pcall(callback, nil, REQUEST.oom_msg, "out_of_memory")
+            if not cok and not e.starved_raised then
+                e.starved_raised = cerr
+            end
         end
         return STARVED
     end
@@ -433,6 +459,7 @@ function Handle:_abort(err)
     local e = self.engine
     if e then
         e:forget(self)
+        e:drop_slot()
     end
     local t = self.t
     if t ~= nil then
@@ -571,10 +598,10 @@ end
 
 -- The status, once the headers are in: outside 2xx, the body is kept.
 local function check_head(self, C, t)
-    local head = C.ljh_transfer_head(t)
+    local head = C.ljh_transfer_head_ref(t) -- stays the transfer's
     if head ~= nil then
         self.head_seen = true
-        local res = decode.take(head, true)
+        local res = decode.read(head, true)
         if res and decode.refused(res.status_code) then
             self.kept, self.kept_len = {}, 0
         end
@@ -662,7 +689,9 @@ function Handle:_ready()
     if C.ljh_transfer_done(t) == 0 then
         return
     end
-    local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
+    -- the response stays the transfer's (freed with it below, or by
+    -- _abort when making the Lua side raises)
+    local res, err, code = decode.read(C.ljh_transfer_response_ref(t), self.on_chunk ~= nil)
     if self.cb_failure then
         res, err, code = nil, self.cb_failure, "callback"
     elseif self.oom then
