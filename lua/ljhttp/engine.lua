@@ -54,9 +54,10 @@ function M.new(C, cptr, host)
         -- free (Engine:drop_slot), until Lua holds it with its finalizer
         slot = ffi.new("ljh_transfer *[1]"),
         -- user calls waiting to run (hosts/luajit.lua, hosts/nvim.lua): a
-        -- list linked through each record's [1] (Engine:enqueue)
-        q_head = false,
-        q_tail = false,
+        -- list linked through each record's [1] (Engine:enqueue,
+        -- M.dequeue; OpenResty's owner records use the same two fields)
+        head = false,
+        tail = false,
         spare = false, -- a handle for a request_async out of memory (M.user_handle)
         -- the error a callback run at once by M.user_handle raised (no
         -- handle to keep it): raised by the next reraise (client:run)
@@ -229,23 +230,40 @@ function Engine:abort_pending(err, settle)
 end
 
 -- Queued calls are records { next, fn, n, args... } linked through [1]
--- from q_head to q_tail (hosts/luajit.lua and hosts/nvim.lua run them):
+-- from head to tail (hosts/luajit.lua and hosts/nvim.lua run them):
 -- queuing one allocates nothing, so a handle's completion record (made
 -- with the handle) is queued even when memory has run out.
 function Engine:enqueue(rec)
-    local tail = self.q_tail
+    local tail = self.tail
     if tail then
         tail[1] = rec
     else
-        self.q_head = rec
+        self.head = rec
     end
-    self.q_tail = rec
+    self.tail = rec
 end
 
 -- Frees a transfer C started but Lua never came to hold (start raised
 -- while boxing it). Allocates nothing.
 function Engine:drop_slot()
     self.C.ljh_transfer_free_slot(self.slot)
+end
+
+--- The oldest record of queue q (an engine, or an OpenResty owner:
+--- fields head and tail, linked through each record's [1]), taken off
+--- the queue before it runs, so a raise while it runs leaves the rest
+--- queued; false when empty. Allocates nothing.
+function M.dequeue(q)
+    local rec = q.head
+    if rec then
+        local nxt = rec[1]
+        q.head = nxt
+        if not nxt then
+            q.tail = false
+        end
+        rec[1] = false
+    end
+    return rec
 end
 
 -- Only h's own entry (and only once): _abort may forget a handle that
@@ -459,7 +477,9 @@ function Handle:_abort(err)
     local e = self.engine
     if e then
         e:forget(self)
-        e:drop_slot()
+        if e.slot then -- a transfer start() could not box (not when faked)
+            e:drop_slot()
+        end
     end
     local t = self.t
     if t ~= nil then
@@ -741,7 +761,7 @@ function Handle:wait(timeout)
             end
             self:_abort(err)
         end
-    elseif e and e.host.flush and (e.q_head or e.host.deliver) then
+    elseif e and e.host.flush and (e.head or e.host.deliver) then
         -- finished without a pump (refused, cancelled, client closed):
         -- its callback is still queued
         e.host.flush(e)
