@@ -320,6 +320,14 @@ ljh_transfer *ljh_client_submit(ljh_client *c, const ljh_request *req)
     return submit(c, req, 0);
 }
 
+int32_t ljh_client_submit_to(ljh_client *c, const ljh_request *req, ljh_transfer **slot)
+{
+    if (!slot)
+        return -1;
+    *slot = ljh_client_submit(c, req);
+    return *slot ? 0 : -1;
+}
+
 int32_t ljh_client_ready(ljh_client *c, int32_t *ids, int32_t max)
 {
     if (!c || !ids || max <= 0 || c->nready == 0)

@@ -374,6 +374,25 @@ ljh_response *ljh_transfer_response(ljh_transfer *t)
     return r;
 }
 
+ljh_response *ljh_transfer_head_ref(ljh_transfer *t)
+{
+    return t ? t->head : NULL;
+}
+
+ljh_response *ljh_transfer_response_ref(ljh_transfer *t)
+{
+    return t && t->done ? t->resp : NULL;
+}
+
+void ljh_transfer_free_slot(ljh_transfer **slot)
+{
+    if (slot && *slot) {
+        ljh_transfer *t = *slot;
+        *slot = NULL;
+        ljh_transfer_free(t);
+    }
+}
+
 void ljh_transfer_free(ljh_transfer *t)
 {
     if (!t)

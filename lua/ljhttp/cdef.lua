@@ -368,6 +368,22 @@ void ljh_transfer_cancel(ljh_transfer *t);
  * finished or already taken. */
 ljh_response *ljh_transfer_response(ljh_transfer *t);
 void ljh_transfer_free(ljh_transfer *t);
+/* For a caller whose own copy of a pointer can fail (LuaJIT boxes every
+ * pointer C returns, and that allocation may find no memory): no object
+ * is handed over before the caller can hold it.
+ * ljh_client_submit_to: ljh_client_submit, but the transfer goes to
+ * *slot, made by the caller beforehand; it stays the slot's until the
+ * caller sets *slot to NULL. Returns 0, or -1 when out of memory (*slot
+ * NULL). ljh_transfer_free_slot frees what *slot still holds and sets it
+ * to NULL (no-op when NULL).
+ * ljh_transfer_head_ref / ljh_transfer_response_ref: the head or the
+ * response, still the transfer's (freed by ljh_transfer_free; a later
+ * ljh_transfer_head or ljh_transfer_response hands it over); NULL as
+ * those would return NULL. */
+int32_t ljh_client_submit_to(ljh_client *c, const ljh_request *req, ljh_transfer **slot);
+void ljh_transfer_free_slot(ljh_transfer **slot);
+ljh_response *ljh_transfer_head_ref(ljh_transfer *t);
+ljh_response *ljh_transfer_response_ref(ljh_transfer *t);
 
 void ljh_response_free(ljh_response *r);
 

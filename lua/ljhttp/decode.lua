@@ -225,17 +225,23 @@ function M.take(r, streamed)
         return nil, "out of memory", "out_of_memory"
     end
     r = ffi.gc(r, C.ljh_response_free)
-    local res, msg, code
+    local res, msg, code = M.read(r, streamed)
+    C.ljh_response_free(ffi.gc(r, nil))
+    return res, msg, code
+end
+
+--- M.take for a response that stays its owner's (ljh_transfer_response_ref).
+function M.read(r, streamed)
+    if r == nil then
+        return nil, "out of memory", "out_of_memory"
+    end
     if r.error == 0 and (r.body_len >= GUARD_BYTES or r.trace_len > 0 or r.json ~= nil) then
         -- Large strings and decoded JSON: where LuaJIT runs out of memory.
         -- Small responses skip the pcall, which would stop traces started
         -- in M.response's loops (NYI: return to lower frame).
-        res, msg, code = protect(RESPONSE, M.response, r, streamed)
-    else
-        res, msg, code = M.response(r, streamed)
+        return protect(RESPONSE, M.response, r, streamed)
     end
-    C.ljh_response_free(ffi.gc(r, nil))
-    return res, msg, code
+    return M.response(r, streamed)
 end
 
 return M

@@ -23,7 +23,8 @@ M.Handle = Handle
 local IDS = 64
 -- C functions that settling and aborting a transfer use (see M.new)
 local SETTLING = { "ljh_transfer_cancel", "ljh_transfer_free", "ljh_transfer_done",
-    "ljh_transfer_response", "ljh_transfer_take", "ljh_transfer_head", "ljh_transfer_id",
+    "ljh_transfer_response_ref", "ljh_transfer_take", "ljh_transfer_head_ref", "ljh_transfer_id",
+    "ljh_transfer_free_slot",
     "ljh_transfer_progress", "ljh_transfer_wants_body", "ljh_transfer_feed",
     "ljh_response_free", "ljh_client_ready", "ljh_client_run", "ljh_now_ms", "ljh_error_name" }
 
@@ -49,11 +50,18 @@ function M.new(C, cptr, host)
         ids_end = false,
         settling = false, -- the handle dispatch is settling
         data = ffi.new("const char *[1]"),
+        -- where C puts a new transfer (start): it stays there, C's to
+        -- free (Engine:drop_slot), until Lua holds it with its finalizer
+        slot = ffi.new("ljh_transfer *[1]"),
         -- user calls waiting to run (hosts/luajit.lua, hosts/nvim.lua): a
-        -- list linked through each record's [1] (Engine:enqueue)
-        q_head = false,
-        q_tail = false,
+        -- list linked through each record's [1] (Engine:enqueue,
+        -- M.dequeue; OpenResty's owner records use the same two fields)
+        head = false,
+        tail = false,
         spare = false, -- a handle for a request_async out of memory (M.user_handle)
+        -- the error a callback run at once by M.user_handle raised (no
+        -- handle to keep it): raised by the next reraise (client:run)
+        starved_raised = false,
         raised = {},    -- handles whose callback raised, not yet re-raised
         progressing = {}, -- handles with on_progress, while they run
         n_progressing = 0,
@@ -72,13 +80,17 @@ function M.new(C, cptr, host)
 end
 
 local function start(self, req, handle)
-    local C = self.C
-    local t = C.ljh_client_submit(self.cptr, req)
-    if t == nil then
+    local C, slot = self.C, self.slot
+    if C.ljh_client_submit_to(self.cptr, req, slot) ~= 0 then
         handle:_finish(nil, "out of memory", "out_of_memory")
         return handle
     end
-    handle.t = ffi.gc(t, C.ljh_transfer_free)
+    -- boxing the pointer and registering its finalizer may raise (out of
+    -- memory): until both are done the slot owns the transfer, and the
+    -- caller's Handle:_abort frees it from there (Engine:drop_slot)
+    local t = ffi.gc(slot[0], C.ljh_transfer_free)
+    slot[0] = nil -- the finalizer owns it now (nothing allocated since)
+    handle.t = t
     handle.id = C.ljh_transfer_id(t)
     self.pending[handle.id] = handle
     self.n_pending = self.n_pending + 1
@@ -244,17 +256,40 @@ function Engine:abort_pending(err, settle)
 end
 
 -- Queued calls are records { next, fn, n, args... } linked through [1]
--- from q_head to q_tail (hosts/luajit.lua and hosts/nvim.lua run them):
+-- from head to tail (hosts/luajit.lua and hosts/nvim.lua run them):
 -- queuing one allocates nothing, so a handle's completion record (made
 -- with the handle) is queued even when memory has run out.
 function Engine:enqueue(rec)
-    local tail = self.q_tail
+    local tail = self.tail
     if tail then
         tail[1] = rec
     else
-        self.q_head = rec
+        self.head = rec
     end
-    self.q_tail = rec
+    self.tail = rec
+end
+
+-- Frees a transfer C started but Lua never came to hold (start raised
+-- while boxing it). Allocates nothing.
+function Engine:drop_slot()
+    self.C.ljh_transfer_free_slot(self.slot)
+end
+
+--- The oldest record of queue q (an engine, or an OpenResty owner:
+--- fields head and tail, linked through each record's [1]), taken off
+--- the queue before it runs, so a raise while it runs leaves the rest
+--- queued; false when empty. Allocates nothing.
+function M.dequeue(q)
+    local rec = q.head
+    if rec then
+        local nxt = rec[1]
+        q.head = nxt
+        if not nxt then
+            q.tail = false
+        end
+        rec[1] = false
+    end
+    return rec
 end
 
 -- Only h's own entry (and only once): _abort may forget a handle that
@@ -350,6 +385,11 @@ end
 
 -- Raises (once) the oldest callback error no wait() has raised yet.
 function Engine:reraise()
+    local err = self.starved_raised
+    if err then
+        self.starved_raised = false
+        error(err, 0)
+    end
     local h = self.raised[1]
     if h then
         h:_reraise()
@@ -397,9 +437,13 @@ function M.user_handle(e, callback, on_chunk)
     if not spare then
         -- no spare either: one shared handle that has ended so, and the
         -- callback runs now (no record can be queued for it); an error
-        -- it raises is dropped, as keeping it would need memory
+        -- it raises goes to a field the engine has (keeping it allocates
+        -- nothing) for the next client:run(); the first one when several
         if callback then
-            pcall(callback, nil, REQUEST.oom_msg, "out_of_memory")
+            local cok, cerr = pcall(callback, nil, REQUEST.oom_msg, "out_of_memory")
+            if not cok and not e.starved_raised then
+                e.starved_raised = cerr
+            end
         end
         return STARVED
     end
@@ -459,6 +503,9 @@ function Handle:_abort(err)
     local e = self.engine
     if e then
         e:forget(self)
+        if e.slot then -- a transfer start() could not box (not when faked)
+            e:drop_slot()
+        end
     end
     local t = self.t
     if t ~= nil then
@@ -597,10 +644,10 @@ end
 
 -- The status, once the headers are in: outside 2xx, the body is kept.
 local function check_head(self, C, t)
-    local head = C.ljh_transfer_head(t)
+    local head = C.ljh_transfer_head_ref(t) -- stays the transfer's
     if head ~= nil then
         self.head_seen = true
-        local res = decode.take(head, true)
+        local res = decode.read(head, true)
         if res and decode.refused(res.status_code) then
             self.kept, self.kept_len = {}, 0
         end
@@ -688,7 +735,9 @@ function Handle:_ready()
     if C.ljh_transfer_done(t) == 0 then
         return
     end
-    local res, err, code = decode.take(C.ljh_transfer_response(t), self.on_chunk ~= nil)
+    -- the response stays the transfer's (freed with it below, or by
+    -- _abort when making the Lua side raises)
+    local res, err, code = decode.read(C.ljh_transfer_response_ref(t), self.on_chunk ~= nil)
     if self.cb_failure then
         res, err, code = nil, self.cb_failure, "callback"
     elseif self.oom then
@@ -738,7 +787,7 @@ function Handle:wait(timeout)
             end
             self:_abort(err)
         end
-    elseif e and e.host.flush and (e.q_head or e.host.deliver) then
+    elseif e and e.host.flush and (e.head or e.host.deliver) then
         -- finished without a pump (refused, cancelled, client closed):
         -- its callback is still queued
         e.host.flush(e)

@@ -22,6 +22,9 @@ local type, next, setmetatable, tostring, tonumber = type, next, setmetatable, t
 -- with Lua 5.2 compatibility honours __pairs and __len, which may raise
 -- or show other content than the table holds.
 local ffi_str = ffi.string
+local pcall = pcall
+local failure, is_oom, new_table = protect.failure, protect.is_oom, protect.new_table
+local CHUNK, REQUEST = protect.CHUNK, protect.REQUEST
 
 local M = {}
 local Stream = {}
@@ -38,7 +41,10 @@ local function release(h)
         h.finished = true
         local e = h.engine
         e:forget(h)
-        e.C.ljh_transfer_free(ffi.gc(t, nil))
+        if not h.sentinel then -- ffi.gc(t, nil) of a cdata with no finalizer may allocate
+            t = ffi.gc(t, nil)
+        end
+        e.C.ljh_transfer_free(t)
     end
 end
 
@@ -78,14 +84,49 @@ local function refused(s, method, what, res)
     return decode.http_status(method, what, res, body)
 end
 
+-- The handle of a stream: its reader waits on h.waiter, which
+-- Handle:_ready sets.
+local function stream_handle()
+    local h = engine_mod.handle(nil, nil, false)
+    h.waiter = { finished = false }
+    h.sentinel = false -- true once the stream's sentinel owns the transfer (M.wrap)
+    h.result_read = false
+    return h
+end
+
+local open, lines_iter
+
+-- open's results, or (it raised) its handle's transfer freed and nil,
+-- message, code.
+local function opened(h, ok, ...)
+    if ok then
+        return ...
+    end
+    encode.release()
+    release(h)
+    if h.engine then
+        h.engine:drop_slot()
+    end
+    return failure(REQUEST, (...))
+end
+
 --- Opens a streamed request on client; returns the stream once status
 --- and headers are in, or nil, message, code (and, for a status outside
 --- 2xx, "http_status" and the response). what names the stream in that
---- message.
+--- message. Out of Lua memory anywhere on the way is nil, message,
+--- "out_of_memory", with the transfer freed.
 function M.open(client, method, url, opts, what)
     if client.cptr == nil then
         return nil, "the client is closed", "closed"
     end
+    local ok, h = pcall(stream_handle)
+    if not ok then
+        return failure(REQUEST, h)
+    end
+    return opened(h, pcall(open, client, h, method, url, opts, what))
+end
+
+open = function(client, h, method, url, opts, what)
     local ok_opts, has_cb, perr = true, false, nil
     if type(opts) == "table" then
         -- options with metamethods may raise: keep the no-raise promise
@@ -109,8 +150,7 @@ function M.open(client, method, url, opts, what)
         return nil, msg, code
     end
     local e = client.engine
-    local h = engine_mod.handle(nil, nil, false)
-    h.waiter = { finished = false } -- set by Handle:_ready (engine.lua)
+    h.engine = e
     e:submit(req, h)
     encode.release()
     local C = e.C
@@ -121,9 +161,9 @@ function M.open(client, method, url, opts, what)
         end
         h.waiter.finished = false
         -- the headers, kept by C even when the transfer is already over
-        local head = C.ljh_transfer_head(t)
+        local head = C.ljh_transfer_head_ref(t) -- stays the transfer's
         if head ~= nil then
-            local res, err, ecode = decode.take(head, true)
+            local res, err, ecode = decode.read(head, true)
             if not res then
                 release(h)
                 return nil, err, ecode
@@ -138,7 +178,8 @@ function M.open(client, method, url, opts, what)
         if C.ljh_transfer_done(t) ~= 0 then
             -- over without final headers: a failure (or, out of memory
             -- for the copy, the final response itself)
-            local res, err, ecode = decode.take(C.ljh_transfer_response(t), true)
+            h.result_read = true
+            local res, err, ecode = decode.read(C.ljh_transfer_response_ref(t), true)
             if not res then
                 release(h)
                 return nil, err, ecode
@@ -162,12 +203,28 @@ function M.wrap(h)
     -- and freed the transfer twice.
     if h.t ~= nil then
         h.t = ffi.gc(h.t, nil)
+        h.sentinel = true
     end
     local sentinel = ffi.gc(ffi.new("char[1]"), function()
         release(h)
     end)
-    return setmetatable({ _h = h, _gc = sentinel }, Stream)
+    -- room for the head's fields, error, error_code and _closed: ending
+    -- the stream for lack of memory sets them without allocating
+    local s = new_table(0, 16)
+    s._h, s._gc = h, sentinel
+    return setmetatable(s, Stream)
 end
+
+-- Reading s raised (e): out of Lua memory, the stream ends with nil,
+-- message, "out_of_memory" and its transfer is freed (later reads end
+-- the same way). Allocates nothing on that path.
+local function failed(s, e)
+    local _, msg, code = failure(is_oom(e) and CHUNK or REQUEST, e)
+    s.error, s.error_code = msg, code
+    release(s._h)
+    return nil, msg, code
+end
+M.failed = failed
 
 local function ended(s)
     if s.error then
@@ -181,7 +238,20 @@ end
 --- read_ref() or close() of this stream; nil at the end, or nil,
 --- message, code. Keep the stream referenced while using the pointer: a
 --- collected stream's buffer goes to its client's next stream.
+local read_ref
+
+local function read_settle(s, ok, ...)
+    if ok then
+        return ...
+    end
+    return failed(s, (...))
+end
+
 function Stream:read_ref()
+    return read_settle(self, pcall(read_ref, self))
+end
+
+read_ref = function(self)
     local h = self._h
     if self._closed then
         return nil, "the stream is closed", "closed"
@@ -199,9 +269,9 @@ function Stream:read_ref()
             return e.data[0], tonumber(n)
         end
         if C.ljh_transfer_done(t) ~= 0 then
-            local r = C.ljh_transfer_response(t) -- NULL when open() took it
-            if r ~= nil then
-                local res, err, code = decode.take(r, true)
+            local r = C.ljh_transfer_response_ref(t) -- the transfer's
+            if r ~= nil and not h.result_read then -- open() read it
+                local res, err, code = decode.read(r, true)
                 if not res then
                     self.error, self.error_code = err, code
                 end
@@ -218,7 +288,11 @@ end
 function Stream:read()
     local p, n, code = self:read_ref()
     if p ~= nil then
-        return protect.call(protect.CHUNK, ffi_str, p, n)
+        local ok, s = pcall(ffi_str, p, n)
+        if ok then
+            return s
+        end
+        return failed(self, s)
     end
     if n == nil then
         return nil -- the end: one value, as read_ref() gives
@@ -228,10 +302,21 @@ end
 
 --- Iterator over the remaining chunks: for chunk in s:chunks() do ... end.
 --- After the loop, s.error and s.error_code tell a failure from the end.
+local function no_more()
+    return nil
+end
+
 function Stream:chunks()
-    return function()
-        return (self:read())
+    local ok, it = pcall(function()
+        return function()
+            return (self:read())
+        end
+    end)
+    if ok then
+        return it
     end
+    failed(self, it)
+    return no_more
 end
 
 --- Iterator over the remaining body as lines (lines.lua): LF or CRLF
@@ -244,9 +329,32 @@ function Stream:lines(format)
     if not lines.format(format) then
         error("ljhttp: lines() takes nil, \"text\" or \"json\"", 2)
     end
+    local ok, it = pcall(lines_iter, self, lines, format)
+    if ok then
+        return it
+    end
+    failed(self, it)
+    return no_more
+end
+
+-- The iterator of lines(): out of memory ends it (s.error tells).
+lines_iter = function(self, lines, format)
     local sp = lines.new()
     local queue, qi, done = {}, 1, false
-    return function()
+    local step, dead = nil, false
+    local function iter()
+        if dead then
+            return nil
+        end
+        local ok, v = pcall(step)
+        if ok then
+            return v
+        end
+        dead = true
+        failed(self, v)
+        return nil
+    end
+    step = function()
         while true do
             local line = queue[qi]
             if line ~= nil then
@@ -277,6 +385,7 @@ function Stream:lines(format)
             end
         end
     end
+    return iter
 end
 
 --- Ends the transfer (if still running) and frees it. Always true.
@@ -305,12 +414,19 @@ local function has_header(headers, lname)
     return false
 end
 
+local sse_open
+
 --- Opens an event stream: returns the events object (call it, or use it
 --- in a generic for, for the next event), or nil, message, code.
 function M.sse(client, url, opts)
     if opts ~= nil and type(opts) ~= "table" then
         return nil, "options must be a table", "invalid_argument"
     end
+    -- a stream already open when memory ran out is its finalizer's
+    return protect.call(REQUEST, sse_open, client, url, opts)
+end
+
+sse_open = function(client, url, opts)
     local o = {}
     for k, v in next, opts or {} do
         o[k] = v
@@ -328,6 +444,10 @@ function M.sse(client, url, opts)
         hs.Accept = "text/event-stream"
         o.headers = hs
     end
+    -- made before the stream opens, with room for every field, so
+    -- nothing allocates once it is open
+    local ev = setmetatable(new_table(0, 16), Events)
+    ev.parser, ev.queue, ev.qi, ev.last_event_id = sse.new(), {}, 1, ""
     local s, err, code, res = M.open(client, method, url, o, "the event stream")
     if not s then
         if res ~= nil then
@@ -335,22 +455,37 @@ function M.sse(client, url, opts)
         end
         return nil, err, code
     end
-    local ev = setmetatable({
-        stream = s,
-        parser = sse.new(),
-        queue = {},
-        qi = 1,
-        status_code = s.status_code,
-        headers = s.headers,
-        header_list = s.header_list,
-        url = s.url,
-        last_event_id = "",
-    }, Events)
+    ev.stream, ev.status_code, ev.headers, ev.header_list, ev.url = s, s.status_code, s.headers,
+        s.header_list, s.url
     return ev
 end
 
+local events_next, events_settle
+
 --- The next event, nil at the end of the stream, or nil, message, code.
+--- Out of Lua memory ends the events (and the stream) with nil,
+--- message, "out_of_memory".
 function Events:next()
+    if self.done then
+        return ended(self)
+    end
+    return events_settle(self, pcall(events_next, self))
+end
+
+events_settle = function(self, ok, ...)
+    if ok then
+        return ...
+    end
+    local ev = ...
+    self.done = true
+    self.queue = false
+    self.qi = 1
+    local _, msg, ecode = failed(self.stream, ev)
+    self.error, self.error_code = msg, ecode
+    return nil, msg, ecode
+end
+
+events_next = function(self)
     while true do
         local q = self.queue
         local i = self.qi

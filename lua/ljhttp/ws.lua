@@ -215,9 +215,37 @@ local function handshake(c)
     return c
 end
 
+-- Out of Lua memory in a call on c (e, raised): the connection ends and
+-- its C side is freed; the call returns nil, message, "out_of_memory".
+-- Another raise is a bug and propagates. Allocates nothing.
+local function failed(c, e)
+    if not protect.is_oom(e) then
+        error(e, 0)
+    end
+    if c then
+        release(c)
+    end
+    return nil, protect.REQUEST.oom_msg, "out_of_memory"
+end
+
+-- The results of pcall(f, c, ...): f's own when it returned.
+local function settle(c, ok, ...)
+    if ok then
+        return ...
+    end
+    return failed(c, (...))
+end
+
+local open
+
 --- Opens a WebSocket on client (cookies, defaults and TLS settings of
 --- the client apply to the handshake).
 function M.open(client, url, opts)
+    -- a connection already made when memory ran out is its finalizer's
+    return settle(nil, pcall(open, client, url, opts))
+end
+
+open = function(client, url, opts)
     if client.cptr == nil then
         return nil, "the client is closed", "closed"
     end
@@ -283,8 +311,16 @@ function Conn:buffered()
     return self.ws and tonumber(self.st[0].buffered) or 0
 end
 
+local send, receive
+
 --- Queues a message: kind "text" (default), "binary", "ping" or "pong".
+--- Out of Lua memory is nil, message, "out_of_memory", the connection
+--- then closed (as for receive).
 function Conn:send(data, kind)
+    return settle(self, pcall(send, self, data, kind))
+end
+
+send = function(self, data, kind)
     if self.ws == nil then
         return nil, "the WebSocket connection is closed", "closed"
     end
@@ -315,8 +351,14 @@ end
 
 --- The next message: data, kind ("text", "binary" or "pong"); or nil,
 --- message, code: "timeout" when none came in time (the connection stays
---- open), "closed" once closed (close_code and close_reason say how).
+--- open), "closed" once closed (close_code and close_reason say how),
+--- "out_of_memory" when Lua could not make the message (the connection
+--- is then closed: the message is lost).
 function Conn:receive(timeout)
+    return settle(self, pcall(receive, self, timeout))
+end
+
+receive = function(self, timeout)
     if self.ws == nil then
         return nil, "the WebSocket connection is closed", "closed"
     end

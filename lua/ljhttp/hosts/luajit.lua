@@ -6,9 +6,17 @@ local M = { name = "luajit" }
 local protect_mod = require("ljhttp.protect")
 local is_oom = protect_mod.is_oom
 local pcall = pcall
--- engine.lua loads with a client's first async request (not at start-up)
-local run_record
+-- engine.lua loads with a client's first async request (not at start-up):
+-- its functions are bound by M.init, when the first engine is made
+local run_record, dequeue
 local C_now -- set on first use
+
+function M.init(engine)
+    if not run_record then
+        local engine_mod = require("ljhttp.engine")
+        run_record, dequeue = engine_mod.run_record, engine_mod.dequeue
+    end
+end
 
 function M.kick(engine)
     -- nothing to arm: the next wait or run drives the transfer
@@ -29,17 +37,13 @@ end
 -- handle's wait() or the client's run(). A record leaves the queue
 -- before it runs, so a raise (out of memory) leaves the rest queued.
 function M.flush(engine)
-    local rec = engine.q_head
+    if not engine.head then
+        return
+    end
+    local rec = dequeue(engine)
     while rec do
-        local nxt = rec[1]
-        engine.q_head = nxt
-        if not nxt then
-            engine.q_tail = false
-        end
-        rec[1] = false
-        run_record = run_record or require("ljhttp.engine").run_record
         run_record(rec)
-        rec = engine.q_head
+        rec = dequeue(engine)
     end
 end
 

@@ -36,8 +36,9 @@ local vim = vim
 local uv = vim.uv or vim.loop
 local new_sock_poll = jit.os == "Windows" and uv.new_socket_poll or uv.new_poll
 local WATCHES = 32
--- engine.lua loads with a client's first async request (not at start-up)
-local run_record
+-- engine.lua loads with a client's first async request (not at start-up):
+-- its functions are bound by M.init, when the first engine is made
+local run_record, dequeue
 
 -- What vim.wait is given when the caller set no timeout: it has to be a
 -- number, and a day is as good as forever for one request.
@@ -297,7 +298,6 @@ local function run_scheduled(engine, rec)
         -- of the handles now rather than at the next timer
         pcall(arm, engine)
     end
-    run_record = run_record or require("ljhttp.engine").run_record
     run_record(rec)
     local st = engine.nvim
     if st and st.socks and engine.cptr ~= nil then
@@ -322,17 +322,10 @@ end
 -- stays that of vim.schedule. When vim.schedule itself finds no memory,
 -- the record waits and the next call, arm or wait schedules it.
 local function flush_one(engine)
-    local rec = engine.q_head
-    if not rec then
-        return
+    local rec = dequeue(engine)
+    if rec then
+        run_scheduled(engine, rec)
     end
-    local nxt = rec[1]
-    engine.q_head = nxt
-    if not nxt then
-        engine.q_tail = false
-    end
-    rec[1] = false
-    run_scheduled(engine, rec)
 end
 
 schedule_owed = function(engine)
@@ -345,6 +338,10 @@ M.schedule_owed = schedule_owed
 -- Made once per engine, when the engine is made (M.init), while there is
 -- memory: queuing a completion then allocates nothing.
 init_queue = function(engine)
+    if not run_record then -- engine.lua is loaded by now (it makes the engine)
+        local engine_mod = require("ljhttp.engine")
+        run_record, dequeue = engine_mod.run_record, engine_mod.dequeue
+    end
     engine.nvim_flush = function()
         flush_one(engine)
     end

@@ -35,7 +35,7 @@ local M = { name = "openresty" }
 local ngx = ngx
 local co_running = coroutine.running
 local select, pairs, pcall = select, pairs, pcall
-local run_record = engine_mod.run_record
+local run_record, dequeue = engine_mod.run_record, engine_mod.dequeue
 local ffi_str = ffi.string
 
 local IDLE_S = 1        -- an idle driver waits this long for new work
@@ -208,16 +208,10 @@ end
 -- raise in engine code (out of memory) ends the record's handle
 -- (engine.run_record), and the rest of the queue still runs.
 local function run_queue(rec)
-    local r = rec.head
+    local r = dequeue(rec)
     while r do
-        local nxt = r[1]
-        rec.head = nxt
-        if not nxt then
-            rec.tail = false
-        end
-        r[1] = false
         run_record(r)
-        r = rec.head
+        r = dequeue(rec)
     end
 end
 
