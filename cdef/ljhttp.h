@@ -12,7 +12,7 @@
 
 /* Bumped whenever a declaration below changes shape or meaning. */
 enum {
-    LJH_ABI_VERSION = 6
+    LJH_ABI_VERSION = 7
 };
 
 /* The most bytes one ljh_transfer_take returns: a Lua string this small
