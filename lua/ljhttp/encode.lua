@@ -358,6 +358,17 @@ function M.request(method, url, o, d, extra_flags, async)
     ffi.fill(r, REQ_SIZE)
     r.method.ptr, r.method.len = method, #method
     r.url.ptr, r.url.len = url, #url
+    if o == nil and (d == nil or (next(d) == nil and getmetatable(d) == nil)) then
+        -- no options and no defaults (a plain c:get(url)): what the path
+        -- below leaves in the struct then, without its dozen lookups
+        r.headers, r.cookies = hdr_kv, ck_kv
+        for i = 1, #DEFAULTED do
+            local spec = DEFAULTED[i]
+            r[spec.name] = spec.default
+        end
+        r.flags = extra_flags or 0
+        return r
+    end
 
     local query = pick(o, d, "query")
     local qflags = 0
