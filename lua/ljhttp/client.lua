@@ -236,7 +236,7 @@ end
 M.closed = closed
 
 -- What a raise inside a blocking request becomes. The C response, if
--- there was one, is freed by its ffi.gc (decode.take). Errors of neither
+-- there was one, is freed by the next decode.take. Errors of neither
 -- kind (a callback's, re-raised by wait()) raise as before.
 local function request_failed(e, opts)
     encode_release()

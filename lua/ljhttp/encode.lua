@@ -57,6 +57,12 @@ for i = 1, #OPTIONS do
         DEFAULTED[#DEFAULTED + 1] = spec
     end
 end
+-- What every request starts from: zero, but what nil stands for where
+-- that is not 0 (copied whole: no loop over DEFAULTED per request).
+local BLANK = ffi.new("ljh_request")
+for i = 1, #DEFAULTED do
+    BLANK[DEFAULTED[i].name] = DEFAULTED[i].default
+end
 
 local function anchor(s)
     n_anchors = n_anchors + 1
@@ -283,11 +289,7 @@ end
 -- iterations (and no hot loop of its own next to decode's). Tables with
 -- metatables: every option is looked up, as __index may build it.
 local function simple_options(r, o, d)
-    local flags = 0
-    for i = 1, #DEFAULTED do -- what nil stands for, when it is not 0
-        local spec = DEFAULTED[i]
-        r[spec.name] = spec.default
-    end
+    local flags = 0 -- (what nil stands for is in r already: BLANK)
     if (o == nil or getmetatable(o) == nil) and (d == nil or getmetatable(d) == nil) then
         local msg
         if o ~= nil then
@@ -354,10 +356,17 @@ function M.request(method, url, o, d, extra_flags, async)
         return bad("url must be a string, got " .. type(url))
     end
     local r = req
-    -- every field starts at zero: no pointer survives from the last call
-    ffi.fill(r, REQ_SIZE)
+    -- every field starts blank: no pointer survives from the last call
+    ffi.copy(r, BLANK, REQ_SIZE)
     r.method.ptr, r.method.len = method, #method
     r.url.ptr, r.url.len = url, #url
+    if o == nil and (d == nil or (next(d) == nil and getmetatable(d) == nil)) then
+        -- no options and no defaults (a plain c:get(url)): what the path
+        -- below leaves in the struct then, without its dozen lookups
+        r.headers, r.cookies = hdr_kv, ck_kv
+        r.flags = extra_flags or 0
+        return r
+    end
 
     local query = pick(o, d, "query")
     local qflags = 0
