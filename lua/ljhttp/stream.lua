@@ -306,17 +306,26 @@ local function no_more()
     return nil
 end
 
-function Stream:chunks()
-    local ok, it = pcall(function()
-        return function()
-            return (self:read())
-        end
-    end)
+-- The iterator make(self, ...) returns, made under pcall: when making it
+-- runs out of memory the stream ends (s.error tells) and the loop runs
+-- no turn.
+local function iterator(self, make, ...)
+    local ok, it = pcall(make, self, ...)
     if ok then
         return it
     end
     failed(self, it)
     return no_more
+end
+
+local function chunks_iter(self)
+    return function()
+        return (self:read())
+    end
+end
+
+function Stream:chunks()
+    return iterator(self, chunks_iter)
 end
 
 --- Iterator over the remaining body as lines (lines.lua): LF or CRLF
@@ -329,12 +338,7 @@ function Stream:lines(format)
     if not lines.format(format) then
         error("ljhttp: lines() takes nil, \"text\" or \"json\"", 2)
     end
-    local ok, it = pcall(lines_iter, self, lines, format)
-    if ok then
-        return it
-    end
-    failed(self, it)
-    return no_more
+    return iterator(self, lines_iter, lines, format)
 end
 
 -- The iterator of lines(): out of memory ends it (s.error tells).

@@ -261,6 +261,40 @@ end
 T.cases = {}
 T.current_file = "?"
 
+-- Runs `body` (Lua source, with `http` and `url` in scope) in a fresh
+-- luajit with jit.v logging to a file, and returns the log's lines. A
+-- fresh process, because what this suite's earlier cases ran has already
+-- made the same bytecode hot, and LuaJIT keeps a loop it gave up on
+-- blacklisted for good (jit.flush() drops traces, not blacklisting):
+-- in the shared process the outcome would depend on the cases before.
+function T.jit_log(body, url)
+    local log = T.tmpfile("jit_v.log")
+    local script = T.tmpfile("jit_v_run.lua")
+    os.remove(log)
+    T.write_file(script, ([[
+package.path = %q .. "/lua/?.lua;" .. package.path
+local http = require("ljhttp")
+local url = %q
+require("jit.v").on(%q)
+local ok, err = pcall(function()
+%s
+end)
+require("jit.v").off()
+if not ok then
+    io.stderr:write(tostring(err), "\n")
+    os.exit(1)
+end
+]]):format(T.root, url, log, body))
+    local out, ok = T.capture(T.shq(arg and arg[-1] or "luajit") .. " " .. T.shq(script) .. " 2>&1")
+    T.ok(ok, "the child luajit failed: " .. tostring(out))
+    local text = T.read_file(log) or ""
+    local lines = {}
+    for line in text:gmatch("[^\n]+") do
+        lines[#lines + 1] = line
+    end
+    return lines, text
+end
+
 function T.test(name, fn)
     assert(type(name) == "string" and type(fn) == "function", "T.test(name, fn)")
     T.cases[#T.cases + 1] = { file = T.current_file, name = name, fn = fn }

@@ -6,31 +6,11 @@
 -- then ran interpreted (bench/README.md, "OpenResty").
 local T = require("support")
 
--- Runs body (Lua source, `http` and `url` in scope) in a fresh luajit with
--- jit.v logging to a file (a fresh process: this suite's earlier cases
--- made the same code hot already), and returns the log.
-local function jit_log(body, url)
-    local log = T.tmpfile("jit_dispatch.log")
-    local script = T.tmpfile("jit_dispatch_run.lua")
-    os.remove(log)
-    T.write_file(script, ([[
-package.path = %q .. "/lua/?.lua;" .. package.path
-local http = require("ljhttp")
-local url = %q
-require("jit.v").on(%q)
-%s
-require("jit.v").off()
-]]):format(T.root, url, log, body))
-    local out, ok = T.capture(T.shq(arg and arg[-1] or "luajit") .. " " .. T.shq(script) .. " 2>&1")
-    T.ok(ok, "the child luajit failed: " .. tostring(out))
-    return T.read_file(log) or ""
-end
-
 T.test("get_async():wait() in a hot loop: no loop abort in engine.lua", function()
     if not jit or not jit.status() then
         T.skip("the JIT compiler is off")
     end
-    local text = jit_log([[
+    local _, text = T.jit_log([[
 local n = 0
 for _ = 1, 400 do
     local r = http.get_async(url):wait(10)
