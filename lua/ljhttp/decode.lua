@@ -219,33 +219,18 @@ end
 -- Responses from this size on are made under pcall (M.take).
 local GUARD_BYTES = 65536
 
--- The response being decoded. No ffi.gc per response (a finalizer-table
--- insert and removal, much of a small take's cost): a raise inside
--- M.response (out of memory) leaves it here, and the next take frees it;
--- so does the state's close (the finalizer of a cdata this module keeps).
-local held = nil
-M.held_sentinel = ffi.gc(ffi.new("char[1]"), function()
-    if held ~= nil then
-        local r = held
-        held = nil
-        C.ljh_response_free(r)
-    end
-end)
-
--- Decodes and frees at once.
+-- Decodes and frees at once; ffi.gc is only the safety net, for a raise
+-- inside the decode (out of memory). Each response carries its own: a
+-- take re-entered from a finalizer that makes a request (the decode
+-- allocates, so collection steps run inside it) touches nothing of the
+-- outer one.
 function M.take(r, streamed)
-    if held ~= nil then -- left by a raise in the last decode
-        local prev = held
-        held = nil
-        C.ljh_response_free(prev)
-    end
     if r == nil then
         return nil, "out of memory", "out_of_memory"
     end
-    held = r
+    r = ffi.gc(r, C.ljh_response_free)
     local res, msg, code = M.read(r, streamed)
-    held = nil
-    C.ljh_response_free(r)
+    C.ljh_response_free(ffi.gc(r, nil))
     return res, msg, code
 end
 
