@@ -630,8 +630,15 @@ function M.perform(client, method, url, opts)
         return nil, msg, code
     end
     local h = engine_mod.handle(nil, nil, true)
-    client.engine:submit(req, h)
+    local e = client.engine
+    local ok, err = pcall(e.submit, e, req, h)
     encode.release()
+    if not ok then -- out of memory boxing the new transfer: the slot still
+        h:_abort(err) -- holds it, and _abort frees it from there
+        if not require("ljhttp.protect").is_oom(err) then
+            error(err, 0) -- a bug, not a shortage: as Handle:wait does
+        end
+    end
     return h:wait()
 end
 
