@@ -116,7 +116,7 @@ function Client:request_async(method, url, opts, callback)
     elseif line_format ~= nil then
         error("ljhttp: lines goes with on_line", 2)
     end
-    -- out of memory from here on ends the handle (engine.lua), and a
+    -- out of memory from here on ends the handle (handle.lua), and a
     -- handle the engine had made in advance stands in when even this
     -- one cannot be made
     local h = engine_mod.user_handle(self.engine, callback, on_chunk)
@@ -140,7 +140,7 @@ start_async = function(self, h, method, url, opts, on_chunk, on_event, body, on_
     if on_chunk then -- named in an http_status message
         h.method, h.what = method, on_event and "the event stream" or "the server"
     end
-    if type(body) == "function" then -- pulled piece by piece (engine.lua)
+    if type(body) == "function" then -- pulled piece by piece (handle.lua)
         h.body_fn = body
     end
     if self.cptr == nil then

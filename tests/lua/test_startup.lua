@@ -1,9 +1,9 @@
 -- Start-up pays only for what a request needs (issue 19): a script that
 -- requires ljhttp and makes one plain request loads neither the JSON,
--- Link-header nor body-encoding module, nor the async engine and
--- request_async/request_batch (client_async.lua), and each loads on first
--- use. The library is linked -z nodelete, so a script's exit does not
--- unmap libcurl and its libraries.
+-- Link-header nor body-encoding module, nor the async engine (engine.lua,
+-- handle.lua) and request_async/request_batch (client_async.lua), and each
+-- loads on first use. The library is linked -z nodelete, so a script's
+-- exit does not unmap libcurl and its libraries.
 local T = require("support")
 local R = require("reliability")
 
@@ -25,7 +25,7 @@ print("after use: json " .. loaded("ljhttp.json") .. " bodies " .. loaded("ljhtt
     T.contains(out, "after use: json yes bodies yes query true")
 end)
 
-T.test("blocking requests, run() and close(): engine.lua and client_async.lua load only on the first async request", function()
+T.test("blocking requests, run() and close(): engine.lua, handle.lua and client_async.lua load only on the first async request", function()
     local url = string.format("%q", T.url("/echo"))
     local out, ok = R.child([[
 local http = require("ljhttp")
@@ -37,10 +37,12 @@ local c2 = assert(http.new())
 assert(c2:get(]] .. url .. [[).status_code == 200)
 assert(c2:close())
 assert(http.run(1) == true and c:run(1) == true) -- nothing async: no engine made
-print("after get: engine " .. loaded("ljhttp.engine") .. " async " .. loaded("ljhttp.client_async")
+print("after get: engine " .. loaded("ljhttp.engine") .. " handle " .. loaded("ljhttp.handle")
+    .. " async " .. loaded("ljhttp.client_async")
     .. " field " .. tostring(rawget(c, "engine") ~= nil))
 local r = assert(c:get_async(]] .. url .. [[):wait())
-print("after async: engine " .. loaded("ljhttp.engine") .. " async " .. loaded("ljhttp.client_async")
+print("after async: engine " .. loaded("ljhttp.engine") .. " handle " .. loaded("ljhttp.handle")
+    .. " async " .. loaded("ljhttp.client_async")
     .. " status " .. r.status_code .. " field " .. tostring(rawget(c, "engine") ~= nil))
 local list = assert(c.request_batch({ { "GET", ]] .. url .. [[ } })) -- bound before the load
 print("batch " .. list[1].status_code)
@@ -49,8 +51,8 @@ assert(c:close())
 print("closed")
 ]])
     T.ok(ok, "the child failed: " .. out)
-    T.contains(out, "after get: engine no async no field false")
-    T.contains(out, "after async: engine yes async yes status 200 field true")
+    T.contains(out, "after get: engine no handle no async no field false")
+    T.contains(out, "after async: engine yes handle yes async yes status 200 field true")
     T.contains(out, "batch 200")
     T.contains(out, "closed")
 end)

@@ -32,7 +32,7 @@ function M.call(engine, fn, ...)
     M.call_record(engine, { false, fn, select("#", ...), ... })
 end
 
--- Runs queued user callbacks in order. They never raise: engine.lua
+-- Runs queued user callbacks in order. They never raise: handle.lua
 -- runs each user function under pcall and keeps its error for the
 -- handle's wait() or the client's run(). A record leaves the queue
 -- before it runs, so a raise (out of memory) leaves the rest queued.
@@ -103,7 +103,7 @@ local function handle_finished(h)
     return h.finished
 end
 
--- wait() raises its own handle's callback error (engine.lua); a request
+-- wait() raises its own handle's callback error (handle.lua); a request
 -- waited for by nobody has its error raised by the next run().
 -- Handle:wait ends its handle itself if this raises.
 function M.wait(engine, handle, timeout)

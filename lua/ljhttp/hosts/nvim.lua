@@ -316,7 +316,7 @@ function M.call(engine, fn, ...)
     end)
 end
 
--- Completions (engine.lua) use records made with their handle: each is
+-- Completions (handle.lua) use records made with their handle: each is
 -- queued on the engine (linked through [1], no allocation) and one run
 -- of the engine's flush closure, scheduled now, runs the oldest. Order
 -- stays that of vim.schedule. When vim.schedule itself finds no memory,
@@ -360,7 +360,7 @@ function M.call_record(engine, rec)
     schedule_owed(engine)
 end
 
--- A user callback raised (engine.lua caught it): Neovim reports it as an
+-- A user callback raised (handle.lua caught it): Neovim reports it as an
 -- error message from a scheduled call of its own, so it reaches no
 -- other request's wait, batch or close.
 function M.report(engine, handle, err)

@@ -176,7 +176,7 @@ function M.adopt(engine, h)
     h.owner = owner_now()
 end
 
--- Handle:_finish (engine.lua): queue the handle's completion record
+-- Handle:_finish (handle.lua): queue the handle's completion record
 -- (made with the handle) for its owner. Allocates nothing.
 function M.deliver_record(h, r)
     local rec = h.owner or owner_now()
@@ -193,7 +193,7 @@ function M.deliver_record(h, r)
     wake_owner(rec)
 end
 
--- Handle:_deliver (engine.lua): queue fn for the handle's owner (pieces:
+-- Handle:_deliver (handle.lua): queue fn for the handle's owner (pieces:
 -- on_chunk, progress; these still make a record each).
 function M.deliver(h, fn, ...)
     M.deliver_record(h, { false, fn, select("#", ...), ... })
@@ -204,7 +204,7 @@ function M.call(engine, fn, ...) -- the generic host hook; deliver is used inste
 end
 
 -- Runs the owner's queued records in order. A record leaves the queue
--- before it runs. User code runs under pcall already (engine.lua); a
+-- before it runs. User code runs under pcall already (handle.lua); a
 -- raise in engine code (out of memory) ends the record's handle
 -- (engine.run_record), and the rest of the queue still runs.
 local function run_queue(rec)
