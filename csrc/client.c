@@ -356,3 +356,21 @@ ljh_response *ljh_client_perform(ljh_client *c, const ljh_request *req)
     ljh_transfer_free(t);
     return r;
 }
+
+int32_t ljh_client_perform_to(ljh_client *c, const ljh_request *req, ljh_response **slot)
+{
+    if (!slot)
+        return -1;
+    ljh_response_free_slot(slot); /* left by a caller that raised */
+    *slot = ljh_client_perform(c, req);
+    return *slot ? 0 : -1;
+}
+
+void ljh_response_free_slot(ljh_response **slot)
+{
+    if (slot && *slot) {
+        ljh_response *r = *slot;
+        *slot = NULL;
+        ljh_response_free(r);
+    }
+}

@@ -432,6 +432,29 @@ ljh_response *ljh_ws_response(ljh_ws *ws)
     return r;
 }
 
+ljh_response *ljh_ws_response_ref(ljh_ws *ws)
+{
+    return ws ? ws->handshake : NULL;
+}
+
+int32_t ljh_ws_open_to(ljh_client *c, const ljh_request *req, int64_t max_message, ljh_ws **slot)
+{
+    if (!slot)
+        return -1;
+    ljh_ws_free_slot(slot); /* left by a caller that raised */
+    *slot = ljh_ws_open(c, req, max_message);
+    return *slot ? 0 : -1;
+}
+
+void ljh_ws_free_slot(ljh_ws **slot)
+{
+    if (slot && *slot) {
+        ljh_ws *ws = *slot;
+        *slot = NULL;
+        ljh_ws_free(ws);
+    }
+}
+
 void ljh_ws_free(ljh_ws *ws)
 {
     if (!ws)

@@ -384,6 +384,14 @@ int32_t ljh_client_submit_to(ljh_client *c, const ljh_request *req, ljh_transfer
 void ljh_transfer_free_slot(ljh_transfer **slot);
 ljh_response *ljh_transfer_head_ref(ljh_transfer *t);
 ljh_response *ljh_transfer_response_ref(ljh_transfer *t);
+/* The same for the blocking request and the WebSocket:
+ * ljh_client_perform_to: ljh_client_perform, the response put in *slot
+ * (a response *slot still held is freed first); 0, or -1 when out of
+ * memory (*slot NULL). ljh_response_free_slot frees what *slot holds and
+ * sets it to NULL. ljh_ws_open_to / ljh_ws_free_slot: the same for
+ * ljh_ws_open / ljh_ws_free (declared with the WebSocket below). */
+int32_t ljh_client_perform_to(ljh_client *c, const ljh_request *req, ljh_response **slot);
+void ljh_response_free_slot(ljh_response **slot);
 
 void ljh_response_free(ljh_response *r);
 
@@ -491,4 +499,13 @@ int32_t ljh_ws_close(ljh_ws *ws, int32_t code, const char *reason, size_t len);
  * over once; NULL before it came or after the first call. */
 ljh_response *ljh_ws_response(ljh_ws *ws);
 void ljh_ws_free(ljh_ws *ws);
+/* Hand-overs a failed box cannot leak (see ljh_client_submit_to):
+ * ljh_ws_open_to puts the connection in *slot (an ljh_ws *slot still
+ * held is freed first); 0, or -1 when out of memory (*slot NULL).
+ * ljh_ws_free_slot frees what *slot holds and sets it to NULL.
+ * ljh_ws_response_ref: the handshake's answer, still the connection's
+ * (freed by ljh_ws_free; a later ljh_ws_response hands it over). */
+int32_t ljh_ws_open_to(ljh_client *c, const ljh_request *req, int64_t max_message, ljh_ws **slot);
+void ljh_ws_free_slot(ljh_ws **slot);
+ljh_response *ljh_ws_response_ref(ljh_ws *ws);
 ]==]

@@ -15,7 +15,7 @@ local type, next, setmetatable = type, next, setmetatable
 -- or show other content than the table holds.
 local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
-local decode_take = decode.take
+local decode_take_slot = decode.take_slot
 local is_oom, REQUEST = protect_mod.is_oom, protect_mod.REQUEST
 
 local M = {}
@@ -212,6 +212,11 @@ function M.new(opts)
         return nil, "could not create a client (out of memory or libcurl failed to start)", "internal"
     end
     cptr = ffi.gc(cptr, C.ljh_client_free)
+    -- Where C puts a blocking request's response and a new WebSocket, so
+    -- that a box LuaJIT fails to make cannot leak them (decode.take_slot,
+    -- ws.lua); made once, emptied by their finalizers at the latest
+    local rslot = ffi.gc(ffi.new("ljh_response *[1]"), C.ljh_response_free_slot)
+    local ws_slot = ffi.gc(ffi.new("ljh_ws *[1]"), C.ljh_ws_free_slot)
     local defaults = {}
     for k, v in next, opts do
         if not CLIENT_ONLY[k] then
@@ -221,6 +226,8 @@ function M.new(opts)
     local self = setmetatable({
         C = C,
         cptr = cptr,
+        rslot = rslot,
+        ws_slot = ws_slot,
         defaults = defaults,
         host = host,
         cookie_file = type(jar) == "string" and jar or nil,
@@ -236,10 +243,15 @@ end
 M.closed = closed
 
 -- What a raise inside a blocking request becomes. The C response, if
--- there was one, is freed by the next decode.take. Errors of neither
--- kind (a callback's, re-raised by wait()) raise as before.
-local function request_failed(e, opts)
+-- there was one, is still the client's slot's: freed here (allocating
+-- nothing). Errors of neither kind (a callback's, re-raised by wait())
+-- raise as before.
+local function request_failed(self, e, opts)
     encode_release()
+    local rslot = type(self) == "table" and rawget(self, "rslot")
+    if rslot then
+        rawget(self, "C").ljh_response_free_slot(rslot)
+    end
     if is_oom(e) then
         return nil, REQUEST.oom_msg, "out_of_memory"
     end
@@ -268,7 +280,7 @@ function Client:request(method, url, opts)
     -- out_of_memory, and options with metamethods may raise.
     local ok, a, b, c = pcall(Client._request, self, method, url, opts)
     if not ok then
-        return request_failed(a, opts)
+        return request_failed(self, a, opts)
     end
     return a, b, c
 end
@@ -290,9 +302,13 @@ function Client:_request(method, url, opts, blocking)
         encode_release()
         return nil, msg, code
     end
-    local r = self.C.ljh_client_perform(self.cptr, req)
+    local C, rslot = self.C, self.rslot
+    if C.ljh_client_perform_to(self.cptr, req, rslot) ~= 0 then
+        encode_release()
+        return nil, "out of memory", "out_of_memory"
+    end
     encode_release()
-    local res, err, ecode = decode_take(r, false)
+    local res, err, ecode = decode_take_slot(C, rslot, false)
     local e = rawget(self, "engine") -- none yet: no async request was made
     if e ~= nil and e.n_pending > 0 then
         -- other transfers may have finished while this one ran

@@ -234,6 +234,16 @@ function M.take(r, streamed)
     return res, msg, code
 end
 
+--- M.take for a response C put in slot (ljh_client_perform_to): the slot
+--- owns it while it is read (reading slot[0] boxes the pointer, which may
+--- raise), and lib frees it from there. A raise leaves it in the slot,
+--- for its owner to free (ljh_response_free_slot).
+function M.take_slot(lib, slot, streamed)
+    local res, msg, code = M.read(slot[0], streamed)
+    lib.ljh_response_free_slot(slot)
+    return res, msg, code
+end
+
 --- M.take for a response that stays its owner's (ljh_transfer_response_ref).
 function M.read(r, streamed)
     if r == nil then

@@ -205,8 +205,10 @@ end
 -- message, code, response (the server's answer when it refused).
 local function handshake(c)
     local st = c.st[0]
-    local resp = c.C.ljh_ws_response(c.ws)
-    local res = resp ~= nil and decode.take(resp, true) or nil
+    -- read where the connection keeps it (freed with it): a pointer
+    -- handed over would leak if LuaJIT failed to box it
+    local resp = c.C.ljh_ws_response_ref(c.ws)
+    local res = resp ~= nil and decode.read(resp, true) or nil
     if st.state ~= OPEN and st.state ~= CLOSING then
         local msg, code = fail_of(st)
         return nil, msg, refusal(code, res), res
@@ -238,11 +240,24 @@ end
 
 local open
 
+-- After pcall(open): a connection C made that Lua could not box and
+-- hold (out of memory) is still in the client's slot; freed here,
+-- allocating nothing.
+local function opened(client, ok, ...)
+    if not ok and type(client) == "table" then
+        local slot = rawget(client, "ws_slot")
+        if slot then
+            rawget(client, "C").ljh_ws_free_slot(slot)
+        end
+    end
+    return settle(nil, ok, ...)
+end
+
 --- Opens a WebSocket on client (cookies, defaults and TLS settings of
 --- the client apply to the handshake).
 function M.open(client, url, opts)
-    -- a connection already made when memory ran out is its finalizer's
-    return settle(nil, pcall(open, client, url, opts))
+    -- a connection already held when memory ran out is its finalizer's
+    return opened(client, pcall(open, client, url, opts))
 end
 
 open = function(client, url, opts)
@@ -264,12 +279,16 @@ open = function(client, url, opts)
     end
     local C = client.C
     C_ = C
-    local ws = C.ljh_ws_open(client.cptr, req, wopts.max_message_size or 0)
+    local slot = client.ws_slot
+    local rc = C.ljh_ws_open_to(client.cptr, req, wopts.max_message_size or 0, slot)
     encode.release()
-    if ws == nil then
+    if rc ~= 0 then
         return nil, "out of memory", "out_of_memory"
     end
-    ws = ffi.gc(ws, C.ljh_ws_free)
+    -- boxing the pointer and registering its finalizer may raise (out of
+    -- memory): until both are done the slot owns the connection (opened)
+    local ws = ffi.gc(slot[0], C.ljh_ws_free)
+    slot[0] = nil
     local c = setmetatable({ C = C, ws = ws, st = state_box(), client = client, kind = host_kind(), step = 0.001,
         on_open = wopts.on_open, on_message = wopts.on_message, on_close = wopts.on_close }, Conn)
     if c.on_message or c.on_close or c.on_open then

@@ -505,10 +505,11 @@ end)
 
 -- A pointer C hands over is boxed by LuaJIT, and that allocation can fail
 -- after C made the object. Here the C functions that hand one over on the
--- async and stream paths are made to raise "not enough memory" right
--- after they return, as a failed box would: every request ends
--- out_of_memory, and C's heap (mallinfo2) stays flat, so no transfer or
--- response was lost. On the code before, each one leaked.
+-- async, stream, blocking and WebSocket paths are made to raise "not
+-- enough memory" right after they return, as a failed box would: every
+-- request ends out_of_memory, and C's heap (mallinfo2) stays flat, so no
+-- transfer, response or connection was lost. On the code before, each
+-- one leaked.
 T.test("a pointer C hands over that Lua cannot box is not leaked", function()
     if T.foreign_allocator() then
         T.skip("another allocator is preloaded (sanitizer or valgrind run)")
@@ -529,9 +530,13 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
     local url, surl = T.url("/headers"), T.url("/bytes?n=3000&chunked=1")
     assert(c:get_async(url):wait(10))
     local real = c.engine.C
+    local wurl = ws_url()
     local HAND_OVER = { ljh_client_submit = true, ljh_client_submit_to = true,
         ljh_transfer_response = true, ljh_transfer_response_ref = true,
-        ljh_transfer_head = true, ljh_transfer_head_ref = true }
+        ljh_transfer_head = true, ljh_transfer_head_ref = true,
+        ljh_client_perform = "blocking", ljh_client_perform_to = "blocking",
+        ljh_ws_open = "ws", ljh_ws_open_to = "ws", ljh_ws_response = "ws",
+        ljh_ws_response_ref = "ws" }
     local failing, calls
     local proxy = setmetatable({}, { __index = function(_, name)
         local fn = real[name]
@@ -544,16 +549,22 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
             error("not enough memory", 0)
         end
     end })
+    local function use(C)
+        c.engine.C = C
+        rawset(c, "C", C) -- the blocking path and WebSockets
+    end
     local function round(name, n)
-        c.engine.C = real
+        use(real)
         for _ = 1, 20 do -- the same requests first, as they run below
             assert(c:get_async(url):wait(10))
             local s = assert(c:stream("GET", surl))
             s:close()
+            assert(c:get(url))
+            assert(c:websocket(wurl)):close()
         end
         local before = in_use()
         failing, calls = name, 0
-        c.engine.C = proxy
+        use(proxy)
         local oom = 0
         for _ = 1, n do
             local _, _, code = c:get_async(url):wait(10)
@@ -563,25 +574,36 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
                 s:close()
             end
             oom = oom + (scode == "out_of_memory" and 1 or 0)
+            local _, _, gcode = c:get(url)
+            oom = oom + (gcode == "out_of_memory" and 1 or 0)
+            if HAND_OVER[name] == "ws" then -- (slower: only where it counts)
+                local conn, _, wcode = c:websocket(wurl)
+                if conn then
+                    conn:close()
+                end
+                oom = oom + (wcode == "out_of_memory" and 1 or 0)
+            end
         end
-        c.engine.C = real
+        use(real)
         T.ok(c:run(10))
         T.eq(c.engine.n_pending, 0, name .. ": handles left pending")
         return in_use() - before, oom, calls
     end
-    local used = 0
-    for name in pairs(HAND_OVER) do
+    local used, paths = 0, {}
+    for name, path in pairs(HAND_OVER) do
         if pcall(function() return real[name] end) then
             local grown, oom, n = round(name, 300)
             if n > 0 then -- the engine hands this one over
                 used = used + 1
+                paths[path] = true
                 T.ge(oom, n, name .. ": " .. oom .. " requests ended out_of_memory, " .. n .. " failed")
                 T.lt(grown, 96 * 1024, name .. ": C heap grew by " .. grown .. " bytes over "
                     .. n .. " failed hand-overs")
             end
         end
     end
-    T.ge(used, 2, "hand-overs exercised")
+    T.ge(used, 4, "hand-overs exercised")
+    T.ok(paths.blocking and paths.ws, "the blocking and WebSocket hand-overs exercised")
     local r = assert(c:get_async(url):wait(10))
     T.eq(r.status_code, 200)
     c:close()
