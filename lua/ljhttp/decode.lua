@@ -216,35 +216,25 @@ function M.http_status(method, what, res, body)
         "http_status", res
 end
 
--- Responses from this size on are made under pcall (M.take).
+-- Responses from this size on are made under pcall (M.read).
 local GUARD_BYTES = 65536
 
--- Decodes and frees at once; ffi.gc is only the safety net, for a raise
--- inside the decode (out of memory). Each response carries its own: a
--- take re-entered from a finalizer that makes a request (the decode
--- allocates, so collection steps run inside it) touches nothing of the
--- outer one.
-function M.take(r, streamed)
-    if r == nil then
-        return nil, "out of memory", "out_of_memory"
-    end
-    r = ffi.gc(r, C.ljh_response_free)
-    local res, msg, code = M.read(r, streamed)
-    C.ljh_response_free(ffi.gc(r, nil))
-    return res, msg, code
-end
-
---- M.take for a response C put in slot (ljh_client_perform_to): the slot
---- owns it while it is read (reading slot[0] boxes the pointer, which may
---- raise), and lib frees it from there. A raise leaves it in the slot,
---- for its owner to free (ljh_response_free_slot).
+--- Decodes the response C put in slot (ljh_client_perform_to) and frees
+--- it at once. The slot owns it until its ffi.gc safety net is set
+--- (boxing slot[0] and registering the finalizer may raise, out of
+--- memory: the slot's owner then frees it, ljh_response_free_slot); from
+--- then on it is this take's alone, so a take re-entered during the
+--- decode (a finalizer making a request on the same client, as the
+--- decode allocates and collection steps run inside it) cannot reach it.
 function M.take_slot(lib, slot, streamed)
-    local res, msg, code = M.read(slot[0], streamed)
-    lib.ljh_response_free_slot(slot)
+    local r = ffi.gc(slot[0], lib.ljh_response_free)
+    slot[0] = nil
+    local res, msg, code = M.read(r, streamed)
+    lib.ljh_response_free(ffi.gc(r, nil))
     return res, msg, code
 end
 
---- M.take for a response that stays its owner's (ljh_transfer_response_ref).
+--- Decodes a response that stays its owner's (ljh_transfer_response_ref).
 function M.read(r, streamed)
     if r == nil then
         return nil, "out of memory", "out_of_memory"
