@@ -16,6 +16,7 @@ local type, next, setmetatable = type, next, setmetatable
 local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
 local decode_take_slot = decode.take_slot
+local ffi_gc, RESPONSE_SLOT = ffi.gc, ffi.typeof("ljh_response *[1]")
 local is_oom, REQUEST = protect_mod.is_oom, protect_mod.REQUEST
 
 local M = {}
@@ -212,11 +213,6 @@ function M.new(opts)
         return nil, "could not create a client (out of memory or libcurl failed to start)", "internal"
     end
     cptr = ffi.gc(cptr, C.ljh_client_free)
-    -- Where C puts a blocking request's response and a new WebSocket, so
-    -- that a box LuaJIT fails to make cannot leak them (decode.take_slot,
-    -- ws.lua); made once, emptied by their finalizers at the latest
-    local rslot = ffi.gc(ffi.new("ljh_response *[1]"), C.ljh_response_free_slot)
-    local ws_slot = ffi.gc(ffi.new("ljh_ws *[1]"), C.ljh_ws_free_slot)
     local defaults = {}
     for k, v in next, opts do
         if not CLIENT_ONLY[k] then
@@ -226,8 +222,6 @@ function M.new(opts)
     local self = setmetatable({
         C = C,
         cptr = cptr,
-        rslot = rslot,
-        ws_slot = ws_slot,
         defaults = defaults,
         host = host,
         cookie_file = type(jar) == "string" and jar or nil,
@@ -243,15 +237,11 @@ end
 M.closed = closed
 
 -- What a raise inside a blocking request becomes. The C response, if
--- there was one, is still the client's slot's: freed here (allocating
--- nothing). Errors of neither kind (a callback's, re-raised by wait())
+-- there was one, is still its request's slot's, freed by the slot's
+-- finalizer. Errors of neither kind (a callback's, re-raised by wait())
 -- raise as before.
 local function request_failed(self, e, opts)
     encode_release()
-    local rslot = type(self) == "table" and rawget(self, "rslot")
-    if rslot then
-        rawget(self, "C").ljh_response_free_slot(rslot)
-    end
     if is_oom(e) then
         return nil, REQUEST.oom_msg, "out_of_memory"
     end
@@ -302,7 +292,12 @@ function Client:_request(method, url, opts, blocking)
         encode_release()
         return nil, msg, code
     end
-    local C, rslot = self.C, self.rslot
+    -- Where C puts the response: one slot per request, whose finalizer
+    -- is the safety net, so that a box LuaJIT fails to make (out of
+    -- memory) cannot leak it, and a request made inside this one (a
+    -- finalizer's, while this one boxes or decodes) has a slot of its own
+    local C = self.C
+    local rslot = ffi_gc(RESPONSE_SLOT(), C.ljh_response_free_slot)
     if C.ljh_client_perform_to(self.cptr, req, rslot) ~= 0 then
         encode_release()
         return nil, "out of memory", "out_of_memory"

@@ -220,17 +220,14 @@ end
 local GUARD_BYTES = 65536
 
 --- Decodes the response C put in slot (ljh_client_perform_to) and frees
---- it at once. The slot owns it until its ffi.gc safety net is set
---- (boxing slot[0] and registering the finalizer may raise, out of
---- memory: the slot's owner then frees it, ljh_response_free_slot); from
---- then on it is this take's alone, so a take re-entered during the
---- decode (a finalizer making a request on the same client, as the
---- decode allocates and collection steps run inside it) cannot reach it.
+--- it at once. The slot is the request's own (client.lua), and owns the
+--- response throughout: reading slot[0] boxes the pointer, and that or
+--- the decode may raise (out of memory); the slot's finalizer then frees
+--- it. Nothing else can reach it, so a request made inside this one (a
+--- finalizer's, while the decode allocates) cannot free it.
 function M.take_slot(lib, slot, streamed)
-    local r = ffi.gc(slot[0], lib.ljh_response_free)
-    slot[0] = nil
-    local res, msg, code = M.read(r, streamed)
-    lib.ljh_response_free(ffi.gc(r, nil))
+    local res, msg, code = M.read(slot[0], streamed)
+    lib.ljh_response_free_slot(slot)
     return res, msg, code
 end
 

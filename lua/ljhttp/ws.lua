@@ -47,6 +47,7 @@ local NO_KEYS = { body = true, form = true, multipart = true, body_file = true, 
     on_chunk = true, on_event = true, json = true, decompress = true }
 
 local state_box = ffi.typeof("ljh_ws_state[1]")
+local WS_SLOT = ffi.typeof("ljh_ws *[1]")
 local take_ptr = ffi.new("const char *[1]")
 local take_len = ffi.new("size_t[1]")
 local take_kind = ffi.new("int32_t[1]")
@@ -240,24 +241,12 @@ end
 
 local open
 
--- After pcall(open): a connection C made that Lua could not box and
--- hold (out of memory) is still in the client's slot; freed here,
--- allocating nothing.
-local function opened(client, ok, ...)
-    if not ok and type(client) == "table" then
-        local slot = rawget(client, "ws_slot")
-        if slot then
-            rawget(client, "C").ljh_ws_free_slot(slot)
-        end
-    end
-    return settle(nil, ok, ...)
-end
-
 --- Opens a WebSocket on client (cookies, defaults and TLS settings of
 --- the client apply to the handshake).
 function M.open(client, url, opts)
-    -- a connection already held when memory ran out is its finalizer's
-    return opened(client, pcall(open, client, url, opts))
+    -- a connection C made that Lua could not box and hold (out of
+    -- memory) is its slot's finalizer's; one held already is its own
+    return settle(nil, pcall(open, client, url, opts))
 end
 
 open = function(client, url, opts)
@@ -279,14 +268,16 @@ open = function(client, url, opts)
     end
     local C = client.C
     C_ = C
-    local slot = client.ws_slot
+    -- one slot per open, its finalizer the safety net: an open made
+    -- inside this one (a finalizer's, while this one boxes) has its own
+    local slot = ffi.gc(WS_SLOT(), C.ljh_ws_free_slot)
     local rc = C.ljh_ws_open_to(client.cptr, req, wopts.max_message_size or 0, slot)
     encode.release()
     if rc ~= 0 then
         return nil, "out of memory", "out_of_memory"
     end
     -- boxing the pointer and registering its finalizer may raise (out of
-    -- memory): until both are done the slot owns the connection (opened)
+    -- memory): until both are done the slot owns the connection
     local ws = ffi.gc(slot[0], C.ljh_ws_free)
     slot[0] = nil
     local c = setmetatable({ C = C, ws = ws, st = state_box(), client = client, kind = host_kind(), step = 0.001,
