@@ -304,6 +304,10 @@ function Client:_request(method, url, opts, blocking)
     end
     encode_release()
     local res, err, ecode = decode_take_slot(C, rslot, false)
+    -- emptied: its finalizer goes now, not at the next cycle, so the
+    -- collector's finalizer table does not grow with the requests
+    -- between two cycles (seen as Lua heap growth with newer LuaJIT)
+    ffi_gc(rslot, nil)
     local e = rawget(self, "engine") -- none yet: no async request was made
     if e ~= nil and e.n_pending > 0 then
         -- other transfers may have finished while this one ran

@@ -280,6 +280,7 @@ open = function(client, url, opts)
     -- memory): until both are done the slot owns the connection
     local ws = ffi.gc(slot[0], C.ljh_ws_free)
     slot[0] = nil
+    ffi.gc(slot, nil) -- empty: no finalizer left waiting for the collector
     local c = setmetatable({ C = C, ws = ws, st = state_box(), client = client, kind = host_kind(), step = 0.001,
         on_open = wopts.on_open, on_message = wopts.on_message, on_close = wopts.on_close }, Conn)
     if c.on_message or c.on_close or c.on_open then
