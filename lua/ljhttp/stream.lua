@@ -520,7 +520,9 @@ Events.__call = Events.next
 function Events:close()
     self.done = true
     -- events parsed from the last chunk but not yet taken end here too
-    self.queue, self.qi = {}, 1
+    -- (no new table: closing allocates nothing, also out of memory; a
+    -- done Events never reads its queue again)
+    self.queue, self.qi = false, 1
     return self.stream:close()
 end
 
