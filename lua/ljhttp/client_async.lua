@@ -128,6 +128,10 @@ function Client:request_async(method, url, opts, callback)
     if not ok then
         encode_release()
         if not is_oom(err) then
+            local e = h.engine -- a finalizer's raise while h's transfer was in a slot
+            if e and e.slot then
+                e:drop_slot(h)
+            end
             error(err, 0)
         end
         h:_abort(err)
@@ -313,6 +317,9 @@ function Client:_request_batch(requests, bopts)
         end
         encode_release()
         if not is_oom(err) then
+            if started then -- a finalizer's raise while its transfer was in a slot
+                e:drop_slot(started)
+            end
             error(err, 0)
         end
         if starting then -- out of memory starting item i: it fails so

@@ -26,6 +26,7 @@ M.Handle = Handle
 M.handle = handle_mod.handle -- M.user_handle calls it through M
 
 local IDS = 64
+local TRANSFER_SLOT = ffi.typeof("ljh_transfer *[1]")
 -- C functions that settling and aborting a transfer use (see M.new)
 local SETTLING = { "ljh_transfer_cancel", "ljh_transfer_free", "ljh_transfer_done",
     "ljh_transfer_response_ref", "ljh_transfer_take", "ljh_transfer_head_ref", "ljh_transfer_id",
@@ -57,7 +58,9 @@ function M.new(C, cptr, host)
         data = ffi.new("const char *[1]"),
         -- where C puts a new transfer (start): it stays there, C's to
         -- free (Engine:drop_slot), until Lua holds it with its finalizer
-        slot = ffi.new("ljh_transfer *[1]"),
+        slot = TRANSFER_SLOT(),
+        -- the handle whose transfer is in a slot now (start), or false
+        starting = false,
         -- user calls waiting to run (hosts/luajit.lua, hosts/nvim.lua): a
         -- list linked through each record's [1] (Engine:enqueue,
         -- M.dequeue; OpenResty's owner records use the same two fields)
@@ -85,16 +88,29 @@ function M.new(C, cptr, host)
 end
 
 local function start(self, req, handle)
-    local C, slot = self.C, self.slot
+    local C, slot, outer = self.C, self.slot, self.starting
+    if outer then
+        -- a start inside another's window below (a finalizer that ran
+        -- while that one boxed its transfer made a request): the engine's
+        -- slot still holds that one's transfer, so this one gets a slot
+        -- of its own, and hands the window back when done (allocating
+        -- here, before C makes anything, may raise: nothing is lost)
+        slot = TRANSFER_SLOT()
+        handle.own_slot, handle.outer_start = slot, outer
+    end
+    -- from here until its finalizer is set the slot owns the transfer,
+    -- and only this handle's Handle:_abort frees it from there
+    -- (Engine:drop_slot): boxing the pointer and registering the
+    -- finalizer may raise (out of memory) or run finalizers
+    self.starting = handle
     if C.ljh_client_submit_to(self.cptr, req, slot) ~= 0 then
+        self.starting = outer or false
         handle:_finish(nil, "out of memory", "out_of_memory")
         return handle
     end
-    -- boxing the pointer and registering its finalizer may raise (out of
-    -- memory): until both are done the slot owns the transfer, and the
-    -- caller's Handle:_abort frees it from there (Engine:drop_slot)
     local t = ffi.gc(slot[0], C.ljh_transfer_free)
     slot[0] = nil -- the finalizer owns it now (nothing allocated since)
+    self.starting = outer or false
     handle.t = t
     handle.id = C.ljh_transfer_id(t)
     self.pending[handle.id] = handle
@@ -274,10 +290,14 @@ function Engine:enqueue(rec)
     self.tail = rec
 end
 
--- Frees a transfer C started but Lua never came to hold (start raised
--- while boxing it). Allocates nothing.
-function Engine:drop_slot()
-    self.C.ljh_transfer_free_slot(self.slot)
+-- Frees the transfer C started for handle h when Lua never came to hold
+-- it (start raised while boxing it): only h's, as another handle's abort
+-- may run inside that window (a finalizer). Allocates nothing.
+function Engine:drop_slot(h)
+    if self.starting == h then
+        self.C.ljh_transfer_free_slot(h.own_slot or self.slot)
+        self.starting = h.outer_start or false
+    end
 end
 
 --- The oldest record of queue q (an engine, or an OpenResty owner:

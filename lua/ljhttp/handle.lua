@@ -144,7 +144,7 @@ function Handle:_abort(err)
     if e then
         e:forget(self)
         if e.slot then -- a transfer start() could not box (not when faked)
-            e:drop_slot()
+            e:drop_slot(self)
         end
     end
     local t = self.t

@@ -105,7 +105,7 @@ local function opened(h, ok, ...)
     encode.release()
     release(h)
     if h.engine then
-        h.engine:drop_slot()
+        h.engine:drop_slot(h)
     end
     return failure(REQUEST, (...))
 end

@@ -3,6 +3,7 @@
 -- decode.take_slot frees every response once: at once, or through its
 -- slot's finalizer when the decode raised, also when a request on the
 -- same client runs inside the decode (a finalizer while it allocates).
+-- The async path's engine slot frees only its own start's transfer.
 local T = require("support")
 local ffi = require("ffi")
 local http = require("ljhttp")
@@ -91,4 +92,60 @@ T.test("decode.take_slot frees each response once: at once, or by its safety net
     c:close()
     T.ok(ok, err)
     T.eq(n.frees, 3, "the raised one freed by its slot's finalizer")
+end)
+
+-- The async path's slot (Engine start): a finalizer can run between the
+-- C call that fills it and the finalizer that takes the transfer over.
+-- Stand-in for that: a library whose submit runs code right after the
+-- real one, before Lua boxes the pointer. Returns a restore function.
+local function submit_then(c, fn)
+    local e = c.engine
+    local C = e.C
+    e.C = setmetatable({
+        ljh_client_submit_to = function(cptr, req, slot)
+            local r = C.ljh_client_submit_to(cptr, req, slot)
+            fn()
+            return r
+        end,
+    }, { __index = function(_, k) return C[k] end })
+    return function() e.C = C end
+end
+
+T.test("another request's abort inside a start leaves that start's transfer alone", function()
+    local c = T.ok(http.new({}))
+    local victim = c:get_async(T.url("/slow?ms=5000"))
+    local fired = 0
+    local restore = submit_then(c, function()
+        fired = fired + 1
+        if fired == 1 then -- as an out-of-memory abort from a finalizer
+            victim:_abort("not enough memory")
+        end
+    end)
+    local h = c:get_async(T.url("/bytes?n=11"))
+    restore()
+    T.eq(fired, 1, "ran inside the start")
+    local res = T.res(200, h:wait(10))
+    T.eq(#res.body, 11, "the started request whole")
+    local r, _, code = victim:wait(10)
+    T.is_nil(r, "the aborted one")
+    T.eq(code, "out_of_memory")
+    c:close()
+end)
+
+T.test("a request started inside another's start: both whole", function()
+    local c = T.ok(http.new({}))
+    local inner, entered = nil, false
+    local restore = submit_then(c, function()
+        if not entered then -- as a finalizer that makes a request
+            entered = true
+            inner = c:get_async(T.url("/bytes?n=5"))
+        end
+    end)
+    local outer = c:get_async(T.url("/bytes?n=9"))
+    restore()
+    T.ok(inner, "the inner start ran")
+    T.eq(#T.res(200, outer:wait(10)).body, 9, "the outer response")
+    T.eq(#T.res(200, inner:wait(10)).body, 5, "the inner response")
+    T.eq(c.engine.starting, false, "no start left open")
+    c:close()
 end)
