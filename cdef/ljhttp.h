@@ -275,6 +275,11 @@ const char *ljh_error_name(int32_t code);
  * valid until ljh_transfer_free. */
 ljh_client *ljh_client_new(const ljh_client_options *opts);
 void ljh_client_free(ljh_client *c);
+/* ljh_client_new, the client put in *slot (a client *slot still holds is
+ * freed first); 0, or -1 as ljh_client_new returns NULL (*slot NULL).
+ * ljh_client_free_slot frees what *slot holds and sets it to NULL. */
+int32_t ljh_client_new_to(const ljh_client_options *opts, ljh_client **slot);
+void ljh_client_free_slot(ljh_client **slot);
 
 /* Checks a cookie_file path before ljh_client_new (which refuses the same
  * paths with NULL): it is a regular file or does not exist yet, and its

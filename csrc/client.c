@@ -179,6 +179,24 @@ ljh_client *ljh_client_new(const ljh_client_options *opts)
     return c;
 }
 
+int32_t ljh_client_new_to(const ljh_client_options *opts, ljh_client **slot)
+{
+    if (!slot)
+        return -1;
+    ljh_client_free_slot(slot); /* left by a caller that raised */
+    *slot = ljh_client_new(opts);
+    return *slot ? 0 : -1;
+}
+
+void ljh_client_free_slot(ljh_client **slot)
+{
+    if (slot && *slot) {
+        ljh_client *c = *slot;
+        *slot = NULL;
+        ljh_client_free(c);
+    }
+}
+
 void ljh_client_free(ljh_client *c)
 {
     if (!c)

@@ -138,13 +138,21 @@ local function bind_methods(self)
     end
 end
 
+local new
+
 --- Creates a client. opts: cookie_jar, max_connections,
 --- max_host_connections, host, and any request option as a default.
+--- Never raises: out of memory (or options whose metatables raise) is
+--- nil, message, code, and a client C made is not lost.
 ---@param opts? ljhttp.ClientOptions
 ---@return ljhttp.Client? client
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function M.new(opts)
+    return protect_mod.call(protect_mod.CLIENT, new, opts)
+end
+
+new = function(opts)
     if opts ~= nil and type(opts) ~= "table" then
         return bad("client options must be a table")
     end
@@ -208,11 +216,16 @@ function M.new(opts)
     if not host then
         return bad(herr)
     end
-    local cptr = C.ljh_client_new(copts)
-    if cptr == nil then
+    -- C puts the client in a slot of this call's, whose finalizer frees
+    -- it if boxing the pointer or registering its own finalizer raises
+    local slot = ffi.gc(ffi.new("ljh_client *[1]"), C.ljh_client_free_slot)
+    if C.ljh_client_new_to(copts, slot) ~= 0 then
+        ffi.gc(slot, nil)
         return nil, "could not create a client (out of memory or libcurl failed to start)", "internal"
     end
-    cptr = ffi.gc(cptr, C.ljh_client_free)
+    local cptr = ffi.gc(slot[0], C.ljh_client_free)
+    slot[0] = nil -- the client's own finalizer owns it now
+    ffi.gc(slot, nil)
     local defaults = {}
     for k, v in next, opts do
         if not CLIENT_ONLY[k] then

@@ -193,6 +193,28 @@ end
 ]]))
 end)
 
+T.test("http.new under memory pressure: a client or out_of_memory, no raise", function()
+    check_child(run_child([[
+limit_memory()
+for k = K, 0, -1 do
+    attempts = attempts + 1
+    squeeze(k)
+    local ok, nc, msg, code = pcall(http.new, { timeout = 5, headers = { ["X-A"] = "b" } })
+    release()
+    if not ok then
+        bad("new", k, "raised " .. tostring(nc))
+    elseif nc then
+        responses = responses + 1
+        assert(nc:get(URL).status_code == 200)
+        nc:close()
+    else
+        check("new", k, nc, msg, code)
+    end
+    if fails > 8 then break end
+end
+]]))
+end)
+
 -- A callback runs exactly once. When even calling it needs memory that
 -- is not there (the Lua stack must grow), it stays queued and runs from
 -- the next wait() or run(): each attempt's callback is its own, and the
@@ -531,7 +553,8 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
     assert(c:get_async(url):wait(10))
     local real = c.engine.C
     local wurl = ws_url()
-    local HAND_OVER = { ljh_client_submit = true, ljh_client_submit_to = true,
+    local HAND_OVER = { ljh_client_new = "client", ljh_client_new_to = "client",
+        ljh_client_submit = true, ljh_client_submit_to = true,
         ljh_transfer_response = true, ljh_transfer_response_ref = true,
         ljh_transfer_head = true, ljh_transfer_head_ref = true,
         ljh_client_perform = "blocking", ljh_client_perform_to = "blocking",
@@ -549,9 +572,12 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
             error("not enough memory", 0)
         end
     end })
+    local loader = require("ljhttp.loader")
+    local real_lib = loader.lib
     local function use(C)
         c.engine.C = C
         rawset(c, "C", C) -- the blocking path and WebSockets
+        loader.lib = C == real and real_lib or function() return C end -- http.new
     end
     local function round(name, n)
         use(real)
@@ -576,6 +602,13 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
             oom = oom + (scode == "out_of_memory" and 1 or 0)
             local _, _, gcode = c:get(url)
             oom = oom + (gcode == "out_of_memory" and 1 or 0)
+            if HAND_OVER[name] == "client" then
+                local nc, _, ncode = http.new()
+                if nc then
+                    nc:close()
+                end
+                oom = oom + (ncode == "out_of_memory" and 1 or 0)
+            end
             if HAND_OVER[name] == "ws" then -- (slower: only where it counts)
                 local conn, _, wcode = c:websocket(wurl)
                 if conn then
@@ -603,7 +636,7 @@ struct oom_mallinfo2 oom_mallinfo2(void) __asm__("mallinfo2");
         end
     end
     T.ge(used, 4, "hand-overs exercised")
-    T.ok(paths.blocking and paths.ws, "the blocking and WebSocket hand-overs exercised")
+    T.ok(paths.blocking and paths.ws and paths.client, "the blocking, WebSocket and client hand-overs exercised")
     local r = assert(c:get_async(url):wait(10))
     T.eq(r.status_code, 200)
     c:close()

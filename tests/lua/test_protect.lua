@@ -42,6 +42,7 @@ T.test("every entry point reports options whose metamethods raise the same way",
         T.eq(code, "invalid_argument", label)
         T.eq(msg, "invalid options: no such option here", label)
     end
+    same_failure("new", http.new(opts))
     same_failure("request", c:request("GET", T.url("/echo"), opts))
     same_failure("stream", c:stream("GET", T.url("/echo"), opts))
     local h = c:request_async("GET", T.url("/echo"), opts, function() end)
