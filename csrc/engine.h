@@ -152,7 +152,7 @@ int ljh__close_cb(void *clientp, curl_socket_t s);
 void ljh__easy_get(ljh_client *c, ljh_transfer *t);
 void ljh__easy_put(ljh_client *c, ljh_transfer *t);
 CURLcode ljh__setup_hop(ljh_transfer *t);
-void ljh__remember_h2(ljh_client *c, ljh_transfer *t);
+long ljh__remember_h2(ljh_client *c, ljh_transfer *t);
 
 /* callbacks.c */
 size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp);

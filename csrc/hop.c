@@ -122,15 +122,18 @@ static int origin_h2(const ljh_client *c, const char *url)
 }
 
 /* After a hop answered over HTTP/2 or 3: later requests to its origin
- * wait to share the connection (CURLOPT_PIPEWAIT). */
-void ljh__remember_h2(ljh_client *c, ljh_transfer *t)
+ * wait to share the connection (CURLOPT_PIPEWAIT). Returns the version
+ * read (CURL_HTTP_VERSION_*), 0 when not read. */
+long ljh__remember_h2(ljh_client *c, ljh_transfer *t)
 {
     long v = 0;
-    if (!c || !t->easy || curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK ||
-        v < CURL_HTTP_VERSION_2_0 || origin_h2(c, t->plan.url))
-        return;
+    if (!c || !t->easy || curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+        return 0;
+    if (v < CURL_HTTP_VERSION_2_0 || origin_h2(c, t->plan.url))
+        return v;
     c->h2_origins[c->h2_next] = origin_hash(t->plan.url);
     c->h2_next = (c->h2_next + 1) % H2_ORIGINS;
+    return v;
 }
 
 CURLcode ljh__setup_hop(ljh_transfer *t)
@@ -214,7 +217,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_READDATA, t);
     }
-    t->idle_ref_ms = ljh__now_ms();
+    t->idle_ref_ms = 0; /* set by the first progress call after sending */
     t->idle_bytes = -1;
     t->idle_moved = 0;
     t->idle_sent = 0;
