@@ -435,6 +435,7 @@ void ljh_transfer_free(ljh_transfer *t)
         c->n_spare_t++;
         return;
     }
+    ljh__easy_forget(c, t);
     ljh__collect_free(&t->col);
     free(t);
 }
