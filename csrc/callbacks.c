@@ -215,15 +215,19 @@ int ljh__xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off
     ljh_transfer *t = userp;
     if (!t || !t->easy || t->plan.idle_timeout_ms <= 0)
         return 0;
-    int64_t now = ljh__now_ms();
     curl_off_t moved = dlnow + ulnow;
     if (!t->idle_sent) { /* once it is, it stays so for this hop */
         curl_off_t pre = 0;
-        t->idle_sent = curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK ||
-                       pre != 0;
+        if (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0) {
+            /* Not on its way yet: no clock read; the call that sees it
+             * sent starts the clock (idle_bytes -1 never matches). */
+            t->idle_bytes = -1;
+            return 0;
+        }
+        t->idle_sent = 1;
     }
-    if (moved != t->idle_bytes || t->idle_moved || t->paused || t->budget_paused ||
-        !t->idle_sent) {
+    int64_t now = ljh__now_ms();
+    if (moved != t->idle_bytes || t->idle_moved || t->paused || t->budget_paused) {
         t->idle_bytes = moved;
         t->idle_moved = 0;
         t->idle_ref_ms = now;

@@ -231,6 +231,7 @@ void ljh_client_free(ljh_client *c)
     free(c->cookie_file);
     for (ljh_transfer *t = c->spare_t, *next; t; t = next) {
         next = t->next;
+        ljh__collect_free(&t->col);
         free(t);
     }
     free(c);
@@ -274,7 +275,12 @@ static ljh_transfer *submit(ljh_client *c, const ljh_request *req, int sync)
     if (t) {
         c->spare_t = t->next;
         c->n_spare_t--;
+        /* a fresh transfer, but the small buffers ljh__collect_keep left */
+        ljh_buf keep[] = {t->col.hdr_text, t->col.hdr_refs, t->col.body};
         memset(t, 0, sizeof *t);
+        t->col.hdr_text = keep[0];
+        t->col.hdr_refs = keep[1];
+        t->col.body = keep[2];
     } else if (!(t = calloc(1, sizeof *t))) {
         return NULL;
     }

@@ -44,6 +44,8 @@ typedef struct ljh_profile {
 typedef struct ljh_pooled {
     CURL *easy;
     ljh_profile profile;
+    ljh_transfer *owner;      /* plain profile: its data options still point
+                                 at this transfer (see ljh__easy_put) */
 } ljh_pooled;
 
 struct ljh_transfer {
@@ -84,6 +86,7 @@ struct ljh_transfer {
     curl_off_t idle_bytes;    /* idle_timeout: bytes moved by then */
     int idle_moved;           /* idle_timeout: header bytes came since */
     int idle_sent;            /* idle_timeout: this hop's request went out */
+    int data_set;             /* easy's data options point here already */
     int open_errno;           /* this hop: why ljh__open_cb had no socket */
     ljh_decoder *dec;         /* options.decompress: this answer's decoder */
     int dec_ready;            /* ...chosen (at the first body byte) */
@@ -152,7 +155,9 @@ int ljh__close_cb(void *clientp, curl_socket_t s);
 void ljh__easy_get(ljh_client *c, ljh_transfer *t);
 void ljh__easy_put(ljh_client *c, ljh_transfer *t);
 CURLcode ljh__setup_hop(ljh_transfer *t);
-void ljh__remember_h2(ljh_client *c, ljh_transfer *t);
+long ljh__remember_h2(ljh_client *c, ljh_transfer *t);
+/* Before t's memory is freed for good: no pooled handle points at it. */
+void ljh__easy_forget(ljh_client *c, const ljh_transfer *t);
 
 /* callbacks.c */
 size_t ljh__header_cb(char *data, size_t size, size_t nmemb, void *userp);

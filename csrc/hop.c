@@ -12,9 +12,31 @@ void ljh__easy_get(ljh_client *c, ljh_transfer *t)
         ljh_pooled *p = &c->pool[--c->npool];
         t->easy = p->easy;
         t->profile = p->profile;
+        t->data_set = p->owner == t;
     } else {
         t->easy = curl_easy_init();
         memset(&t->profile, 0, sizeof t->profile);
+        t->data_set = 0;
+    }
+}
+
+static void clear_data(CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, NULL);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, NULL);
+}
+
+void ljh__easy_forget(ljh_client *c, const ljh_transfer *t)
+{
+    for (int i = 0; c && i < c->npool; i++) {
+        if (c->pool[i].owner == t) {
+            clear_data(c->pool[i].easy);
+            c->pool[i].owner = NULL;
+        }
     }
 }
 
@@ -36,19 +58,22 @@ void ljh__easy_put(ljh_client *c, ljh_transfer *t)
     if (c && c->share)
         forget_cookie_files(e);
     if (c && c->npool < POOL_MAX) {
+        ljh_transfer *owner = NULL;
         if (t->profile.plain) {
-            /* Nothing may point at the transfer once it is gone. */
-            curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
-            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-            curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
-            curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
-            curl_easy_setopt(e, CURLOPT_XFERINFODATA, NULL);
-            curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+            /* The data options keep pointing at t, which the client
+             * still owns (done, or a spare for the next submit, which
+             * then sets none of them again); ljh_transfer_free calls
+             * ljh__easy_forget before it frees t for good. The header
+             * list is freed now. */
+            if (t->slist)
+                curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+            owner = t;
         } else {
             curl_easy_reset(e); /* keeps libcurl's caches, drops our options */
         }
         c->pool[c->npool].easy = e;
         c->pool[c->npool].profile = t->profile;
+        c->pool[c->npool].owner = owner;
         c->npool++;
     } else {
         curl_easy_cleanup(e);
@@ -122,15 +147,18 @@ static int origin_h2(const ljh_client *c, const char *url)
 }
 
 /* After a hop answered over HTTP/2 or 3: later requests to its origin
- * wait to share the connection (CURLOPT_PIPEWAIT). */
-void ljh__remember_h2(ljh_client *c, ljh_transfer *t)
+ * wait to share the connection (CURLOPT_PIPEWAIT). Returns the version
+ * read (CURL_HTTP_VERSION_*), 0 when not read. */
+long ljh__remember_h2(ljh_client *c, ljh_transfer *t)
 {
     long v = 0;
-    if (!c || !t->easy || curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK ||
-        v < CURL_HTTP_VERSION_2_0 || origin_h2(c, t->plan.url))
-        return;
+    if (!c || !t->easy || curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+        return 0;
+    if (v < CURL_HTTP_VERSION_2_0 || origin_h2(c, t->plan.url))
+        return v;
     c->h2_origins[c->h2_next] = origin_hash(t->plan.url);
     c->h2_next = (c->h2_next + 1) % H2_ORIGINS;
+    return v;
 }
 
 CURLcode ljh__setup_hop(ljh_transfer *t)
@@ -147,6 +175,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
         if (!list)
             return CURLE_OUT_OF_MEMORY;
     }
+    int had_list = t->slist != NULL;
     curl_slist_free_all(t->slist);
     t->slist = list;
     t->errbuf[0] = '\0';
@@ -186,18 +215,21 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, ljh__header_cb);
     }
-    if (rc == CURLE_OK)
+    /* The same profile on a handle whose data options point at t already
+     * (a pooled one t used last, or this hop's): none set again. */
+    int data_set = same && t->data_set;
+    if (rc == CURLE_OK && !data_set)
         rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     t->profile = want; /* (plain cleared below if a setopt fails) */
-    if (rc == CURLE_OK)
+    if (rc == CURLE_OK && (list || had_list || !data_set))
         rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->slist);
-    if (rc == CURLE_OK)
+    if (rc == CURLE_OK && !data_set)
         rc = curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    if (rc == CURLE_OK)
+    if (rc == CURLE_OK && !data_set)
         rc = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-    if (rc == CURLE_OK)
+    if (rc == CURLE_OK && !data_set)
         rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    if (rc == CURLE_OK)
+    if (rc == CURLE_OK && !data_set)
         rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     int fresh = ljh__transport_no_reuse(&t->plan.transport, &c->key_sig);
     if (rc == CURLE_OK && fresh)
@@ -214,7 +246,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_READDATA, t);
     }
-    t->idle_ref_ms = ljh__now_ms();
+    t->idle_ref_ms = 0; /* set by the first progress call after sending */
     t->idle_bytes = -1;
     t->idle_moved = 0;
     t->idle_sent = 0;
@@ -222,7 +254,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
         /* (an equal profile has the same idle_timeout: the function is on) */
         if (!same)
             rc = curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, ljh__xferinfo_cb);
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK && !data_set)
             rc = curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
         if (rc == CURLE_OK && !same)
             rc = curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
@@ -241,5 +273,6 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     }
     if (rc != CURLE_OK)
         t->profile.plain = 0; /* half configured: reset before reuse */
+    t->data_set = rc == CURLE_OK;
     return rc;
 }

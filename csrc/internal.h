@@ -169,6 +169,8 @@ typedef struct ljh_collect {
                                an "HTTP/" line now is no status line */
     int in_trailers;        /* after a final chunked head: trailers */
     int head_status;        /* the status line's code, as far as read */
+    long known_status;      /* the engine's reads just before packing, so */
+    long known_version;     /* pack asks libcurl again only when 0 */
     const char *abort_why;  /* ljh__collect_header's LJH_E_PROTOCOL: what was
                                wrong (static text, for the fault record) */
 } ljh_collect;
@@ -178,6 +180,12 @@ ljh_error ljh__collect_header(ljh_collect *col, const char *line, size_t len);
 void ljh__collect_reset_hop(ljh_collect *col);
 ljh_error ljh__collect_redirect(ljh_collect *col, const char *url, int status);
 void ljh__collect_free(ljh_collect *col);
+/* At a transfer's end: frees what ljh__collect_free frees but the header
+ * text, header refs and body buffers of at most LJH_COLLECT_KEEP bytes,
+ * emptied, which the transfer keeps for its next request (a pooled one
+ * too); ljh__response_pack copies such small ones into the response. */
+#define LJH_COLLECT_KEEP 1024
+void ljh__collect_keep(ljh_collect *col);
 /* libcurl's trace (LJH_F_VERBOSE), capped, credentials masked. */
 #define LJH_MAX_TRACE (256 * 1024)
 
@@ -194,7 +202,8 @@ void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries);
 /* Packs a successful transfer: takes the collected storage. */
 ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy);
 /* LJH_F_DECODE_JSON (json_parse.c parses): sets r->json; when the body is JSON
- * it is freed and r->body becomes "" (body_len keeps the byte count). */
+ * its bytes are freed (or left unused in a small response's block) and
+ * r->body becomes "" (body_len keeps the byte count). */
 void ljh__response_parse_json(ljh_response *r);
 
 /* ---- the wording of failures (errors.c) ---- */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json_body.h"
 #include "request.h"
@@ -205,6 +206,25 @@ static ljh_error add_auth(ljh_plan *plan, const ljh_request *req, char *errmsg, 
     return plan->user && plan->pass ? LJH_OK : LJH_E_OUT_OF_MEMORY;
 }
 
+static const char *const common_methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
+                                              "OPTIONS"};
+
+const char *ljh__method_static(const char *m, size_t len)
+{
+    for (size_t i = 0; i < sizeof common_methods / sizeof common_methods[0]; i++)
+        if (strlen(common_methods[i]) == len && strncasecmp(m, common_methods[i], len) == 0)
+            return common_methods[i];
+    return NULL;
+}
+
+void ljh__method_free(char *method)
+{
+    for (size_t i = 0; i < sizeof common_methods / sizeof common_methods[0]; i++)
+        if (method == common_methods[i])
+            return;
+    free(method);
+}
+
 static ljh_error add_method(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)
 {
     char shown[128];
@@ -214,6 +234,11 @@ static ljh_error add_method(ljh_plan *plan, const ljh_request *req, char *errmsg
         ljh__msg(errmsg, errlen, "invalid method \"%s\": it must be an HTTP token of 1 to %d bytes",
                  shown, LJH_MAX_METHOD_LEN);
         return LJH_E_INVALID_ARGUMENT;
+    }
+    const char *common = ljh__method_static(m->ptr, m->len);
+    if (common) {
+        plan->method = (char *)common; /* read only: see ljh__method_free */
+        return LJH_OK;
     }
     plan->method = ljh__dup_str(m);
     if (!plan->method)
@@ -316,7 +341,7 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
 
 void ljh__plan_free(ljh_plan *plan)
 {
-    free(plan->method);
+    ljh__method_free(plan->method);
     free(plan->url);
     free(plan->origin);
     free(plan->owned_body);

@@ -15,6 +15,11 @@ void ljh__show(const char *s, size_t n, char *out, size_t cap);
  * stores the URL of the first hop in plan->url. */
 ljh_error ljh__plan_url(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen);
 
+/* plan->method: one of the common methods points at static text (no
+ * allocation per request); free it with this, never with free(). */
+const char *ljh__method_static(const char *upper, size_t len);
+void ljh__method_free(char *method);
+
 static inline int ljh__method_is(const ljh_plan *plan, const char *m)
 {
     return strcmp(plan->method, m) == 0;

@@ -249,11 +249,8 @@ ljh_error ljh__plan_redirect(ljh_plan *plan, const char *location, int status,
      * body; 307/308 keep method and body. */
     if ((status == 301 || status == 302 || status == 303) && !ljh__method_is(plan, "GET") &&
         !ljh__method_is(plan, "HEAD")) {
-        char *get = ljh__dup("GET", 3);
-        if (!get)
-            return LJH_E_OUT_OF_MEMORY;
-        free(plan->method);
-        plan->method = get;
+        ljh__method_free(plan->method);
+        plan->method = (char *)ljh__method_static("GET", 3);
         free(plan->owned_body);
         plan->owned_body = NULL;
         ljh__bodies_drop(&plan->bodies);

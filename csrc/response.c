@@ -278,6 +278,20 @@ void ljh__response_finish(ljh_response *r, ljh_collect *col, int retries)
     }
 }
 
+void ljh__collect_keep(ljh_collect *col)
+{
+    ljh__buf_free(&col->trace);
+    ljh__buf_free(&col->redir_text);
+    ljh__buf_free(&col->redir_refs);
+    ljh_buf *keep[] = {&col->hdr_text, &col->hdr_refs, &col->body};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        if (keep[i]->cap > LJH_COLLECT_KEEP)
+            ljh__buf_free(keep[i]);
+        else if (keep[i]->p)
+            keep[i]->p[keep[i]->len = 0] = '\0';
+    }
+}
+
 void ljh__collect_free(ljh_collect *col)
 {
     ljh__buf_free(&col->trace);
@@ -355,17 +369,15 @@ static ljh_error pack_cookies(response_full *f)
 }
 
 /* f->headers has room for every collected header (response_pack). */
-static ljh_error pack_headers(response_full *f, ljh_collect *col)
+/* text: the header text, in the response's block or stolen (f->hdr_text). */
+static ljh_error pack_headers(response_full *f, ljh_collect *col, const char *text)
 {
     size_t n = col->hdr_refs.len / sizeof(ljh_hdr_ref);
     const ljh_hdr_ref *refs = (const ljh_hdr_ref *)col->hdr_refs.p;
-    f->hdr_text = ljh__buf_steal(&col->hdr_text);
-    if (!f->hdr_text)
-        return LJH_E_OUT_OF_MEMORY;
     for (size_t i = 0; i < n; i++) {
-        f->headers[i].name = f->hdr_text + refs[i].name_off;
+        f->headers[i].name = text + refs[i].name_off;
         f->headers[i].name_len = (int32_t)refs[i].name_len;
-        f->headers[i].value = f->hdr_text + refs[i].value_off;
+        f->headers[i].value = text + refs[i].value_off;
         f->headers[i].value_len = (int32_t)refs[i].value_len;
     }
     f->pub.headers = f->headers;
@@ -401,12 +413,14 @@ static double info_seconds(CURL *easy, CURLINFO what)
     return (double)us / 1e6;
 }
 
-static void pack_info(response_full *f, CURL *easy)
+static void pack_info(response_full *f, const ljh_collect *col, CURL *easy)
 {
-    long status = 0, version = 0;
+    long status = col->known_status, version = col->known_version;
     char *ip = NULL;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
+    if (!status)
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (!version)
+        curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
     f->pub.status = (int32_t)status;
     switch (version) {
     case CURL_HTTP_VERSION_1_0: f->pub.http_version = 10; break;
@@ -439,27 +453,46 @@ ljh_response *ljh__response_pack(ljh_collect *col, CURL *easy)
         url = safe;
     }
     size_t ul = strlen(url);
-    size_t body_len = col->body.len;
-    /* One block: the response, its header array and its URL. */
+    size_t body_len = col->body.len, text_len = col->hdr_text.len;
+    /* One block: the response, its header array and its URL, and the
+     * header text and body when their buffers are small ones the
+     * transfer keeps (ljh__collect_keep); larger ones are taken over. */
+    int copy_text = col->hdr_text.cap <= LJH_COLLECT_KEEP;
+    int copy_body = col->body.cap <= LJH_COLLECT_KEEP;
     size_t nh = col->hdr_refs.len / sizeof(ljh_hdr_ref);
-    response_full *f = calloc(1, sizeof *f + nh * sizeof(ljh_kv) + ul + 1);
+    response_full *f = calloc(1, sizeof *f + nh * sizeof(ljh_kv) + ul + 1 +
+                                     (copy_text ? text_len + 1 : 0) +
+                                     (copy_body ? body_len + 1 : 0));
     if (!f)
         return NULL;
     f->pub.body = empty;
     f->pub.url = empty;
     f->headers = nh ? (ljh_kv *)(f + 1) : NULL;
     f->url = (char *)(f + 1) + nh * sizeof(ljh_kv);
-    f->body = ljh__buf_steal(&col->body);
-    if (!f->body || pack_headers(f, col) || pack_redirects(f, col)) {
+    char *text = f->url + ul + 1, *body = text + (copy_text ? text_len + 1 : 0);
+    if (copy_text) {
+        if (text_len)
+            memcpy(text, col->hdr_text.p, text_len);
+    } else {
+        text = f->hdr_text = ljh__buf_steal(&col->hdr_text);
+    }
+    if (copy_body) {
+        if (body_len)
+            memcpy(body, col->body.p, body_len);
+    } else {
+        body = f->body = ljh__buf_steal(&col->body);
+    }
+    if (!text || !body || pack_headers(f, col, text) || pack_redirects(f, col)) {
         ljh_response_free(&f->pub);
         return NULL;
     }
     memcpy(f->url, url, ul + 1);
     f->pub.url = f->url;
     f->pub.url_len = (int32_t)ul;
-    f->pub.body = f->body;
+    f->pub.body = body;
     f->pub.body_len = body_len;
-    pack_info(f, easy);
+    pack_info(f, col, easy);
+    col->known_status = col->known_version = 0;
     return &f->pub;
 }
 
@@ -477,8 +510,9 @@ void ljh__response_parse_json(ljh_response *r)
         return;
     }
     r->json = j;
-    if (j->error == LJH_OK && f->body) {
-        /* The tape points into cJSON's tree, not into the body. */
+    if (j->error == LJH_OK) {
+        /* The tape points into cJSON's tree, not into the body (a small
+         * body in the response's own block just stays unused there). */
         free(f->body);
         f->body = NULL;
         r->body = empty;

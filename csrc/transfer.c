@@ -90,8 +90,7 @@ static void finish(ljh_transfer *t, CURLcode rc)
         return;
     }
     freeze_progress(t);
-    if (rc == CURLE_OK)
-        ljh__remember_h2(c, t);
+    long version = rc == CURLE_OK ? ljh__remember_h2(c, t) : 0;
     long final_status = 0;
     if (rc == CURLE_OK && !t->fault.code &&
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &final_status) == CURLE_OK &&
@@ -114,6 +113,9 @@ static void finish(ljh_transfer *t, CURLcode rc)
         ljh__fault_set(&t->fault, cerr, t->plan.bodies.errmsg[0] ? t->plan.bodies.errmsg : NULL);
     }
     if (rc == CURLE_OK && !t->fault.code) {
+        /* what was read above (both stand as they are now), not asked again */
+        t->col.known_status = final_status;
+        t->col.known_version = version;
         t->resp = ljh__response_pack(&t->col, t->easy);
         if (!t->resp)
             t->resp = ljh__response_new_error(LJH_E_OUT_OF_MEMORY, "out of memory");
@@ -148,7 +150,7 @@ static void finish(ljh_transfer *t, CURLcode rc)
     ljh__easy_put(c, t);
     curl_slist_free_all(t->slist);
     t->slist = NULL;
-    ljh__collect_free(&t->col);
+    ljh__collect_keep(&t->col);
     ljh__plan_free(&t->plan);
     t->done = 1;
     if (c)
@@ -173,7 +175,7 @@ void ljh__fail(ljh_transfer *t, ljh_error code, const char *msg)
     ljh__response_finish(t->resp, &t->col, t->attempts);
     ljh__decoder_free(t->dec);
     t->dec = NULL;
-    ljh__collect_free(&t->col);
+    ljh__collect_keep(&t->col);
     ljh__plan_free(&t->plan);
     t->done = 1;
     if (t->client)
@@ -433,6 +435,8 @@ void ljh_transfer_free(ljh_transfer *t)
         c->n_spare_t++;
         return;
     }
+    ljh__easy_forget(c, t);
+    ljh__collect_free(&t->col);
     free(t);
 }
 

@@ -620,6 +620,61 @@ Test(engine, redirect_same_origin_post_to_get, .timeout = 10)
     ljh_client_free(c);
 }
 
+/* Common methods come from a static table, others are copied: both
+ * are sent upper-cased, whatever the caller's case. The status and
+ * version the engine reads once before packing are the response's. */
+Test(engine, method_case_and_http10_status, .timeout = 10)
+{
+    static const char *const methods[][2] = {
+        {"options", "OPTIONS /m "}, {"Purge", "PURGE /m "}, {"delete", "DELETE /m "}};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        responder s;
+        serve(&s, "/m", "HTTP/1.0 203 Fine\r\nContent-Length: 2\r\n\r\nok", NULL);
+        ljh_client *c = new_client();
+        ljh_request req = mkreq(methods[i][0], s.url);
+        ljh_response *r = perform(c, &req, &s);
+        cr_assert_eq(r->error, LJH_OK, "%s: %s", ljh_error_name(r->error), r->errmsg);
+        cr_expect_eq(r->status, 203);
+        cr_expect_eq(r->http_version, 10);
+        cr_expect_str_eq(r->body, "ok");
+        cr_expect_eq(strncmp(s.requests[0], methods[i][1], strlen(methods[i][1])), 0, "%s",
+                     s.requests[0]);
+        ljh_response_free(r);
+        ljh_client_free(c);
+    }
+}
+
+/* A finished transfer keeps its small buffers for the next request on
+ * the client, and the response gets copies: an earlier response must
+ * not change when the next one arrives into the same buffers. */
+Test(engine, small_responses_own_their_bytes, .timeout = 10)
+{
+    responder s;
+    serve(&s, "/a",
+          "HTTP/1.1 200 OK\r\nX-First: one\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfirst",
+          "HTTP/1.1 201 Created\r\nX-Second: two\r\nX-More: 3\r\nContent-Length: 7\r\n"
+          "Connection: close\r\n\r\nsecond!");
+    ljh_client *c = new_client();
+    ljh_request req = mkreq("GET", s.url);
+    ljh_response *r1 = ljh_client_perform(c, &req);
+    cr_assert_not_null(r1);
+    ljh_response *r2 = perform(c, &req, &s);
+    cr_assert_eq(r1->error, LJH_OK, "%s", r1->errmsg);
+    cr_assert_eq(r2->error, LJH_OK, "%s", r2->errmsg);
+    cr_expect_eq(r1->status, 200);
+    cr_expect_eq(r1->body_len, 5);
+    cr_expect_str_eq(r1->body, "first");
+    cr_expect_str_eq(header(r1, "X-First"), "one");
+    cr_expect_null(header(r1, "X-Second"));
+    cr_expect_eq(r2->status, 201);
+    cr_expect_str_eq(r2->body, "second!");
+    cr_expect_str_eq(header(r2, "X-Second"), "two");
+    cr_expect_str_eq(header(r2, "X-More"), "3");
+    ljh_response_free(r1);
+    ljh_response_free(r2);
+    ljh_client_free(c);
+}
+
 Test(engine, redirect_cross_origin_drops_credentials, .timeout = 10)
 {
     responder a, b;
