@@ -59,11 +59,13 @@ void ljh__easy_put(ljh_client *c, ljh_transfer *t)
         forget_cookie_files(e);
     if (c && c->npool < POOL_MAX) {
         ljh_transfer *owner = NULL;
-        if (t->profile.plain) {
+        if (t->profile.plain && t->data_set) {
             /* The data options keep pointing at t, which the client
              * still owns (done, or a spare for the next submit, which
              * then sets none of them again); ljh_transfer_free calls
-             * ljh__easy_forget before it frees t for good. The header
+             * ljh__easy_forget before it frees t for good. Only when t
+             * set them (data_set): a hop setup that failed first left
+             * them pointing at the handle's previous user. The header
              * list is freed now. */
             if (t->slist)
                 curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
@@ -172,8 +174,11 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     struct curl_slist *list = NULL;
     if (!want.plain || t->plan.n_hdr) {
         list = ljh__plan_headers(&t->plan);
-        if (!list)
+        if (!list) { /* the handle may still point at its last user */
+            t->profile.plain = 0;
+            t->data_set = 0;
             return CURLE_OUT_OF_MEMORY;
+        }
     }
     int had_list = t->slist != NULL;
     curl_slist_free_all(t->slist);
