@@ -23,7 +23,8 @@ local type, next, setmetatable, tostring, tonumber = type, next, setmetatable, t
 -- or show other content than the table holds.
 local ffi_str = ffi.string
 local pcall = pcall
-local failure, is_oom, new_table = protect.failure, protect.is_oom, protect.new_table
+local failure, new_table = protect.failure, protect.new_table
+local settle, raise_unless_oom = protect.settle, protect.raise_unless_oom
 local CHUNK, REQUEST = protect.CHUNK, protect.REQUEST
 
 local M = {}
@@ -96,18 +97,16 @@ end
 
 local open, lines_iter
 
--- open's results, or (it raised) its handle's transfer freed and nil,
--- message, code.
-local function opened(h, ok, ...)
-    if ok then
-        return ...
-    end
+-- open raised (e): its handle's transfer is freed, then out of memory
+-- is nil, message, code and any other raise propagates.
+local function open_failed(h, e)
     encode.release()
     release(h)
     if h.engine then
         h.engine:drop_slot(h)
     end
-    return failure(REQUEST, (...))
+    raise_unless_oom(e)
+    return failure(REQUEST, e)
 end
 
 --- Opens a streamed request on client; returns the stream once status
@@ -121,19 +120,21 @@ function M.open(client, method, url, opts, what)
     end
     local ok, h = pcall(stream_handle)
     if not ok then
+        raise_unless_oom(h)
         return failure(REQUEST, h)
     end
-    return opened(h, pcall(open, client, h, method, url, opts, what))
+    return settle(open_failed, h, pcall(open, client, h, method, url, opts, what))
+end
+
+local function has_callbacks(opts)
+    return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil or opts.lines ~= nil
 end
 
 open = function(client, h, method, url, opts, what)
     local ok_opts, has_cb, perr = true, false, nil
     if type(opts) == "table" then
         -- options with metamethods may raise: keep the no-raise promise
-        ok_opts, has_cb, perr = protect.ok(protect.OPTIONS, function()
-            return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil
-                or opts.lines ~= nil
-        end)
+        ok_opts, has_cb, perr = protect.ok(protect.OPTIONS, has_callbacks, opts)
         if not ok_opts then
             return nil, has_cb, perr
         end
@@ -217,9 +218,12 @@ end
 
 -- Reading s raised (e): out of Lua memory, the stream ends with nil,
 -- message, "out_of_memory" and its transfer is freed (later reads end
--- the same way). Allocates nothing on that path.
+-- the same way). Allocates nothing on that path. Any other raise (a
+-- host's wait, an interrupt, a bug) propagates and leaves the stream as
+-- it was (protect.raise_unless_oom).
 local function failed(s, e)
-    local _, msg, code = failure(is_oom(e) and CHUNK or REQUEST, e)
+    raise_unless_oom(e)
+    local _, msg, code = failure(CHUNK, e)
     s.error, s.error_code = msg, code
     release(s._h)
     return nil, msg, code
@@ -240,15 +244,8 @@ end
 --- collected stream's buffer goes to its client's next stream.
 local read_ref
 
-local function read_settle(s, ok, ...)
-    if ok then
-        return ...
-    end
-    return failed(s, (...))
-end
-
 function Stream:read_ref()
-    return read_settle(self, pcall(read_ref, self))
+    return settle(failed, self, pcall(read_ref, self))
 end
 
 read_ref = function(self)
@@ -420,6 +417,13 @@ end
 
 local sse_open
 
+-- Opening the events raised (e): out of memory is nil, message, code;
+-- any other raise propagates.
+local function sse_failed(_, e)
+    raise_unless_oom(e)
+    return failure(REQUEST, e)
+end
+
 --- Opens an event stream: returns the events object (call it, or use it
 --- in a generic for, for the next event), or nil, message, code.
 function M.sse(client, url, opts)
@@ -427,7 +431,7 @@ function M.sse(client, url, opts)
         return nil, "options must be a table", "invalid_argument"
     end
     -- a stream already open when memory ran out is its finalizer's
-    return protect.call(REQUEST, sse_open, client, url, opts)
+    return settle(sse_failed, nil, pcall(sse_open, client, url, opts))
 end
 
 sse_open = function(client, url, opts)
@@ -440,7 +444,10 @@ sse_open = function(client, url, opts)
     if type(method) ~= "string" then
         return nil, "method must be a string", "invalid_argument"
     end
-    if not has_header(o.headers, "accept") and not has_header(client.defaults.headers, "accept") then
+    -- headers that are not a table are encode's to refuse
+    local hs0 = o.headers
+    if (hs0 == nil or type(hs0) == "table") and not has_header(hs0, "accept")
+        and not has_header(client.defaults.headers, "accept") then
         local hs = {}
         for k, v in next, o.headers or {} do
             hs[k] = v
@@ -464,7 +471,19 @@ sse_open = function(client, url, opts)
     return ev
 end
 
-local events_next, events_settle
+local events_next
+
+-- Reading the events raised (e): out of memory ends them and their
+-- stream (failed); nothing allocates. Any other raise propagates.
+local function events_failed(self, e)
+    raise_unless_oom(e)
+    self.done = true
+    self.queue = false
+    self.qi = 1
+    local _, msg, ecode = failed(self.stream, e)
+    self.error, self.error_code = msg, ecode
+    return nil, msg, ecode
+end
 
 --- The next event, nil at the end of the stream, or nil, message, code.
 --- Out of Lua memory ends the events (and the stream) with nil,
@@ -473,20 +492,7 @@ function Events:next()
     if self.done then
         return ended(self)
     end
-    return events_settle(self, pcall(events_next, self))
-end
-
-events_settle = function(self, ok, ...)
-    if ok then
-        return ...
-    end
-    local ev = ...
-    self.done = true
-    self.queue = false
-    self.qi = 1
-    local _, msg, ecode = failed(self.stream, ev)
-    self.error, self.error_code = msg, ecode
-    return nil, msg, ecode
+    return settle(events_failed, self, pcall(events_next, self))
 end
 
 events_next = function(self)

@@ -21,6 +21,7 @@ local bit = require("bit")
 
 local type, next, tostring, setmetatable, select = type, next, tostring, setmetatable, select
 local ffi_str = ffi.string
+local settle, raise_unless_oom = protect.settle, protect.raise_unless_oom
 
 local M = {}
 local Conn = {}
@@ -220,23 +221,14 @@ end
 
 -- Out of Lua memory in a call on c (e, raised): the connection ends and
 -- its C side is freed; the call returns nil, message, "out_of_memory".
--- Another raise is a bug and propagates. Allocates nothing.
+-- Any other raise (an interrupt, a bug) propagates and leaves c as it
+-- was (protect.raise_unless_oom). Allocates nothing.
 local function failed(c, e)
-    if not protect.is_oom(e) then
-        error(e, 0)
-    end
+    raise_unless_oom(e)
     if c then
         release(c)
     end
     return nil, protect.REQUEST.oom_msg, "out_of_memory"
-end
-
--- The results of pcall(f, c, ...): f's own when it returned.
-local function settle(c, ok, ...)
-    if ok then
-        return ...
-    end
-    return failed(c, (...))
 end
 
 local open
@@ -246,7 +238,7 @@ local open
 function M.open(client, url, opts)
     -- a connection C made that Lua could not box and hold (out of
     -- memory) is its slot's finalizer's; one held already is its own
-    return settle(nil, pcall(open, client, url, opts))
+    return settle(failed, nil, pcall(open, client, url, opts))
 end
 
 open = function(client, url, opts)
@@ -328,7 +320,7 @@ local send, receive
 --- Out of Lua memory is nil, message, "out_of_memory", the connection
 --- then closed (as for receive).
 function Conn:send(data, kind)
-    return settle(self, pcall(send, self, data, kind))
+    return settle(failed, self, pcall(send, self, data, kind))
 end
 
 send = function(self, data, kind)
@@ -366,7 +358,7 @@ end
 --- "out_of_memory" when Lua could not make the message (the connection
 --- is then closed: the message is lost).
 function Conn:receive(timeout)
-    return settle(self, pcall(receive, self, timeout))
+    return settle(failed, self, pcall(receive, self, timeout))
 end
 
 receive = function(self, timeout)
