@@ -387,7 +387,7 @@ end
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function Client:sse(url, opts)
-    return require("ljhttp.stream").sse(self, url, opts)
+    return require("ljhttp.sse_stream").open(self, url, opts)
 end
 
 --- A WebSocket (ws:// or wss://) with this client's cookies and

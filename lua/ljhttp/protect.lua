@@ -5,7 +5,7 @@
 -- runs as protect(what, f, ...): f's results when it returns, otherwise
 -- nil, message, code. `what` is one of the contexts below, so each
 -- message and code is written once.
-local pairs, pcall, tostring, type, str_find = pairs, pcall, tostring, type, string.find
+local error, pairs, pcall, tostring, type, str_find = error, pairs, pcall, tostring, type, string.find
 
 local M = {}
 
@@ -41,30 +41,45 @@ end
 
 local failure = M.failure
 
-local function settle(what, ok, ...)
+--- The results of a pcall settled in one place: when ok, the called
+--- function's own; otherwise fail(arg, e), e the raised value. Used as
+--- settle(fail, arg, pcall(f, ...)) by protect.call and protect.ok, and
+--- by streams and WebSockets with their own fail. fail is a function
+--- made once, never per call (a closure allocates, which the
+--- out-of-memory path must not, and the JIT does not compile it).
+local function settle(fail, arg, ok, ...)
     if ok then
         return ...
     end
-    return failure(what, (...))
+    return fail(arg, (...))
 end
+M.settle = settle
 
-local function settle_ok(what, ok, ...)
-    if ok then
-        return true, ...
+--- Raises e again unless it is LuaJIT's out of memory. The rule of the
+--- calls that end on out of memory (streams, WebSockets; the async
+--- paths alike): a failure of the request is a value, but a raise from
+--- the caller's own code (a host's wait), an interrupt or a bug is not
+--- the request's and propagates. Allocates nothing when e is memory.
+function M.raise_unless_oom(e)
+    if not is_oom(e) then
+        error(e, 0)
     end
-    return failure(what, (...))
 end
 
 --- f(...)'s results, or nil, message, code when it raised: for an f
 --- that itself returns a value or nil, message, code.
 function M.call(what, f, ...)
-    return settle(what, pcall(f, ...))
+    return settle(failure, what, pcall(f, ...))
+end
+
+local function with_true(f, ...)
+    return true, f(...)
 end
 
 --- true and f(...)'s results, or nil, message, code when it raised: for
 --- an f whose first result may be nil.
 function M.ok(what, f, ...)
-    return settle_ok(what, pcall(f, ...))
+    return settle(failure, what, pcall(with_true, f, ...))
 end
 
 --- A table with room for narr array items and nrec fields, so filling

@@ -1,5 +1,5 @@
 -- stream: response bodies read piece by piece (ljhttp.stream,
--- client:stream) and server-sent events on top (ljhttp.sse, client:sse).
+-- client:stream); server-sent events on top are sse_stream.lua's.
 --
 -- A stream is an engine transfer with LJH_F_STREAM. C keeps the bytes
 -- that arrived until read() takes them and pauses the transfer when more
@@ -15,15 +15,12 @@ local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local engine_mod = require("ljhttp.engine")
 local protect = require("ljhttp.protect")
-local sse = require("ljhttp.sse")
 
-local type, next, setmetatable, tostring, tonumber = type, next, setmetatable, tostring, tonumber
--- User tables are walked with next and read with rawget: a LuaJIT built
--- with Lua 5.2 compatibility honours __pairs and __len, which may raise
--- or show other content than the table holds.
+local type, setmetatable, tonumber = type, setmetatable, tonumber
 local ffi_str = ffi.string
 local pcall = pcall
-local failure, is_oom, new_table = protect.failure, protect.is_oom, protect.new_table
+local failure, new_table = protect.failure, protect.new_table
+local settle, raise_unless_oom = protect.settle, protect.raise_unless_oom
 local CHUNK, REQUEST = protect.CHUNK, protect.REQUEST
 
 local M = {}
@@ -96,18 +93,16 @@ end
 
 local open, lines_iter
 
--- open's results, or (it raised) its handle's transfer freed and nil,
--- message, code.
-local function opened(h, ok, ...)
-    if ok then
-        return ...
-    end
+-- open raised (e): its handle's transfer is freed, then out of memory
+-- is nil, message, code and any other raise propagates.
+local function open_failed(h, e)
     encode.release()
     release(h)
     if h.engine then
         h.engine:drop_slot(h)
     end
-    return failure(REQUEST, (...))
+    raise_unless_oom(e)
+    return failure(REQUEST, e)
 end
 
 --- Opens a streamed request on client; returns the stream once status
@@ -121,19 +116,21 @@ function M.open(client, method, url, opts, what)
     end
     local ok, h = pcall(stream_handle)
     if not ok then
+        raise_unless_oom(h)
         return failure(REQUEST, h)
     end
-    return opened(h, pcall(open, client, h, method, url, opts, what))
+    return settle(open_failed, h, pcall(open, client, h, method, url, opts, what))
+end
+
+local function has_callbacks(opts)
+    return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil or opts.lines ~= nil
 end
 
 open = function(client, h, method, url, opts, what)
     local ok_opts, has_cb, perr = true, false, nil
     if type(opts) == "table" then
         -- options with metamethods may raise: keep the no-raise promise
-        ok_opts, has_cb, perr = protect.ok(protect.OPTIONS, function()
-            return opts.on_chunk ~= nil or opts.on_event ~= nil or opts.on_line ~= nil
-                or opts.lines ~= nil
-        end)
+        ok_opts, has_cb, perr = protect.ok(protect.OPTIONS, has_callbacks, opts)
         if not ok_opts then
             return nil, has_cb, perr
         end
@@ -217,21 +214,27 @@ end
 
 -- Reading s raised (e): out of Lua memory, the stream ends with nil,
 -- message, "out_of_memory" and its transfer is freed (later reads end
--- the same way). Allocates nothing on that path.
+-- the same way). Allocates nothing on that path. Any other raise (a
+-- host's wait, an interrupt, a bug) propagates and leaves the stream as
+-- it was (protect.raise_unless_oom).
 local function failed(s, e)
-    local _, msg, code = failure(is_oom(e) and CHUNK or REQUEST, e)
+    raise_unless_oom(e)
+    local _, msg, code = failure(CHUNK, e)
     s.error, s.error_code = msg, code
     release(s._h)
     return nil, msg, code
 end
 M.failed = failed
 
+-- The end of s (a stream, or sse_stream's events): nil, or the
+-- failure it ended with.
 local function ended(s)
     if s.error then
         return nil, s.error, s.error_code
     end
     return nil
 end
+M.ended = ended
 
 --- The next chunk without making a Lua string: a `const char *` and a
 --- length (at most LJH_STREAM_CHUNK), valid until the next read(),
@@ -240,15 +243,8 @@ end
 --- collected stream's buffer goes to its client's next stream.
 local read_ref
 
-local function read_settle(s, ok, ...)
-    if ok then
-        return ...
-    end
-    return failed(s, (...))
-end
-
 function Stream:read_ref()
-    return read_settle(self, pcall(read_ref, self))
+    return settle(failed, self, pcall(read_ref, self))
 end
 
 read_ref = function(self)
@@ -400,130 +396,6 @@ function Stream:close()
         ffi.gc(self._gc, nil)
     end
     return true
-end
-
--- ---- server-sent events ----
-
-local Events = {}
-Events.__index = Events
-
-local function has_header(headers, lname)
-    if type(headers) == "table" then
-        for k in next, headers do
-            if type(k) == "string" and k:lower() == lname then
-                return true
-            end
-        end
-    end
-    return false
-end
-
-local sse_open
-
---- Opens an event stream: returns the events object (call it, or use it
---- in a generic for, for the next event), or nil, message, code.
-function M.sse(client, url, opts)
-    if opts ~= nil and type(opts) ~= "table" then
-        return nil, "options must be a table", "invalid_argument"
-    end
-    -- a stream already open when memory ran out is its finalizer's
-    return protect.call(REQUEST, sse_open, client, url, opts)
-end
-
-sse_open = function(client, url, opts)
-    local o = {}
-    for k, v in next, opts or {} do
-        o[k] = v
-    end
-    local method = o.method or "GET"
-    o.method = nil
-    if type(method) ~= "string" then
-        return nil, "method must be a string", "invalid_argument"
-    end
-    if not has_header(o.headers, "accept") and not has_header(client.defaults.headers, "accept") then
-        local hs = {}
-        for k, v in next, o.headers or {} do
-            hs[k] = v
-        end
-        hs.Accept = "text/event-stream"
-        o.headers = hs
-    end
-    -- made before the stream opens, with room for every field, so
-    -- nothing allocates once it is open
-    local ev = setmetatable(new_table(0, 16), Events)
-    ev.parser, ev.queue, ev.qi, ev.last_event_id = sse.new(), {}, 1, ""
-    local s, err, code, res = M.open(client, method, url, o, "the event stream")
-    if not s then
-        if res ~= nil then
-            return nil, err, code, res
-        end
-        return nil, err, code
-    end
-    ev.stream, ev.status_code, ev.headers, ev.header_list, ev.url = s, s.status_code, s.headers,
-        s.header_list, s.url
-    return ev
-end
-
-local events_next, events_settle
-
---- The next event, nil at the end of the stream, or nil, message, code.
---- Out of Lua memory ends the events (and the stream) with nil,
---- message, "out_of_memory".
-function Events:next()
-    if self.done then
-        return ended(self)
-    end
-    return events_settle(self, pcall(events_next, self))
-end
-
-events_settle = function(self, ok, ...)
-    if ok then
-        return ...
-    end
-    local ev = ...
-    self.done = true
-    self.queue = false
-    self.qi = 1
-    local _, msg, ecode = failed(self.stream, ev)
-    self.error, self.error_code = msg, ecode
-    return nil, msg, ecode
-end
-
-events_next = function(self)
-    while true do
-        local q = self.queue
-        local i = self.qi
-        local ev = q[i]
-        if ev then
-            q[i] = nil
-            self.qi = i + 1
-            self.last_event_id = ev.id
-            self.retry = ev.retry
-            return ev
-        end
-        if self.done then
-            return ended(self)
-        end
-        local chunk, err, code = self.stream:read()
-        if not chunk then
-            self.done = true
-            self.error, self.error_code = err, code
-            self.retry = self.parser.retry
-            return ended(self)
-        end
-        self.queue, self.qi = self.parser:feed(chunk), 1
-    end
-end
-
-Events.__call = Events.next
-
-function Events:close()
-    self.done = true
-    -- events parsed from the last chunk but not yet taken end here too
-    -- (no new table: closing allocates nothing, also out of memory; a
-    -- done Events never reads its queue again)
-    self.queue, self.qi = false, 1
-    return self.stream:close()
 end
 
 return M

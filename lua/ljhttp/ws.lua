@@ -11,16 +11,16 @@
 --                  ever sees the bytes (no callbacks there);
 --   Neovim         on_message/on_close callbacks, driven by a libuv poll
 --                  handle on the socket (a timer during the handshake) and
---                  delivered with vim.schedule; receive() runs the
---                  editor's loop (vim.wait) like a sync stream.
+--                  delivered with vim.schedule (ws_nvim.lua); receive()
+--                  runs the editor's loop (vim.wait) like a sync stream.
 local ffi = require("ffi")
 local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local protect = require("ljhttp.protect")
-local bit = require("bit")
 
-local type, next, tostring, setmetatable, select = type, next, tostring, setmetatable, select
+local type, next, tostring, setmetatable = type, next, tostring, setmetatable
 local ffi_str = ffi.string
+local settle, raise_unless_oom = protect.settle, protect.raise_unless_oom
 
 local M = {}
 local Conn = {}
@@ -91,6 +91,11 @@ end
 
 local function or_host()
     return require("ljhttp.hosts.openresty")
+end
+
+-- The callback form (Neovim only), loaded with its first connection.
+local function nvim()
+    return require("ljhttp.ws_nvim")
 end
 
 local function host_kind()
@@ -220,23 +225,14 @@ end
 
 -- Out of Lua memory in a call on c (e, raised): the connection ends and
 -- its C side is freed; the call returns nil, message, "out_of_memory".
--- Another raise is a bug and propagates. Allocates nothing.
+-- Any other raise (an interrupt, a bug) propagates and leaves c as it
+-- was (protect.raise_unless_oom). Allocates nothing.
 local function failed(c, e)
-    if not protect.is_oom(e) then
-        error(e, 0)
-    end
+    raise_unless_oom(e)
     if c then
         release(c)
     end
     return nil, protect.REQUEST.oom_msg, "out_of_memory"
-end
-
--- The results of pcall(f, c, ...): f's own when it returned.
-local function settle(c, ok, ...)
-    if ok then
-        return ...
-    end
-    return failed(c, (...))
 end
 
 local open
@@ -246,7 +242,7 @@ local open
 function M.open(client, url, opts)
     -- a connection C made that Lua could not box and hold (out of
     -- memory) is its slot's finalizer's; one held already is its own
-    return settle(nil, pcall(open, client, url, opts))
+    return settle(failed, nil, pcall(open, client, url, opts))
 end
 
 open = function(client, url, opts)
@@ -289,7 +285,7 @@ open = function(client, url, opts)
             return bad("on_open, on_message and on_close run on Neovim's loop; elsewhere read "
                 .. "messages with receive() or messages()")
         end
-        return M.start_nvim(c)
+        return nvim().start_nvim(c)
     end
     -- the handshake, waited for as this host waits; libcurl's connect,
     -- idle and total timeouts end it
@@ -328,7 +324,7 @@ local send, receive
 --- Out of Lua memory is nil, message, "out_of_memory", the connection
 --- then closed (as for receive).
 function Conn:send(data, kind)
-    return settle(self, pcall(send, self, data, kind))
+    return settle(failed, self, pcall(send, self, data, kind))
 end
 
 send = function(self, data, kind)
@@ -353,7 +349,7 @@ send = function(self, data, kind)
             or "the WebSocket connection is closing or closed", code
     end
     if self.timer then
-        M.step(self) -- a run may change the state: the callback form sees every change
+        nvim().step(self) -- a run may change the state: the callback form sees every change
     else
         run(self, 0) -- most messages leave at once
     end
@@ -366,7 +362,7 @@ end
 --- "out_of_memory" when Lua could not make the message (the connection
 --- is then closed: the message is lost).
 function Conn:receive(timeout)
-    return settle(self, pcall(receive, self, timeout))
+    return settle(failed, self, pcall(receive, self, timeout))
 end
 
 receive = function(self, timeout)
@@ -451,135 +447,14 @@ function Conn:close(code, reason, wait)
         release(self)
     else
         -- the peer's answer may come in this very run: step() delivers on_close then
-        M.step(self)
+        nvim().step(self)
     end
     return self.close_code, self.close_reason
 end
 
--- ---- Neovim: callbacks driven by libuv ----
-
-local function schedule(c, fn, ...)
-    local n = select("#", ...)
-    local args = { ... }
-    c.pending = (c.pending or 0) + 1
-    vim.schedule(function()
-        c.pending = c.pending - 1
-        local ok, err = pcall(fn, c, unpack(args, 1, n))
-        if not ok then
-            vim.notify("ljhttp websocket callback: " .. tostring(err), vim.log.levels.ERROR)
-        end
-        if c.ws and c.stalled then
-            c.stalled = false
-            M.step(c)
-        end
-    end)
-end
-
-local MAX_PENDING = 64 -- deliveries queued on the editor: beyond, stop taking
-
-function M.step(c)
-    if c.ws == nil then
-        return
-    end
-    local st = c.st[0]
-    local was = c.last_state or CONNECTING
-    run(c, 0)
-    if was == CONNECTING and st.state ~= CONNECTING then
-        local conn, msg, code, res = handshake(c)
-        if not conn then
-            if c.on_close then
-                schedule(c, c.on_close, 1006, "", msg, code, res)
-            end
-            release(c)
-            return
-        end
-        if c.on_open then
-            schedule(c, c.on_open)
-        end
-    end
-    c.last_state = st.state
-    while (c.pending or 0) < MAX_PENDING do
-        local data, kind = take(c)
-        if not data then
-            break
-        end
-        if c.on_message then
-            schedule(c, c.on_message, data, kind)
-        end
-    end
-    if (c.pending or 0) >= MAX_PENDING and st.queued > 0 then
-        c.stalled = true
-    end
-    if st.state == CLOSED and st.queued == 0 then
-        c.close_code = st.close_code
-        c.close_reason = ffi_str(st.close_reason)
-        local msg, code
-        if st.error ~= 0 then
-            msg, code = fail_of(st)
-        end
-        if c.on_close then
-            schedule(c, c.on_close, c.close_code, c.close_reason, msg, code)
-        end
-        release(c)
-        return
-    end
-    M.rearm(c)
-end
-
-function M.rearm(c)
-    local st = c.st[0]
-    if c.ws == nil then
-        return
-    end
-    local uv = vim.uv or vim.loop
-    if st.state == CONNECTING then
-        c.timer:start(st.timeout_ms > 0 and st.timeout_ms or 1, 0, c.on_timer)
-        return
-    end
-    local fd = tonumber(st.fd)
-    if not c.poll_fd or c.poll_fd ~= fd then
-        if c.poll then
-            c.poll:stop()
-            c.poll:close()
-        end
-        c.poll = uv.new_poll(fd)
-        c.poll_fd = fd
-        c.poll_events = nil
-    end
-    local want = st.want
-    if (c.pending or 0) >= MAX_PENDING then
-        want = bit.band(want, bit.bnot(WANT_READ)) -- the editor is behind: no reading until it caught up
-    end
-    local r, w = bit.band(want, WANT_READ) ~= 0, bit.band(want, WANT_WRITE) ~= 0
-    local ev = (r and w and "rw") or (w and "w") or (r and "r") or nil
-    if ev ~= c.poll_events then
-        c.poll_events = ev
-        if ev then
-            c.poll:start(ev, c.on_poll)
-        else
-            c.poll:stop() -- backpressure or closing: the next step re-arms
-        end
-    end
-    if st.state == CLOSING and not ev then
-        -- closing with nothing to wait for on the socket: look again soon
-        c.timer:start(10, 0, c.on_timer)
-    end
-end
-
-function M.start_nvim(c)
-    local uv = vim.uv or vim.loop
-    c.timer = uv.new_timer()
-    c.poll = false
-    local function on_event()
-        -- libuv's callbacks run in a fast context: only C work here;
-        -- user callbacks go through vim.schedule
-        M.step(c)
-    end
-    c.on_timer = on_event
-    c.on_poll = on_event
-    c.last_state = CONNECTING
-    M.step(c)
-    return c
-end
+-- Internals for ws_nvim.lua, the Neovim callback driver.
+M.run, M.take, M.release, M.handshake, M.fail_of = run, take, release, handshake, fail_of
+M.CONNECTING, M.CLOSING, M.CLOSED = CONNECTING, CLOSING, CLOSED
+M.WANT_READ, M.WANT_WRITE = WANT_READ, WANT_WRITE
 
 return M

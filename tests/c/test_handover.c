@@ -22,23 +22,106 @@ static ljh_request mkreq(const char *method, const char *url)
     return r;
 }
 
-Test(handover, submit_to_fills_the_slot_and_free_slot_empties_it, .timeout = 10)
+/* A slot of any of the three kinds, and the kind's hand-over: fill is
+ * its *_to (s NULL: no slot given), empty its *_free_slot. */
+typedef union {
+    ljh_transfer *t;
+    ljh_response *r;
+    ljh_ws *ws;
+    void *any;
+} slot;
+enum slot_kind { TRANSFER, RESPONSE, WS };
+
+static int32_t fill(enum slot_kind k, ljh_client *c, const ljh_request *req, slot *s)
+{
+    switch (k) {
+    case TRANSFER: return ljh_client_submit_to(c, req, s ? &s->t : NULL);
+    case RESPONSE: return ljh_client_perform_to(c, req, s ? &s->r : NULL);
+    default: return ljh_ws_open_to(c, req, 0, s ? &s->ws : NULL);
+    }
+}
+
+static void empty(enum slot_kind k, slot *s)
+{
+    switch (k) {
+    case TRANSFER: ljh_transfer_free_slot(s ? &s->t : NULL); break;
+    case RESPONSE: ljh_response_free_slot(s ? &s->r : NULL); break;
+    default: ljh_ws_free_slot(s ? &s->ws : NULL); break;
+    }
+}
+
+/* check asserts what the object made from url says. With refill, a
+ * second fill of a full slot frees what it held (a caller that raised
+ * left it there): asan sees no leak. With null_client, a fill with no
+ * client is -1 too. */
+typedef struct {
+    enum slot_kind kind;
+    const char *url;
+    void (*check)(slot s);
+    int refill;
+    int null_client;
+} slot_case;
+
+static void check_transfer(slot s)
+{
+    cr_expect_eq(ljh_transfer_done(s.t), 1, "refused at submit: already done");
+}
+
+static void check_response(slot s)
+{
+    cr_expect_eq(s.r->error, LJH_E_UNSUPPORTED_SCHEME, "refused: a response all the same");
+}
+
+static void check_ws(slot s)
+{
+    ljh_ws_state st;
+    memset(&st, 0, sizeof st);
+    ljh_ws_run(s.ws, 0, &st);
+    cr_expect_eq(st.state, LJH_WS_CLOSED);
+    cr_expect_eq(st.error, LJH_E_INVALID_ARGUMENT);
+    cr_expect_null(ljh_ws_response_ref(s.ws), "no handshake: no answer");
+    cr_expect_null(ljh_ws_response_ref(NULL));
+}
+
+static void slot_round_trip(const slot_case *k)
 {
     ljh_client *c = ljh_client_new(NULL);
     cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", "ftp://example.com/");
-    ljh_transfer *slot = NULL;
-    cr_assert_eq(ljh_client_submit_to(c, &req, &slot), 0);
-    cr_assert_not_null(slot);
-    cr_expect_eq(ljh_transfer_done(slot), 1, "refused at submit: already done");
-    ljh_transfer_free_slot(&slot);
-    cr_expect_null(slot, "the slot is emptied");
-    ljh_transfer_free_slot(&slot); /* no-op on an empty slot */
-    ljh_transfer_free_slot(NULL);
-    cr_expect_eq(ljh_client_submit_to(c, &req, NULL), -1);
-    cr_expect_eq(ljh_client_submit_to(NULL, &req, &slot), -1);
-    cr_expect_null(slot);
+    ljh_request req = mkreq("GET", k->url);
+    slot s = { .any = NULL };
+    cr_assert_eq(fill(k->kind, c, &req, &s), 0);
+    cr_assert_not_null(s.any);
+    k->check(s);
+    if (k->refill) {
+        cr_assert_eq(fill(k->kind, c, &req, &s), 0);
+        cr_assert_not_null(s.any);
+    }
+    empty(k->kind, &s);
+    cr_expect_null(s.any, "the slot is emptied");
+    empty(k->kind, &s); /* no-op on an empty slot */
+    empty(k->kind, NULL);
+    cr_expect_eq(fill(k->kind, c, &req, NULL), -1);
+    if (k->null_client)
+        cr_expect_eq(fill(k->kind, NULL, &req, &s), -1);
+    cr_expect_null(s.any);
     ljh_client_free(c);
+}
+
+Test(handover, submit_to_fills_the_slot_and_free_slot_empties_it, .timeout = 10)
+{
+    /* refused at submit: already done; the engine's slot, never refilled */
+    slot_round_trip(&(slot_case){ TRANSFER, "ftp://example.com/", check_transfer, 0, 1 });
+}
+
+Test(handover, perform_to_fills_the_slot_and_free_slot_empties_it, .timeout = 10)
+{
+    slot_round_trip(&(slot_case){ RESPONSE, "ftp://example.com/", check_response, 1, 1 });
+}
+
+Test(handover, ws_open_to_fills_the_slot_and_response_ref_stays_the_connections, .timeout = 10)
+{
+    /* no url: a connection already closed */
+    slot_round_trip(&(slot_case){ WS, "", check_ws, 1, 0 });
 }
 
 Test(handover, response_ref_stays_the_transfers, .timeout = 10)
@@ -64,55 +147,5 @@ Test(handover, response_ref_stays_the_transfers, .timeout = 10)
     ljh_transfer_free(t);
     cr_expect_null(ljh_transfer_response_ref(NULL));
     cr_expect_null(ljh_transfer_head_ref(NULL));
-    ljh_client_free(c);
-}
-
-Test(handover, perform_to_fills_the_slot_and_free_slot_empties_it, .timeout = 10)
-{
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", "ftp://example.com/");
-    ljh_response *slot = NULL;
-    cr_assert_eq(ljh_client_perform_to(c, &req, &slot), 0);
-    cr_assert_not_null(slot);
-    cr_expect_eq(slot->error, LJH_E_UNSUPPORTED_SCHEME, "refused: a response all the same");
-    /* a response left in the slot (its caller raised) is freed by the
-     * next call, not overwritten (asan: no leak) */
-    cr_assert_eq(ljh_client_perform_to(c, &req, &slot), 0);
-    cr_assert_not_null(slot);
-    ljh_response_free_slot(&slot);
-    cr_expect_null(slot, "the slot is emptied");
-    ljh_response_free_slot(&slot); /* no-op on an empty slot */
-    ljh_response_free_slot(NULL);
-    cr_expect_eq(ljh_client_perform_to(c, &req, NULL), -1);
-    cr_expect_eq(ljh_client_perform_to(NULL, &req, &slot), -1);
-    cr_expect_null(slot);
-    ljh_client_free(c);
-}
-
-Test(handover, ws_open_to_fills_the_slot_and_response_ref_stays_the_connections, .timeout = 10)
-{
-    ljh_client *c = ljh_client_new(NULL);
-    cr_assert_not_null(c);
-    ljh_request req = mkreq("GET", "");
-    ljh_ws *slot = NULL;
-    cr_assert_eq(ljh_ws_open_to(c, &req, 0, &slot), 0);
-    cr_assert_not_null(slot, "no url: a connection already closed");
-    ljh_ws_state st;
-    memset(&st, 0, sizeof st);
-    ljh_ws_run(slot, 0, &st);
-    cr_expect_eq(st.state, LJH_WS_CLOSED);
-    cr_expect_eq(st.error, LJH_E_INVALID_ARGUMENT);
-    cr_expect_null(ljh_ws_response_ref(slot), "no handshake: no answer");
-    cr_expect_null(ljh_ws_response_ref(NULL));
-    /* left in the slot: freed by the next call (asan: no leak) */
-    cr_assert_eq(ljh_ws_open_to(c, &req, 0, &slot), 0);
-    cr_assert_not_null(slot);
-    ljh_ws_free_slot(&slot);
-    cr_expect_null(slot, "the slot is emptied");
-    ljh_ws_free_slot(&slot);
-    ljh_ws_free_slot(NULL);
-    cr_expect_eq(ljh_ws_open_to(c, &req, 0, NULL), -1);
-    cr_expect_null(slot);
     ljh_client_free(c);
 }

@@ -392,3 +392,72 @@ print("end of script")
         T.ok(ok, "round " .. round .. ": the child did not exit cleanly: " .. out)
     end
 end)
+
+-- A raise that is not LuaJIT's out of memory is not the request's
+-- failure (protect.raise_unless_oom, as handle:wait() and WebSockets
+-- do): it propagates and the stream stays open. Here a host whose wait
+-- raises once, as an interrupt would; the old code ended the stream
+-- with nil, message, "internal".
+local function raising_host()
+    local base = require("ljhttp.hosts.luajit")
+    local host = setmetatable({ armed = false }, { __index = base })
+    host.wait = function(e, waiter, timeout)
+        if host.armed then
+            host.armed = false
+            error("the host's wait raised", 0)
+        end
+        return base.wait(e, waiter, timeout)
+    end
+    return host
+end
+
+T.test("stream: a raise in a read that is not out of memory propagates, the stream stays open", function()
+    local host = raising_host()
+    local c = T.ok(http.new({ host = host }))
+    -- half the body, then nothing until the client goes: read must wait
+    local s = T.ok(c:stream("GET", T.url("/stall-body")))
+    host.armed = true
+    local got, raised = "", nil
+    while true do
+        local ok, chunk, msg, code = pcall(s.read, s)
+        if not ok then
+            raised = chunk
+            break
+        end
+        T.ok(chunk, "read ended instead of raising: " .. tostring(msg) .. " " .. tostring(code))
+        got = got .. chunk
+    end
+    T.eq(raised, "the host's wait raised")
+    T.eq(got, "01234")
+    T.is_nil(s.error, "the stream did not end")
+    T.eq(c.engine.n_pending, 1, "its transfer still runs")
+    T.ok(s:close())
+    T.eq(c.engine.n_pending, 0)
+    c:close()
+end)
+
+T.test("sse: a raise in next() that is not out of memory propagates, the events stay open", function()
+    local host = raising_host()
+    local c = T.ok(http.new({ host = host }))
+    local events = T.ok(c:sse(T.url("/sse?case=count&n=3&interval_ms=1000")))
+    host.armed = true
+    local raised
+    while true do
+        local ok, ev, msg, code = pcall(events.next, events)
+        if not ok then
+            raised = ev
+            break
+        end
+        T.ok(ev, "the events ended instead of raising: " .. tostring(msg) .. " " .. tostring(code))
+    end
+    T.eq(raised, "the host's wait raised")
+    T.is_nil(events.error)
+    T.is_nil(events.stream.error)
+    T.ok(events:close())
+    T.eq(c.engine.n_pending, 0)
+    c:close()
+end)
+
+T.test("sse: headers that are not a table are invalid_argument, as for any request", function()
+    T.err("invalid_argument", http.sse(T.url("/sse"), { headers = "Accept: text/event-stream" }))
+end)
