@@ -1,9 +1,10 @@
 /* Hand-overs for callers whose own copy of a pointer can fail (LuaJIT
  * boxing it out of memory): ljh_client_submit_to, ljh_transfer_free_slot,
  * ljh_transfer_head_ref, ljh_transfer_response_ref, ljh_client_perform_to,
- * ljh_response_free_slot, ljh_ws_open_to, ljh_ws_free_slot and
- * ljh_ws_response_ref (ljhttp.h). No network: a request refused before
- * it starts is already done. Leaks show under `make asan`. */
+ * ljh_response_free_slot, ljh_ws_open_to, ljh_ws_free_slot,
+ * ljh_ws_response_ref, ljh_client_new_to and ljh_client_free_slot
+ * (ljhttp.h). No network: a request refused before it starts is already
+ * done. Leaks show under `make asan`. */
 #include <criterion/criterion.h>
 
 #include <string.h>
@@ -148,4 +149,33 @@ Test(handover, response_ref_stays_the_transfers, .timeout = 10)
     cr_expect_null(ljh_transfer_response_ref(NULL));
     cr_expect_null(ljh_transfer_head_ref(NULL));
     ljh_client_free(c);
+}
+
+Test(handover, client_new_to_fills_the_slot_and_free_slot_empties_it, .timeout = 10)
+{
+    ljh_client *c = NULL;
+    cr_assert_eq(ljh_client_new_to(NULL, &c), 0);
+    cr_assert_not_null(c);
+    /* a full slot (a caller that raised left it there): freed first
+     * (asan: no leak) */
+    cr_assert_eq(ljh_client_new_to(NULL, &c), 0);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", "ftp://example.com/");
+    ljh_response *r = ljh_client_perform(c, &req); /* the new one works */
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error, LJH_E_UNSUPPORTED_SCHEME);
+    ljh_response_free(r);
+    ljh_client_free_slot(&c);
+    cr_expect_null(c, "the slot is emptied");
+    ljh_client_free_slot(&c); /* no-op on an empty slot */
+    ljh_client_free_slot(NULL);
+    cr_expect_eq(ljh_client_new_to(NULL, NULL), -1);
+    /* refused (a cookie file in a directory that does not exist): -1, empty */
+    ljh_client_options o;
+    memset(&o, 0, sizeof o);
+    o.cookie_jar = 1;
+    o.cookie_file.ptr = "/nonexistent-dir-ljhttp/jar";
+    o.cookie_file.len = (int32_t)strlen(o.cookie_file.ptr);
+    cr_expect_eq(ljh_client_new_to(&o, &c), -1);
+    cr_expect_null(c);
 }
