@@ -398,6 +398,21 @@ end)
 -- do): it propagates and the stream stays open. Here a host whose wait
 -- raises once, as an interrupt would; the old code ended the stream
 -- with nil, message, "internal".
+-- Calls f(obj) until it raises, each value before that passed to each;
+-- an end instead of a raise fails. Returns what was raised.
+local function until_raise(f, obj, each)
+    while true do
+        local ok, v, msg, code = pcall(f, obj)
+        if not ok then
+            return v
+        end
+        T.ok(v, "ended instead of raising: " .. tostring(msg) .. " " .. tostring(code))
+        if each then
+            each(v)
+        end
+    end
+end
+
 local function raising_host()
     local base = require("ljhttp.hosts.luajit")
     local host = setmetatable({ armed = false }, { __index = base })
@@ -417,16 +432,10 @@ T.test("stream: a raise in a read that is not out of memory propagates, the stre
     -- half the body, then nothing until the client goes: read must wait
     local s = T.ok(c:stream("GET", T.url("/stall-body")))
     host.armed = true
-    local got, raised = "", nil
-    while true do
-        local ok, chunk, msg, code = pcall(s.read, s)
-        if not ok then
-            raised = chunk
-            break
-        end
-        T.ok(chunk, "read ended instead of raising: " .. tostring(msg) .. " " .. tostring(code))
+    local got = ""
+    local raised = until_raise(s.read, s, function(chunk)
         got = got .. chunk
-    end
+    end)
     T.eq(raised, "the host's wait raised")
     T.eq(got, "01234")
     T.is_nil(s.error, "the stream did not end")
@@ -441,15 +450,7 @@ T.test("sse: a raise in next() that is not out of memory propagates, the events 
     local c = T.ok(http.new({ host = host }))
     local events = T.ok(c:sse(T.url("/sse?case=count&n=3&interval_ms=1000")))
     host.armed = true
-    local raised
-    while true do
-        local ok, ev, msg, code = pcall(events.next, events)
-        if not ok then
-            raised = ev
-            break
-        end
-        T.ok(ev, "the events ended instead of raising: " .. tostring(msg) .. " " .. tostring(code))
-    end
+    local raised = until_raise(events.next, events)
     T.eq(raised, "the host's wait raised")
     T.is_nil(events.error)
     T.is_nil(events.stream.error)
