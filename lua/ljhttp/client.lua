@@ -48,7 +48,7 @@ M.Client = Client
 -- blocking requests never parses engine.lua.
 function Client.__index(self, k)
     if k == "engine" then
-        local e = require("ljhttp.engine").new(rawget(self, "C"), rawget(self, "cptr"),
+        local e = protect_mod.require("ljhttp.engine").new(rawget(self, "C"), rawget(self, "cptr"),
             rawget(self, "host"))
         rawset(self, "engine", e)
         return e
@@ -208,7 +208,7 @@ new = function(opts)
     if backend ~= nil then
         if type(backend) ~= "string" or backend == "" or backend:find("%z")
             or C.ljh_backend_available(backend) == 0 then
-            return bad(require("ljhttp.engine").backend_refused(backend, from_env))
+            return bad(protect_mod.require("ljhttp.engine").backend_refused(backend, from_env))
         end
         copts.backend.ptr, copts.backend.len = backend, #backend
     end
@@ -350,7 +350,7 @@ local async_loaded = false
 local function async_method(name)
     return function(self, a, b, c, d)
         if not async_loaded then
-            require("ljhttp.client_async")
+            protect_mod.require("ljhttp.client_async")
             async_loaded = true
         end
         return Client[name](self, a, b, c, d)
@@ -376,7 +376,11 @@ end
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function Client:stream(method, url, opts)
-    return require("ljhttp.stream").open(self, method, url, opts)
+    local mod, err, code = protect_mod.load("ljhttp.stream")
+    if not mod then
+        return nil, err, code
+    end
+    return mod.open(self, method, url, opts)
 end
 
 --- Server-sent events: an iterator of {event, data, id, retry}, or nil,
@@ -387,7 +391,11 @@ end
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function Client:sse(url, opts)
-    return require("ljhttp.sse_stream").open(self, url, opts)
+    local mod, err, code = protect_mod.load("ljhttp.sse_stream")
+    if not mod then
+        return nil, err, code
+    end
+    return mod.open(self, url, opts)
 end
 
 --- A WebSocket (ws:// or wss://) with this client's cookies and
@@ -400,7 +408,11 @@ end
 ---@return ljhttp.ErrorCode? code
 ---@return ljhttp.Response? response the refusal, when the server answered
 function Client:websocket(url, opts)
-    return require("ljhttp.ws").open(self, url, opts)
+    local mod, err, code = protect_mod.load("ljhttp.ws")
+    if not mod then
+        return nil, err, code
+    end
+    return mod.open(self, url, opts)
 end
 
 --- Drives this client's transfers until none is left (plain LuaJIT).

@@ -50,7 +50,7 @@ local function with_lines(on_line, line_format, on_chunk, callback)
     if type(on_line) ~= "function" then
         error("ljhttp: on_line must be a function", 3)
     end
-    local lines = require("ljhttp.lines")
+    local lines = protect_mod.require("ljhttp.lines")
     if not lines.format(line_format) then
         error("ljhttp: lines must be \"json\" or \"text\"", 3)
     end
@@ -109,7 +109,7 @@ function Client:request_async(method, url, opts, callback)
             error("ljhttp: on_event must be a function", 2)
         end
         -- server-sent events, parsed from the chunks (sse.lua)
-        on_chunk = require("ljhttp.sse").chunk_handler(on_event, on_chunk)
+        on_chunk = protect_mod.require("ljhttp.sse").chunk_handler(on_event, on_chunk)
     end
     if on_line ~= nil then
         on_chunk, callback = with_lines(on_line, line_format, on_chunk, callback)

@@ -16,11 +16,11 @@ local HTTP_VERSIONS = { [tonumber(ffi.C.LJH_HTTP_1_0)] = "1.0", [tonumber(ffi.C.
 -- a request needs.
 local json_mod, links_mod
 local function json()
-    json_mod = json_mod or require("ljhttp.json")
+    json_mod = json_mod or protect_mod.require("ljhttp.json")
     return json_mod
 end
 local function links_parse(list, url)
-    links_mod = links_mod or require("ljhttp.links")
+    links_mod = links_mod or protect_mod.require("ljhttp.links")
     return links_mod.parse(list, url)
 end
 

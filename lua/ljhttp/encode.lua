@@ -5,8 +5,9 @@
 -- are scratch memory reused by every call: C copies what it keeps before
 -- the call returns, and `anchors` keeps derived strings alive until then.
 local ffi = require("ffi")
+local lazy = require("ljhttp.protect").require
 -- bodies.lua (query/form tables, multipart) is loaded on first use
-local bodies = setmetatable({}, { __index = function(_, k) return require("ljhttp.bodies")[k] end })
+local bodies = setmetatable({}, { __index = function(_, k) return lazy("ljhttp.bodies")[k] end })
 
 local type, tostring, tonumber, next, rawget = type, tostring, tonumber, next, rawget
 local getmetatable = getmetatable
@@ -32,8 +33,8 @@ local F_BODY_PULL = tonumber(ffi.C.LJH_F_BODY_PULL)
 local F_QUERY_APPEND = tonumber(ffi.C.LJH_F_QUERY_APPEND)
 local F_DECODE_JSON = tonumber(ffi.C.LJH_F_DECODE_JSON)
 -- json.lua is loaded on first use (a request with json = value)
-local function json_tape(v, anchor) return require("ljhttp.json").tape(v, anchor) end
-local function json_tape_return(t) return require("ljhttp.json").tape_return(t) end
+local function json_tape(v, anchor) return lazy("ljhttp.json").tape(v, anchor) end
+local function json_tape_return(t) return lazy("ljhttp.json").tape_return(t) end
 local lent_tape -- the json tape the struct points at, until release()
 local band = require("bit").band
 local REQ_SIZE = ffi.sizeof(req)

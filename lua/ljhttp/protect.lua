@@ -82,6 +82,53 @@ function M.ok(what, f, ...)
     return settle(failure, what, pcall(with_true, f, ...))
 end
 
+-- Modules loaded on first use. LuaJIT's require marks a module as
+-- loading in package.loaded before it runs the module's file, and leaves
+-- the mark when that raises (out of memory): every later require of it,
+-- and of any module it was loading in turn, then fails for good ("loop
+-- or previous error loading module"). After a failed load the marks are
+-- cleared (clearing keys allocates nothing), so the next use loads again.
+local loaded = package.loaded
+local function load(name)
+    local mod = loaded[name]
+    if type(mod) == "table" then
+        return true, mod
+    end
+    local ok, m = pcall(require, name)
+    if not ok then
+        -- the mark: a light userdata (shown as a number on GC64 builds)
+        local mark = loaded[name]
+        local t = type(mark)
+        if t == "userdata" or t == "number" then
+            for k, v in next, loaded do
+                if v == mark then
+                    loaded[k] = nil
+                end
+            end
+        end
+    end
+    return ok, m
+end
+
+--- require(name) for a module loaded on first use: raises as require
+--- does, but a failed load can be tried again.
+function M.require(name)
+    local ok, m = load(name)
+    if not ok then
+        error(m, 0)
+    end
+    return m
+end
+
+--- The same, never raising: the module, or nil, message, code.
+function M.load(name)
+    local ok, m = load(name)
+    if ok then
+        return m
+    end
+    return failure(M.REQUEST, m)
+end
+
 --- A table with room for narr array items and nrec fields, so filling
 --- it allocates nothing (LuaJIT 2.1's table.new; a plain table on 2.0).
 local ok_new, table_new = pcall(require, "table.new")

@@ -330,7 +330,7 @@ end
 --- with s.error and s.error_code = "json". After the loop, s.error tells
 --- a failure from the end.
 function Stream:lines(format)
-    local lines = require("ljhttp.lines")
+    local lines = protect.require("ljhttp.lines")
     if not lines.format(format) then
         error("ljhttp: lines() takes nil, \"text\" or \"json\"", 2)
     end

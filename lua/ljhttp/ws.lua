@@ -90,12 +90,12 @@ local function split(opts)
 end
 
 local function or_host()
-    return require("ljhttp.hosts.openresty")
+    return protect.require("ljhttp.hosts.openresty")
 end
 
 -- The callback form (Neovim only), loaded with its first connection.
 local function nvim()
-    return require("ljhttp.ws_nvim")
+    return protect.require("ljhttp.ws_nvim")
 end
 
 local function host_kind()
@@ -285,7 +285,12 @@ open = function(client, url, opts)
             return bad("on_open, on_message and on_close run on Neovim's loop; elsewhere read "
                 .. "messages with receive() or messages()")
         end
-        return nvim().start_nvim(c)
+        local loaded, mod = pcall(nvim)
+        if not loaded then -- (out of memory) the connection goes now
+            release(c)
+            error(mod, 0)
+        end
+        return mod.start_nvim(c)
     end
     -- the handshake, waited for as this host waits; libcurl's connect,
     -- idle and total timeouts end it

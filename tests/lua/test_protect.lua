@@ -63,3 +63,38 @@ T.test("the failure texts are written once, in protect.lua", function()
     p:close()
     T.eq(files, T.root .. "/lua/ljhttp/protect.lua\n")
 end)
+
+-- A module loaded on first use whose loading raised (out of memory) left
+-- LuaJIT's loading mark behind, and every later use raised "loop or
+-- previous error loading module", also for the modules it was loading.
+T.test("a module that failed to load on first use (out of memory) loads on the next use", function()
+    local names = { "ljhttp.sse_stream", "ljhttp.sse" }
+    local saved = {}
+    for _, name in ipairs(names) do
+        saved[name] = package.loaded[name]
+        package.loaded[name] = nil
+    end
+    -- sse_stream loads sse, which runs out of memory
+    package.preload["ljhttp.sse"] = function()
+        error("not enough memory", 0)
+    end
+    local c = T.ok(http.new({}))
+    local url = T.url("/sse?case=count&n=2&interval_ms=0")
+    local ok, r, msg, code = pcall(c.sse, c, url)
+    package.preload["ljhttp.sse"] = nil
+    local events, emsg = nil, nil
+    if ok and r == nil then
+        T.eq(code, "out_of_memory", "the first use: " .. tostring(msg))
+        events, emsg = c:sse(url)
+    end
+    for _, name in ipairs(names) do -- the modules the rest of the suite uses
+        package.loaded[name] = saved[name]
+    end
+    T.ok(ok, "the first use raised: " .. tostring(r))
+    T.is_nil(r, "the first use")
+    T.ok(events, "the next use: " .. tostring(emsg))
+    local ev = T.ok(events:next())
+    T.eq(ev.data, "event 1")
+    events:close()
+    c:close()
+end)
