@@ -367,6 +367,16 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete", "head" }) do
     end
 end
 
+-- The streaming kinds load on first use: module name's open(...), or
+-- nil, message, code when the module cannot load (out of memory).
+local function open_with(name, ...)
+    local mod, err, code = protect_mod.load(name)
+    if not mod then
+        return nil, err, code
+    end
+    return mod.open(...)
+end
+
 --- A streamed request: the stream once status and headers are in, or
 --- nil, message, code (stream.lua, docs/bodies.md).
 ---@param method ljhttp.Method
@@ -376,11 +386,7 @@ end
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function Client:stream(method, url, opts)
-    local mod, err, code = protect_mod.load("ljhttp.stream")
-    if not mod then
-        return nil, err, code
-    end
-    return mod.open(self, method, url, opts)
+    return open_with("ljhttp.stream", self, method, url, opts)
 end
 
 --- Server-sent events: an iterator of {event, data, id, retry}, or nil,
@@ -391,11 +397,7 @@ end
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function Client:sse(url, opts)
-    local mod, err, code = protect_mod.load("ljhttp.sse_stream")
-    if not mod then
-        return nil, err, code
-    end
-    return mod.open(self, url, opts)
+    return open_with("ljhttp.sse_stream", self, url, opts)
 end
 
 --- A WebSocket (ws:// or wss://) with this client's cookies and
@@ -408,11 +410,7 @@ end
 ---@return ljhttp.ErrorCode? code
 ---@return ljhttp.Response? response the refusal, when the server answered
 function Client:websocket(url, opts)
-    local mod, err, code = protect_mod.load("ljhttp.ws")
-    if not mod then
-        return nil, err, code
-    end
-    return mod.open(self, url, opts)
+    return open_with("ljhttp.ws", self, url, opts)
 end
 
 --- Drives this client's transfers until none is left (plain LuaJIT).
