@@ -6,6 +6,7 @@
 local ffi = require("ffi")
 local protect_mod = require("ljhttp.protect")
 local protect, RESPONSE = protect_mod.call, protect_mod.RESPONSE
+local new_table = protect_mod.new_table
 
 -- ljh_response.http_version -> response.http_version (cdef/ljhttp.h)
 local HTTP_VERSIONS = { [tonumber(ffi.C.LJH_HTTP_1_0)] = "1.0", [tonumber(ffi.C.LJH_HTTP_1_1)] = "1.1",
@@ -24,7 +25,7 @@ local function links_parse(list, url)
     return links_mod.parse(list, url)
 end
 
-local ffi_str = ffi.string
+local ffi_str, ffi_gc = ffi.string, ffi.gc
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
 
 local M = {}
@@ -100,23 +101,42 @@ local function error_word(code)
 end
 M.error_word = error_word
 
--- Returns the response table, or nil, message, code.
-function M.response(r, streamed)
+-- The end of a decoded response: frees the C object when it came from a
+-- slot (M.take_slot), everything is copied by now, then parses Link.
+local function finish(res, list, url, headers, lib, slot)
+    if slot ~= nil then
+        lib.ljh_response_free_slot(slot)
+        ffi_gc(slot, nil) -- emptied: see client.lua's _request
+    end
+    if rawget(headers, "Link") ~= nil then
+        res.links = links_parse(list, url)
+    end
+    return res
+end
+
+-- Returns the response table, or nil, message, code. lib and slot: the
+-- slot r was read from, emptied once r is copied (M.take_slot); nil when
+-- r stays its owner's.
+function M.response(r, streamed, lib, slot)
     local err = r.error
     if err ~= 0 then
         return nil, ffi_str(r.errmsg), error_word(err)
     end
-    local headers = setmetatable({}, headers_mt)
-    local list = {}
-    local cookies = {}
+    -- sized for the headers: no rehash per insert
+    local n_headers = r.n_headers
+    local headers = setmetatable(new_table(0, n_headers), headers_mt)
+    local list = new_table(n_headers, 0)
+    local n_cookies = r.n_cookies
+    local cookies = new_table(0, n_cookies)
     local cs = r.cookies
-    for i = 0, r.n_cookies - 1 do
+    for i = 0, n_cookies - 1 do
         local c = cs[i]
         cookies[ffi_str(c.name, c.name_len)] = ffi_str(c.value, c.value_len)
     end
-    local redirects = {}
+    local n_redirects = r.n_redirects
+    local redirects = new_table(n_redirects, 0)
     local rs = r.redirects
-    for i = 0, r.n_redirects - 1 do
+    for i = 0, n_redirects - 1 do
         local h = rs[i]
         redirects[i + 1] = { status_code = h.status, url = ffi_str(h.url, h.url_len) }
     end
@@ -181,10 +201,12 @@ function M.response(r, streamed)
     -- The header loop comes last. A blocking request runs under one
     -- pcall at its entry (client.lua), and a trace started in this loop
     -- cannot return through a pcall (NYI: return to lower frame): what
-    -- follows the loop runs in the interpreter, so little does. All that
-    -- precedes it compiles into the caller's loop.
+    -- follows the loop runs in the interpreter. So it is a call, to a
+    -- function the interpreter can enter compiled (finish, with its own
+    -- trace), and only returns are left interpreted. All that precedes
+    -- the loop compiles into the caller's loop.
     local hs = r.headers
-    for i = 0, r.n_headers - 1 do
+    for i = 0, n_headers - 1 do
         local h = hs[i]
         local name = ffi_str(h.name, h.name_len)
         local value = ffi_str(h.value, h.value_len)
@@ -193,10 +215,7 @@ function M.response(r, streamed)
             headers[name] = value
         end
     end
-    if rawget(headers, "Link") ~= nil then
-        res.links = links_parse(list, url)
-    end
-    return res
+    return finish(res, list, url, headers, lib, slot)
 end
 
 -- A streamed request (stream, sse, on_chunk, on_event) that the server
@@ -225,14 +244,20 @@ local GUARD_BYTES = 65536
 --- the decode may raise (out of memory); the slot's finalizer then frees
 --- it. Nothing else can reach it, so a request made inside this one (a
 --- finalizer's, while the decode allocates) cannot free it.
+--- On success the slot is emptied and its finalizer removed (finish);
+--- on failure here.
 function M.take_slot(lib, slot, streamed)
-    local res, msg, code = M.read(slot[0], streamed)
-    lib.ljh_response_free_slot(slot)
+    local res, msg, code = M.read(slot[0], streamed, lib, slot)
+    if res == nil then
+        lib.ljh_response_free_slot(slot)
+        ffi_gc(slot, nil)
+    end
     return res, msg, code
 end
 
---- Decodes a response that stays its owner's (ljh_transfer_response_ref).
-function M.read(r, streamed)
+--- Decodes a response that stays its owner's (ljh_transfer_response_ref),
+--- or, with lib and slot, one M.take_slot frees.
+function M.read(r, streamed, lib, slot)
     if r == nil then
         return nil, "out of memory", "out_of_memory"
     end
@@ -240,9 +265,9 @@ function M.read(r, streamed)
         -- Large strings and decoded JSON: where LuaJIT runs out of memory.
         -- Small responses skip the pcall, which would stop traces started
         -- in M.response's loops (NYI: return to lower frame).
-        return protect(RESPONSE, M.response, r, streamed)
+        return protect(RESPONSE, M.response, r, streamed, lib, slot)
     end
-    return M.response(r, streamed)
+    return M.response(r, streamed, lib, slot)
 end
 
 return M

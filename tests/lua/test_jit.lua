@@ -39,6 +39,19 @@ local function check_decode_traces(lines, text)
     T.ok(#nyi == 0, "NYI in decode.lua:\n" .. table.concat(nyi, "\n"))
     T.ok(compiled > 0, "no trace compiled in decode.lua; jit.v log:\n" .. text:sub(1, 3000))
     T.ok(text:find("decode%.lua:%d+ loop%]"), "the header loop did not compile; jit.v log:\n" .. text:sub(1, 3000))
+    -- What follows the header loop is the call of finish (it frees the C
+    -- response): entered from the interpreter, it must run compiled.
+    local finish_line
+    local n = 0
+    for line in io.lines(T.root .. "/lua/ljhttp/decode.lua") do
+        n = n + 1
+        if line:find("^local function finish%(") then
+            finish_line = n
+        end
+    end
+    assert(finish_line, "decode.lua has no finish function")
+    T.ok(text:find("%[TRACE%s+%d+ decode%.lua:" .. finish_line .. " "),
+        "finish (decode.lua:" .. finish_line .. ") did not compile; jit.v log:\n" .. text:sub(1, 3000))
 end
 
 T.test("hot loop of requests: decode.lua compiles, no NYI", function()
