@@ -77,8 +77,14 @@ local function host_for(name)
     if type(name) == "table" then
         return name
     end
-    local ok, h = pcall(require, "ljhttp.hosts." .. tostring(name))
+    -- protect.require: a load that ran out of memory can be tried again
+    -- (plain require would fail for good), and it raises on to the
+    -- caller's protect as out_of_memory, not as an unknown host
+    local ok, h = pcall(protect_mod.require, "ljhttp.hosts." .. tostring(name))
     if not ok then
+        if is_oom(h) then
+            error(h, 0)
+        end
         return nil, "unknown host \"" .. tostring(name) .. "\": " .. tostring(h)
     end
     return h
@@ -316,11 +322,11 @@ function Client:_request(method, url, opts, blocking)
         return nil, "out of memory", "out_of_memory"
     end
     encode_release()
+    -- Empties the slot and removes its finalizer: now, not at the next
+    -- cycle, so the collector's finalizer table does not grow with the
+    -- requests between two cycles (seen as Lua heap growth with newer
+    -- LuaJIT).
     local res, err, ecode = decode_take_slot(C, rslot, false)
-    -- emptied: its finalizer goes now, not at the next cycle, so the
-    -- collector's finalizer table does not grow with the requests
-    -- between two cycles (seen as Lua heap growth with newer LuaJIT)
-    ffi_gc(rslot, nil)
     local e = rawget(self, "engine") -- none yet: no async request was made
     if e ~= nil and e.n_pending > 0 then
         -- other transfers may have finished while this one ran

@@ -64,6 +64,32 @@ T.test("the failure texts are written once, in protect.lua", function()
     T.eq(files, T.root .. "/lua/ljhttp/protect.lua\n")
 end)
 
+-- http.new loads its host's module (hosts/luajit.lua here) on first use:
+-- out of memory there was reported as an unknown host, and the loading
+-- mark it left made every later http.new fail the same way.
+T.test("a host module that ran out of memory loading: out_of_memory, then the next http.new works", function()
+    local name = "ljhttp.hosts.luajit"
+    local saved = package.loaded[name]
+    package.loaded[name] = nil
+    package.preload[name] = function()
+        error("not enough memory", 0)
+    end
+    local ok, c, msg, code = pcall(http.new, {})
+    package.preload[name] = nil
+    local c2, msg2 = nil, nil
+    if ok and c == nil then
+        c2, msg2 = http.new({})
+    end
+    package.loaded[name] = package.loaded[name] or saved
+    T.ok(ok, "http.new raised: " .. tostring(c))
+    T.is_nil(c, "the first http.new")
+    T.eq(code, "out_of_memory", tostring(msg))
+    T.ok(c2, "the next http.new: " .. tostring(msg2))
+    local r = T.ok(c2:get(T.url("/echo")))
+    T.eq(r.status_code, 200)
+    c2:close()
+end)
+
 -- A module loaded on first use whose loading raised (out of memory) left
 -- LuaJIT's loading mark behind, and every later use raised "loop or
 -- previous error loading module", also for the modules it was loading.
