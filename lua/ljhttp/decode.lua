@@ -1,7 +1,8 @@
 -- decode: one ljh_response -> the documented http.response table.
 --
--- Every field is copied once with ffi.string; the caller frees the C
--- object right after. This is the hot path of every request, written so
+-- Every field is copied once with ffi.string, and the C object is freed
+-- right after: here when it came from a slot (M.take_slot), otherwise
+-- by its owner. This is the hot path of every request, written so
 -- LuaJIT compiles it: numeric loops, no pairs(), no string patterns.
 local ffi = require("ffi")
 local protect_mod = require("ljhttp.protect")
