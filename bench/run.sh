@@ -9,7 +9,7 @@
 # REQUIRE_LJHTTP=1 to fail instead of skipping when ljhttp is not built,
 # RESULTS_MD (bench/results.md; the smoke run writes none unless set),
 # KEEP_TMP=1 to keep the temp dir (nginx config, logs, raw results),
-# ONLY="W1 W3" to run only some workloads.
+# ONLY="W1 W3" to run only some workloads and rows (W1-W5, N6, S1, J1).
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -301,9 +301,14 @@ run_client() { # workload kind n conc client round
   echo "workload=$w round=$round client=$client ${line#RESULT }" >> "$RAW"
 }
 
+# Whether ONLY (empty: everything) names this workload or row.
+selected() {
+  [[ -z "${ONLY:-}" || " ${ONLY//,/ } " == *" $1 "* ]]
+}
+
 for spec in "${WORKLOADS[@]}"; do
   read -r w kind nfull nsmoke conc desc <<< "$spec"
-  if [[ -n "${ONLY:-}" && " ${ONLY//,/ } " != *" $w "* ]]; then continue; fi
+  selected "$w" || continue
   n=$nfull; [[ $SMOKE == 1 ]] && n=$nsmoke
   echo "workload=$w meta n=$n conc=$conc desc=${desc// /_}" >> "$RAW"
   active=()
@@ -341,7 +346,7 @@ if [[ -n "$RESULTS_MD" ]]; then log "wrote $RESULTS_MD"; fi
 # once, and one large download, through ljhttp's async API and through
 # one curl process each; the editor's lateness meanwhile.
 if [[ $SMOKE == 1 ]]; then NVIM_N=${NVIM_N:-10}; NVIM_ROUNDS=${NVIM_ROUNDS:-1}; fi
-if [[ ${NVIM_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && command -v nvim >/dev/null; then
+if [[ ${NVIM_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && selected N6 && command -v nvim >/dev/null; then
   log "N6 (headless Neovim, ${NVIM_N:-200} requests to /sleep at once)"
   nvim_out="$(N="${NVIM_N:-200}" ROUNDS="${NVIM_ROUNDS:-5}" BIG_URL="$BASE/big/body" \
     BIG_ROUNDS="${NVIM_BIG_ROUNDS:-$([[ $SMOKE == 1 ]] && echo 1 || echo 3)}" BIG_DIR="$TMP/nvim-big" \
@@ -357,7 +362,7 @@ fi
 # ------------------------------------------- S1: start-up, one request
 # Whole process from spawn to exit: ljhttp, the C one-shot, the Lua peers
 # and the curl program, rotated round by round (bench/startup.lua).
-if [[ ${STARTUP_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]]; then
+if [[ ${STARTUP_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && selected S1; then
   [[ $SMOKE == 1 ]] && export STARTUP_ROUNDS="${STARTUP_ROUNDS:-2}"
   [[ -x "$BENCH_DIR/oneshot" ]] || die "$BENCH_DIR/oneshot not built (run: make -C bench)"
   log "S1 (start-up: one request, whole process, ${STARTUP_ROUNDS:-50} rounds)"
@@ -371,7 +376,7 @@ if [[ -n "${RESULTS_MD:-}" ]]; then
   "$LUAJIT" "$BENCH_DIR/chart.lua" "$RESULTS_MD" "${RESULTS_SVG:-${RESULTS_MD%.md}.svg}" || log "WARNING: the chart failed"
 fi
 # ------------------------------------------------------- J1: JSON vs lua-cjson
-if [[ ${JSON_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]]; then
+if [[ ${JSON_BENCH:-1} == 1 && $HAVE_LJHTTP == 1 ]] && selected J1; then
   log "J1 (JSON decode/encode against lua-cjson)"
   json_args=()
   [[ $SMOKE == 1 ]] && json_args=(--smoke)

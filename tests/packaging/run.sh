@@ -246,7 +246,7 @@ elif ! unshare -m true 2>/dev/null; then
 elif ! make -s -C "$ROOT/bench" limit oneshot >/dev/null 2>&1; then
   not_ok "make -C bench limit oneshot failed"
 else
-  out="$(unshare -m sh -c 'mount --bind /dev/null "$0" && exec env ONLY=W1 NVIM_BENCH=0 JSON_BENCH=0 bash "$1" --smoke' \
+  out="$(unshare -m sh -c 'mount --bind /dev/null "$0" && exec env ONLY="W1 S1" NVIM_BENCH=0 JSON_BENCH=0 bash "$1" --smoke' \
     "$CURL_SO" "$ROOT/bench/run.sh" 2>&1)"
   rc=$?
   check "bench --smoke without lua-curl succeeds and says the peer is left out" \
