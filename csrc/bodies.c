@@ -1,7 +1,8 @@
 /* bodies: multipart forms through libcurl's MIME API, uploads streamed
- * from a file, downloads written to a file that only appears, whole, when
- * the transfer succeeded; and the URL escaping Lua uses for query and
- * form tables. File problems are found before anything is sent. */
+ * from a file, the checks of every body option (output's are in
+ * bodies_output.c, with the download written to a file); and the URL
+ * escaping Lua uses for query and form tables. File problems are found
+ * before anything is sent. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -15,7 +16,6 @@
 #include "setopt.h"
 #include "strs.h"
 
-#define MAX_PATH_LEN 4096
 #define MAX_PARTS 10000
 
 /* ---- escaping (exported) ---- */
@@ -38,12 +38,6 @@ size_t ljh_escape(const char *s, size_t len, char *out, size_t cap)
 }
 
 /* ---- helpers ---- */
-
-/* A path: 1..4096 bytes, no NUL (it could not reach the kernel whole). */
-static int path_ok(const ljh_str *s)
-{
-    return s->ptr && s->len > 0 && s->len <= MAX_PATH_LEN && !memchr(s->ptr, '\0', s->len);
-}
 
 /* Text that ends up inside a MIME header: no NUL, CR or LF. */
 static int mime_text_ok(const ljh_str *s)
@@ -92,9 +86,9 @@ int ljh__check_writable_path(const char *path, const char *what, char *errmsg, s
         return -1;
     }
     const char *slash = last_sep(path);
-    char dir[MAX_PATH_LEN + 1];
+    char dir[LJH_MAX_PATH_LEN + 1];
     size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    if (n > MAX_PATH_LEN) {
+    if (n > LJH_MAX_PATH_LEN) {
         ljh__msg(errmsg, errlen, "%s path is too long", what);
         return -1;
     }
@@ -116,46 +110,12 @@ int ljh__check_writable_path(const char *path, const char *what, char *errmsg, s
 
 /* ---- init ---- */
 
-static ljh_error init_output(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen)
-{
-    if (!path_ok(&req->output)) {
-        ljh__msg(errmsg, errlen, "output must be a file path of 1 to %d bytes without NUL",
-                 MAX_PATH_LEN);
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    if (req->flags & LJH_F_STREAM) {
-        ljh__msg(errmsg, errlen, "output cannot be combined with a stream (on_chunk, stream, sse)");
-        return LJH_E_INVALID_ARGUMENT;
-    }
-    char *path = ljh__dup_str(&req->output);
-    if (!path)
-        return LJH_E_OUT_OF_MEMORY;
-    int kind = ljh__os_path_kind(path, NULL);
-    if (kind == LJH_OS_DIR)
-        ljh__msg(errmsg, errlen, "output \"%s\" is a directory", path);
-    else if (kind == LJH_OS_OTHER) /* a FIFO, socket or device would be replaced by the rename */
-        ljh__msg(errmsg, errlen, "output \"%s\" is not a regular file", path);
-    int rc = kind == LJH_OS_DIR || kind == LJH_OS_OTHER
-                 ? -1
-                 : ljh__file_open(&b->out, path, 0666, "output", errmsg, errlen);
-    int e = errno;
-    free(path);
-    if (rc != 0)
-        return kind == LJH_OS_DIR || kind == LJH_OS_OTHER || e != ENOMEM ? LJH_E_INVALID_ARGUMENT
-                                                                          : LJH_E_OUT_OF_MEMORY;
-    b->output = b->out.path;
-    b->out_max = req->max_body_size > 0 ? req->max_body_size : -1;
-    b->out_sync = (req->flags & LJH_F_OUTPUT_SYNC) != 0;
-    b->out_prealloc = !(req->flags & LJH_F_DECOMPRESS);
-    return LJH_OK;
-}
-
 static ljh_error init_body_file(ljh_bodies *b, const ljh_request *req, char *errmsg,
                                 size_t errlen)
 {
-    if (!path_ok(&req->body_file)) {
+    if (!ljh__path_ok(&req->body_file)) {
         ljh__msg(errmsg, errlen, "body_file must be a file path of 1 to %d bytes without NUL",
-                 MAX_PATH_LEN);
+                 LJH_MAX_PATH_LEN);
         return LJH_E_INVALID_ARGUMENT;
     }
     if (!(b->body_file = ljh__dup_str(&req->body_file)))
@@ -220,10 +180,10 @@ static ljh_error init_parts(ljh_bodies *b, const ljh_request *req, char *errmsg,
             p->data_len = in->data.len;
             continue;
         }
-        if (!path_ok(&in->file)) {
+        if (!ljh__path_ok(&in->file)) {
             ljh__msg(errmsg, errlen,
                      "multipart part %d (\"%s\"): file must be a path of 1 to %d bytes without NUL",
-                     i + 1, p->name, MAX_PATH_LEN);
+                     i + 1, p->name, LJH_MAX_PATH_LEN);
             return LJH_E_INVALID_ARGUMENT;
         }
         if (!(p->file = ljh__dup_str(&in->file)))
@@ -260,7 +220,7 @@ ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, 
     if (req->n_parts && (err = init_parts(b, req, errmsg, errlen)) != LJH_OK)
         return err;
     /* Last: it creates a file, which must not happen for a bad request. */
-    if (req->output.ptr && (err = init_output(b, req, errmsg, errlen)) != LJH_OK)
+    if (req->output.ptr && (err = ljh__bodies_init_output(b, req, errmsg, errlen)) != LJH_OK)
         return err;
     return LJH_OK;
 }
@@ -477,96 +437,6 @@ int ljh__bodies_sets_content_type(const ljh_bodies *b)
 void ljh__bodies_drop(ljh_bodies *b)
 {
     b->dropped = 1;
-}
-
-/* ---- output ---- */
-
-/* Reserves the announced size before the first byte is written: a full
- * disk fails now rather than after the download, and the file's blocks
- * are allocated at once. On ext4 this also spares rename(2) over an
- * existing file from flushing the new file's delayed allocations first
- * (auto_da_alloc), which costs about as much as the write itself.
- * Linux's fallocate gives the temporary file the announced size at once
- * (commit trims it should fewer bytes have been written); which call each
- * OS uses is in os_posix.c / os_win.c, and a file system that cannot
- * reserve is simply written as before. Returns 1 with *err set when the
- * space is not there (or RLIMIT_FSIZE forbids the size). */
-static int preallocate(ljh_bodies *b, CURL *easy, ljh_error *err)
-{
-    curl_off_t cl = -1;
-    if (!b->out_prealloc ||
-        curl_easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK || cl <= 0)
-        return 0;
-    if (b->out_max > 0 && cl > b->out_max)
-        return 0; /* write_cb's limit ends it; no need to reserve */
-    int rc = ljh__os_preallocate(b->out.fd, (int64_t)cl);
-    /* recorded even on failure: ext4 may have grown the file part way */
-    b->out_reserved = (int64_t)cl;
-    if (rc == 0)
-        return 0;
-    ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s (%" PRId64 " bytes announced)",
-             b->out.path, strerror(errno), (int64_t)cl);
-    b->error = *err = LJH_E_IO;
-    return 1;
-}
-
-int ljh__bodies_output(ljh_bodies *b, CURL *easy, const char *data, size_t n, ljh_error *err)
-{
-    *err = LJH_OK;
-    if (!b->out.tmp)
-        return 0;
-    if (b->to_file < 0) {
-        /* Only a 2xx body replaces the file; an error page stays in
-         * memory, where the caller can read it. */
-        long status = 0;
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        b->to_file = status >= 200 && status <= 299;
-        if (b->to_file && preallocate(b, easy, err))
-            return 1;
-    }
-    if (!b->to_file)
-        return 0;
-    if (b->out_max > 0 && (int64_t)n > b->out_max - b->out_len) {
-        *err = LJH_E_TOO_LARGE;
-        return 1;
-    }
-    if (ljh__file_write(&b->out, b->out_len, data, n) != 0) {
-        ljh__msg(b->errmsg, sizeof b->errmsg, "cannot write output \"%s\": %s", b->out.path,
-                 strerror(errno));
-        b->error = *err = LJH_E_IO;
-        return 1;
-    }
-    b->out_len += (int64_t)n;
-    return 1;
-}
-
-ljh_error ljh__bodies_commit(ljh_bodies *b, CURL *easy)
-{
-    if (!b->out.tmp)
-        return LJH_OK;
-    long status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    if (b->is_head || status < 200 || status > 299)
-        return LJH_OK; /* nothing to keep: ljh__bodies_free removes the file */
-    /* The rename alone keeps a failed or killed download from leaving a
-     * partial file. fsync, which also survives power loss, is asked for:
-     * it runs on the caller's event loop and takes milliseconds to seconds.
-     * A shorter body than the size reserved keeps only what came. */
-    int64_t len = b->out_reserved > b->out_len ? b->out_len : -1;
-    if (ljh__file_commit(&b->out, len, b->out_sync, "output", b->errmsg, sizeof b->errmsg) != 0) {
-        b->error = LJH_E_IO;
-        return LJH_E_IO;
-    }
-    b->written = 1;
-    return LJH_OK;
-}
-
-void ljh__bodies_report(const ljh_bodies *b, ljh_response *r)
-{
-    if (r && b->written) {
-        r->output_written = 1;
-        r->output_len = b->out_len;
-    }
 }
 
 void ljh__bodies_free(ljh_bodies *b)

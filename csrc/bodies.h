@@ -11,10 +11,20 @@
 
 #include <curl/curl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "file.h"
 #include "ljhttp.h"
+
+#define LJH_MAX_PATH_LEN 4096
+
+/* A path: 1..LJH_MAX_PATH_LEN bytes, no NUL (it could not reach the
+ * kernel whole). */
+static inline int ljh__path_ok(const ljh_str *s)
+{
+    return s->ptr && s->len > 0 && s->len <= LJH_MAX_PATH_LEN && !memchr(s->ptr, '\0', s->len);
+}
 
 typedef struct ljh_body_part {
     char *name;
@@ -59,6 +69,10 @@ typedef struct ljh_bodies {
 } ljh_bodies;
 
 ljh_error ljh__bodies_init(ljh_bodies *b, const ljh_request *req, char *errmsg, size_t errlen);
+/* options.output (bodies_output.c), from ljh__bodies_init: checks the
+ * path and creates the temporary file. */
+ljh_error ljh__bodies_init_output(ljh_bodies *b, const ljh_request *req, char *errmsg,
+                                  size_t errlen);
 /* Per hop, after the plan's own options, on a reset easy handle: sets
  * upload/MIME options (method = the hop's upper-case method). */
 CURLcode ljh__bodies_apply(ljh_bodies *b, CURL *easy, const char *method);

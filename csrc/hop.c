@@ -70,11 +70,14 @@ void ljh__easy_put(ljh_client *c, ljh_transfer *t)
             if (t->slist)
                 curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
             owner = t;
+            c->pool[c->npool].profile = t->profile;
         } else {
-            curl_easy_reset(e); /* keeps libcurl's caches, drops our options */
+            /* keeps libcurl's caches, drops our options: recorded blank
+             * (plain 0, as a new handle), so its next user sets them all */
+            curl_easy_reset(e);
+            memset(&c->pool[c->npool].profile, 0, sizeof c->pool[c->npool].profile);
         }
         c->pool[c->npool].easy = e;
-        c->pool[c->npool].profile = t->profile;
         c->pool[c->npool].owner = owner;
         c->npool++;
     } else {
@@ -174,11 +177,8 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     struct curl_slist *list = NULL;
     if (!want.plain || t->plan.n_hdr) {
         list = ljh__plan_headers(&t->plan);
-        if (!list) { /* the handle may still point at its last user */
-            t->profile.plain = 0;
-            t->data_set = 0;
+        if (!list) /* nothing changed: t->profile still describes e */
             return CURLE_OUT_OF_MEMORY;
-        }
     }
     int had_list = t->slist != NULL;
     curl_slist_free_all(t->slist);

@@ -1,6 +1,7 @@
 /* Internal declarations shared by the library's C files. Nothing here is
  * exported: the ABI is cdef/ljhttp.h. Data flows request.c (validate,
- * plan) -> engine.c (run transfers) -> response.c (pack the result). */
+ * plan) -> engine.c (run transfers) -> collect.c, response.c (pack the
+ * result). */
 #ifndef LJHTTP_INTERNAL_H
 #define LJHTTP_INTERNAL_H
 
@@ -92,6 +93,11 @@ void ljh__canonical_header(const char *in, size_t n, char *out);
  * the name is empty or not a token. */
 size_t ljh__canonical_token(const char *in, size_t n, char *out);
 int ljh__header_is(const char *name, size_t n, const char *lower);
+/* Optional whitespace (RFC 9110 5.6.3): space or tab. */
+static inline int ljh__is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 /* ---- durations (duration.c) ---- */
 #include "duration.h"
@@ -151,7 +157,7 @@ void ljh__safe_url(const char *url, char *out, size_t cap);
 /* The client's cookie share (NULL without a jar), for ws.c's handshake. */
 CURLSH *ljh__client_share(ljh_client *c);
 
-/* ---- collecting and packing the response (response.c) ---- */
+/* ---- collecting (collect.c) and packing (response.c) the response ---- */
 typedef struct ljh_hdr_ref {
     size_t name_off, name_len, value_off, value_len;
 } ljh_hdr_ref;

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memcmp(out, out2, size) == 0);
         free(out2);
     }
-    /* name: value split at the first colon, as response.c does */
+    /* name: value split at the first colon, as collect.c does */
     const char *colon = memchr(in, ':', size);
     if (colon) {
         size_t nl = (size_t)(colon - in);

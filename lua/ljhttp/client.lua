@@ -146,16 +146,31 @@ end
 
 local new
 
+-- Reads the client's own options (through their metatables): the only
+-- values of opts that new() reads.
+local function read_options(opts)
+    for k in next, CLIENT_ONLY do
+        local _ = opts[k]
+    end
+end
+
 --- Creates a client. opts: cookie_jar, max_connections,
 --- max_host_connections, host, and any request option as a default.
---- Never raises: out of memory (or options whose metatables raise) is
---- nil, message, code, and a client C made is not lost.
+--- Never raises: out of memory, options whose metatables raise, or any
+--- other raise (internal) is nil, message, code, and a client C made is
+--- not lost.
 ---@param opts? ljhttp.ClientOptions
 ---@return ljhttp.Client? client
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function M.new(opts)
-    return protect_mod.call(protect_mod.CLIENT, new, opts)
+    if type(opts) == "table" then -- a raise reading them is the options' (invalid_argument)
+        local ok, msg, code = protect_mod.ok(protect_mod.CLIENT_OPTIONS, read_options, opts)
+        if not ok then
+            return nil, msg, code
+        end
+    end
+    return protect_mod.call(protect_mod.CLIENT, new, opts) -- any later raise is ljhttp's (internal)
 end
 
 new = function(opts)

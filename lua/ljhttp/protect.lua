@@ -16,7 +16,8 @@ M.BATCH = { msg = "invalid batch: ", oom = "encoding the batch", code = "invalid
 M.RESPONSE = { msg = "making the response: ", oom = "making the response", code = "internal" }
 M.CHUNK = { msg = "making a chunk of the body: ", oom = "a chunk of the body", code = "internal" }
 M.REQUEST = { msg = "", oom = "the Lua side of the request", code = "internal" }
-M.CLIENT = { msg = "invalid options: ", oom = "creating the client", code = "invalid_argument" }
+M.CLIENT_OPTIONS = { msg = "invalid options: ", oom = "creating the client", code = "invalid_argument" }
+M.CLIENT = { msg = "creating the client: ", oom = "creating the client", code = "internal" }
 
 -- The out-of-memory messages are made now: when memory has run out, the
 -- path that reports it must not need any.

@@ -1,7 +1,8 @@
-/* Tests for bodies.c: ljh_escape, the checks ljh__bodies_init makes before
- * a request starts, and the output file's life (temporary file beside the
- * target, removed unless committed). The transfers themselves are covered
- * by tests/lua/test_bodies.lua against the fixture server. */
+/* Tests for bodies.c and bodies_output.c: ljh_escape, the checks
+ * ljh__bodies_init makes before a request starts, and the output file's
+ * life (temporary file beside the target, removed unless committed). The
+ * transfers themselves are covered by tests/lua/test_bodies.lua against
+ * the fixture server. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>

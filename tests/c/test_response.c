@@ -1,5 +1,5 @@
-/* Tests for response.c: collecting header lines as libcurl delivers them,
- * and packing the collected storage into one ljh_response. */
+/* Tests for collect.c and response.c: collecting header lines as libcurl
+ * delivers them, and packing the collected storage into one ljh_response. */
 #include <criterion/criterion.h>
 
 #include <stdlib.h>

@@ -14,8 +14,8 @@ T.test("the enums Lua needs are declared, with the values C uses", function()
     T.eq(tonumber(ffi.C.LJH_WS_WANT_WRITE), 2)
 end)
 
-T.test("json.lua, decode.lua and ws.lua name the constants instead of copying numbers", function()
-    local json, decode, ws = source("json.lua"), source("decode.lua"), source("ws.lua")
+T.test("json.lua, json_encode.lua, decode.lua and ws.lua name the constants instead of copying numbers", function()
+    local json, decode, ws = source("json.lua") .. source("json_encode.lua"), source("decode.lua"), source("ws.lua")
     for _, n in ipairs({ "NULL", "FALSE", "TRUE", "NUMBER", "STRING", "ARRAY", "OBJECT", "INTEGER_TEXT",
         "MAX_DEPTH" }) do
         T.contains(json, "LJH_JSON_" .. n)

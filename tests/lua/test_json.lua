@@ -433,17 +433,17 @@ T.test("json: the tape walk and the encoder compile (no NYI but loop exits)", fu
     T.ok(ok, tostring(err))
     local loops, nyi = 0, {}
     for line in (T.read_file(log) or ""):gmatch("[^\n]+") do
-        if line:match("^%[TRACE%s+%d+ json%.lua:%d+ loop%]") then
+        if line:match("^%[TRACE%s+%d+ json[%w_]*%.lua:%d+ loop%]") then
             loops = loops + 1
         end
         -- a loop that returns to its caller ends its trace there: harmless
-        if line:find("NYI", 1, true) and line:find("json.lua", 1, true)
+        if line:find("NYI", 1, true) and line:find("json[%w_]*%.lua")
             and not line:find("return to lower frame", 1, true) then
             nyi[#nyi + 1] = line
         end
     end
-    T.ge(loops, 1, "compiled loops in json.lua")
-    T.ok(#nyi == 0, "NYI in json.lua:\n" .. table.concat(nyi, "\n"))
+    T.ge(loops, 1, "compiled loops in json*.lua")
+    T.ok(#nyi == 0, "NYI in json*.lua:\n" .. table.concat(nyi, "\n"))
 end)
 
 T.test("json: json = value goes to C as a tape, printed there into the body", function()

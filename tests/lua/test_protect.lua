@@ -57,6 +57,67 @@ T.test("every entry point reports options whose metamethods raise the same way",
     c:close()
 end)
 
+-- http.new with a library whose ljh_client_new_to raises when looked up:
+-- raise(real) gives what indexing it raises. The rest is the real library.
+local function new_with(raise, opts)
+    local loader = require("ljhttp.loader")
+    local real_lib = loader.lib
+    local real = assert(real_lib())
+    loader.lib = function()
+        return setmetatable({}, { __index = function(_, name)
+            if name == "ljh_client_new_to" then
+                raise(real)
+            end
+            return real[name]
+        end })
+    end
+    local r = T.call(http.new, opts)
+    loader.lib = real_lib
+    require("ljhttp.decode").init(real) -- http.new handed it the stub
+    return r
+end
+
+T.test("http.new: a raise that is not the options' nor memory is internal and says what failed", function()
+    -- a library built from an earlier ABI 7 commit, without ljh_client_new_to:
+    -- the FFI's own error for a declared symbol the library lacks
+    pcall(require("ffi").cdef, "int ljh_test_symbol_no_library_has(void);")
+    local r = new_with(function(real)
+        return real.ljh_test_symbol_no_library_has
+    end, {})
+    T.is_nil(r[1])
+    T.eq(r[3], "internal", r[2])
+    T.eq(r[2]:sub(1, #"creating the client: "), "creating the client: ")
+    T.ok(r[2]:find("ljh_test_symbol_no_library_has", 1, true), r[2])
+    r = new_with(function()
+        error("a bug", 0)
+    end, {})
+    T.same({ r[1], r[2], r[3] }, { nil, "creating the client: a bug", "internal" })
+end)
+
+T.test("http.new: options whose metatables raise are invalid_argument, out of memory is out_of_memory", function()
+    local opts = setmetatable({}, { __index = function()
+        error("no such option here", 0)
+    end })
+    T.same({ http.new(opts) }, { nil, "invalid options: no such option here", "invalid_argument" })
+    -- (also when the raise is after the library is loaded: max_connections)
+    local late = setmetatable({}, { __index = function(_, k)
+        if k == "max_connections" then
+            error("late", 0)
+        end
+    end })
+    T.same({ http.new(late) }, { nil, "invalid options: late", "invalid_argument" })
+    local oom_opts = setmetatable({}, { __index = function()
+        error("not enough memory", 0)
+    end })
+    T.same({ http.new(oom_opts) }, { nil, "out of memory (creating the client)", "out_of_memory" })
+    local r = new_with(function()
+        error("not enough memory", 0)
+    end, {})
+    T.same({ r[1], r[2], r[3] }, { nil, "out of memory (creating the client)", "out_of_memory" })
+    local c = T.ok(http.new({})) -- the real library again
+    c:close()
+end)
+
 T.test("the failure texts are written once, in protect.lua", function()
     local p = io.popen("grep -rln 'invalid options: \\|not enough memory' " .. T.shq(T.root .. "/lua"))
     local files = p:read("*a")
