@@ -29,6 +29,7 @@ T.test("ABI version of the library matches the loader's", function()
 end)
 
 T.test("re-requiring ljhttp 100 times does not raise, a request still works", function()
+    T.ok(http.new()) -- http's ljhttp.client (loaded on first use) is among the modules put back
     local saved = {}
     for k, v in pairs(package.loaded) do
         if k == "ljhttp" or k:match("^ljhttp%.") then
