@@ -33,6 +33,7 @@ M.version = "0.1.0"
 setmetatable(M, {
     __index = function(t, k)
         if k == "json" then
+            loader.lib() -- first: ljhttp.json may then come from its bytecode
             local j = require("ljhttp.json")
             rawset(t, "json", j)
             return j
