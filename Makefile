@@ -90,6 +90,20 @@ $(B)/obj/%.o: csrc/%.c $(HDRS) | $(B)/obj
 $(LIB): $(OBJS) $(if $(filter windows,$(PLATFORM)),$(B)/ljhttp.def)
 	$(CC) $(LIB_LDFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS) $(SYS_LIBS)
 
+# The Lua modules loaded after the library, compiled by the build's own
+# LuaJIT and embedded in it (csrc/bytecode.c; docs/abi.md, "Embedded
+# bytecode"). Without that LuaJIT nothing is embedded: all load as source.
+BC_LUA := $(filter-out lua/ljhttp/loader.lua lua/ljhttp/cdef.lua lua/ljhttp/types.lua, \
+            $(wildcard lua/ljhttp/*.lua)) $(wildcard lua/ljhttp/hosts/*.lua)
+
+$(B)/obj/bytecode.o: csrc/bytecode.c $(B)/bytecode_data.h $(HDRS) | $(B)/obj
+	$(CC) $(LIB_CFLAGS) -DLJH_EMBED_BYTECODE -I$(B) -c $< -o $@
+
+$(B)/bytecode_data.h: $(BC_LUA) tools/gen-bytecode.lua | $(B)/obj
+	if command -v $(firstword $(LUAJIT)) >/dev/null 2>&1; then \
+	    $(LUAJIT) tools/gen-bytecode.lua $(BC_LUA) > $@.tmp; \
+	else echo '/* no $(firstword $(LUAJIT)): nothing embedded */' > $@.tmp; fi && mv $@.tmp $@
+
 $(B)/ljhttp.def: cdef/ljhttp.h | $(B)/obj
 	{ echo EXPORTS; sed -n 's/^[^#/ ].*[ *]\(ljh_[a-z0-9_]*\)(.*/\1/p' cdef/ljhttp.h; } > $@
 

@@ -6,7 +6,6 @@
 --- Module functions use a default client with no cookie jar; http.new()
 --- makes clients that keep their own connections, cookies and defaults.
 local loader = require("ljhttp.loader")
-local client = require("ljhttp.client")
 
 ---The module. get/post/put/patch/delete/head (and their _async forms)
 ---are made in a loop below, so they are declared here.
@@ -34,6 +33,7 @@ M.version = "0.1.0"
 setmetatable(M, {
     __index = function(t, k)
         if k == "json" then
+            loader.lib() -- first: ljhttp.json may then come from its bytecode
             local j = require("ljhttp.json")
             rawset(t, "json", j)
             return j
@@ -41,13 +41,25 @@ setmetatable(M, {
     end,
 })
 
-local client_request = client.Client.request -- not c:request, its bound closure
+-- ljhttp.client (and encode, decode, options, protect with it) is loaded
+-- on first use, after the library: then it comes from the bytecode the
+-- library embeds (loader.lua), and a require alone loads no library.
+local client, client_request -- client_request: not c:request, its bound closure
+local function client_mod()
+    if not client then
+        loader.lib() -- a failure is reported by client.new
+        client = require("ljhttp.client")
+        client_request = client.Client.request
+    end
+    return client
+end
+
 local default -- the module's own client, made on first use
 local default_err
 
 local function get_default()
     if default == nil then
-        local c, err = client.new({})
+        local c, err = client_mod().new({})
         if not c then
             default_err = err
             return nil
@@ -94,7 +106,7 @@ end
 ---@return string? err
 ---@return ljhttp.ErrorCode? code
 function M.new(opts)
-    return client.new(opts)
+    return client_mod().new(opts)
 end
 
 --- One blocking request (yields in OpenResty's yieldable phases).
@@ -210,6 +222,9 @@ end
 ---@param timeout? number seconds
 ---@return boolean all_finished
 function M.run(timeout)
+    if not client then
+        return true -- no client made yet: nothing to drive
+    end
     local busy = {}
     -- (a client that made no async request has no engine: none is made)
     for c in pairs(client.live) do

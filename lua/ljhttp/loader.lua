@@ -280,6 +280,60 @@ end
 
 local lib, lib_path, load_error
 
+-- Embedded bytecode (docs/abi.md, "Embedded bytecode"): once the library
+-- is loaded, an "ljhttp.*" module loads from the bytecode compiled into it
+-- only when this LuaJIT (version, arch, dump flags) made it from exactly
+-- the file require would load; in any other case from that file, as ever.
+-- bytecode[name]: "bytecode", or why the source was loaded.
+local bytecode = {}
+local BC_REASONS = { [-1] = "not embedded", [-2] = "compiled by another LuaJIT",
+    [-3] = "source unreadable", [-4] = "source differs" }
+
+-- The file require would load: Neovim's runtimepath comes first there.
+local function source_path(name)
+    local rel = "lua/" .. name:gsub("%.", "/") .. ".lua"
+    local found = nvim_runtime_files(rel)[1]
+    return found or package.searchpath(name, package.path)
+end
+
+local function install_bytecode()
+    if os.getenv("LJHTTP_BYTECODE") == "0" then
+        return
+    end
+    local jit = require("jit")
+    local flags = require("bit").band(string.dump(function() end):byte(5), 0x09)
+    local code = ffi.new("const char *[1]")
+    local function searcher(name)
+        if name:sub(1, 7) ~= "ljhttp." or not lib then
+            return nil
+        end
+        local path = source_path(name)
+        if not path then
+            bytecode[name] = "no source file"
+            return nil
+        end
+        local n = lib.ljh_bytecode_find(name, path, jit.version, jit.arch, flags, code)
+        local fn = n > 0 and load(ffi.string(code[0], n), "=" .. name, "b")
+        bytecode[name] = fn and "bytecode" or BC_REASONS[n] or "refused by load"
+        return fn or nil
+    end
+    -- one searcher per Lua state, also when this file is loaded again
+    local reg = debug.getregistry()
+    for i = #package.loaders, 1, -1 do
+        if package.loaders[i] == reg.ljhttp_bytecode_searcher then
+            table.remove(package.loaders, i)
+        end
+    end
+    reg.ljhttp_bytecode_searcher = searcher
+    table.insert(package.loaders, 2, searcher) -- after package.preload
+end
+
+--- How module name was loaded since the library was: "bytecode", why the
+--- source was loaded instead, or nil (not loaded since, or LJHTTP_BYTECODE=0).
+function M.bytecode(name)
+    return bytecode[name]
+end
+
 --- Loads the library from path, or searches; returns the namespace or
 --- nil, message. The first success is kept for the life of the Lua state.
 function M.load(path)
@@ -296,6 +350,7 @@ function M.load(path)
         return nil, where
     end
     lib, lib_path, load_error = l, where, nil
+    install_bytecode()
     return lib
 end
 

@@ -3,21 +3,19 @@
 local T = require("support")
 local http = require("ljhttp")
 
-T.test("lua/ljhttp/cdef.lua returns exactly cdef/ljhttp.h", function()
+T.test("lua/ljhttp/cdef.lua is cdef/ljhttp.h without its comments (tools/gen-cdef.sh)", function()
     local header = T.not_nil(T.read_file(T.root .. "/cdef/ljhttp.h"), "cdef/ljhttp.h")
-    local chunk = assert(loadfile(T.root .. "/lua/ljhttp/cdef.lua"))
-    local text = chunk()
+    local made = T.capture("cd " .. T.shq(T.root) .. " && sh tools/gen-cdef.sh cdef/ljhttp.h")
+    T.eq(T.read_file(T.root .. "/lua/ljhttp/cdef.lua"), made, "cdef.lua is stale (run make)")
+    local text = assert(loadfile(T.root .. "/lua/ljhttp/cdef.lua"))()
     T.is_type(text, "string")
-    if text ~= header then
-        local i = 1
-        while i <= #text and text:byte(i) == header:byte(i) do
-            i = i + 1
-        end
-        T.fail(string.format("cdef.lua differs from cdef/ljhttp.h at byte %d (%d vs %d bytes): "
-            .. "cdef.lua has %s, the header %s (run make)", i, #text, #header, T.show(text:sub(i, i + 40)),
-            T.show(header:sub(i, i + 40))))
+    T.ok(not text:find("/*", 1, true), "a comment is left")
+    -- the same declarations: every word and symbol outside comments, in order
+    local function words(s)
+        return (s:gsub("/%*.-%*/", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
     end
-    T.eq(require("ljhttp.cdef"), header, "the module loaded by require")
+    T.eq(words(text), words(header), "the declarations")
+    T.eq(require("ljhttp.cdef"), text, "the module loaded by require")
 end)
 
 T.test("ABI version of the library matches the loader's", function()
@@ -29,6 +27,7 @@ T.test("ABI version of the library matches the loader's", function()
 end)
 
 T.test("re-requiring ljhttp 100 times does not raise, a request still works", function()
+    T.ok(http.new()) -- http's ljhttp.client (loaded on first use) is among the modules put back
     local saved = {}
     for k, v in pairs(package.loaded) do
         if k == "ljhttp" or k:match("^ljhttp%.") then

@@ -1,0 +1,207 @@
+-- Embedded bytecode (docs/abi.md, "Embedded bytecode"): once the library
+-- is loaded, ljhttp's modules load from the bytecode built into it, and
+-- from their source whenever that bytecode might not be theirs or might
+-- not run here: LJHTTP_BYTECODE=0, an edited or missing source file,
+-- another LuaJIT, a library whose bytecode load() refuses or that embeds
+-- none. Each case runs in a child process, as a script would.
+local T = require("support")
+local R = require("reliability")
+
+local loader = require("ljhttp.loader")
+local MODULES = { "ljhttp.client", "ljhttp.encode", "ljhttp.decode", "ljhttp.options",
+    "ljhttp.protect", "ljhttp.hosts.luajit" }
+-- a function each module defines itself (its chunk name is the module's)
+local DEFINED = { ["ljhttp.client"] = "new", ["ljhttp.encode"] = "request", ["ljhttp.decode"] = "response",
+    ["ljhttp.options"] = "unknown", ["ljhttp.protect"] = "require", ["ljhttp.hosts.luajit"] = "run" }
+
+-- The fixture's /echo, quoted for a child's code.
+local function url()
+    return string.format("%q", T.url("/echo"))
+end
+
+-- A child's report: each module's loader.bytecode() and chunk name.
+local function report_code()
+    return [[
+local http = require("ljhttp")
+assert(http.get(]] .. url() .. [[).status_code == 200)
+local L = require("ljhttp.loader")
+for m, f in pairs({ ]] .. (function()
+    local l = {}
+    for _, m in ipairs(MODULES) do
+        l[#l + 1] = string.format("[%q] = %q", m, DEFINED[m])
+    end
+    return table.concat(l, ", ")
+end)() .. [[ }) do
+    print(m .. " " .. tostring(L.bytecode(m)) .. " " .. debug.getinfo(require(m)[f], "S").source)
+end
+]]
+end
+
+local function report(out)
+    local got = {}
+    for m, status, source in out:gmatch("(ljhttp[%w.]*) ([^@\n]-) (@[^\n]*)") do
+        got[m] = { status = status, source = source }
+    end
+    return got
+end
+
+local function library()
+    local path = loader.path()
+    if not path or path:sub(1, 1) ~= "/" then
+        T.skip("the library was not loaded from an absolute path")
+    end
+    return path
+end
+
+-- A copy of lua/ in a fresh directory, for children to load instead.
+local function copy_tree(name)
+    local dir = T.tmpfile(name)
+    T.ok(T.sh("rm -rf " .. T.shq(dir) .. " && mkdir -p " .. T.shq(dir) .. " && cp -R "
+        .. T.shq(T.root .. "/lua") .. " " .. T.shq(dir .. "/lua")), "copying lua/")
+    return dir
+end
+
+-- A child whose only ljhttp is dir/lua (and the library loaded here).
+local function child_in(dir, code, env)
+    local out, ok = R.child("package.path = " .. string.format("%q", dir .. "/lua/?.lua")
+        .. "\n" .. code, "LJHTTP_LIBRARY=" .. T.shq(library()) .. " " .. (env or ""))
+    T.ok(ok, "the child failed: " .. out)
+    return out
+end
+
+T.test("after the library, a request's modules come from the embedded bytecode, named lua/ljhttp/*.lua", function()
+    local out, ok = R.child(report_code())
+    T.ok(ok, "the child failed: " .. out)
+    local got = report(out)
+    for _, m in ipairs(MODULES) do
+        T.eq(got[m] and got[m].status, "bytecode", m .. " in:\n" .. out)
+        T.eq(got[m].source, "@lua/" .. m:gsub("%.", "/") .. ".lua", m .. "'s chunk name")
+    end
+end)
+
+T.test("modules loaded later (json, engine) come from bytecode too; a second require loads no more", function()
+    local out, ok = R.child([[
+local http = require("ljhttp")
+local L = require("ljhttp.loader")
+assert(http.json.encode({ 1 }) == "[1]")
+local r = assert(assert(http.new()):get_async(]] .. url() .. [[):wait())
+package.loaded.ljhttp = nil
+local again = require("ljhttp")
+assert(again.get(]] .. url() .. [[).status_code == 200 and r.status_code == 200)
+print("json " .. tostring(L.bytecode("ljhttp.json")) .. " engine " .. tostring(L.bytecode("ljhttp.engine"))
+    .. " handle " .. tostring(L.bytecode("ljhttp.handle")) .. " async " .. tostring(L.bytecode("ljhttp.client_async")))
+local n = 0
+for _, f in ipairs(package.loaders) do
+    if f == debug.getregistry().ljhttp_bytecode_searcher then n = n + 1 end
+end
+print("searchers " .. n)
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "json bytecode engine bytecode handle bytecode async bytecode")
+    T.contains(out, "searchers 1")
+end)
+
+T.test("errors and tracebacks from bytecode name the file and the line the source would", function()
+    local code = [[
+local http = require("ljhttp")
+assert(http.get(]] .. url() .. [[).status_code == 200)
+local options = require("ljhttp.options")
+local ok, err = xpcall(function() return options.unknown(5) end, debug.traceback)
+print(require("ljhttp.loader").bytecode("ljhttp.options"))
+print(err)
+]]
+    local out, ok = R.child(code)
+    T.ok(ok, "the child failed: " .. out)
+    local line = out:match("^bytecode\nlua/ljhttp/options%.lua:(%d+):")
+    T.ok(line, "no file:line in the message:\n" .. out)
+    T.match(out, "\n%s*lua/ljhttp/options%.lua:%d+: in function", "no file:line in the traceback")
+    local src = R.child(code, "LJHTTP_BYTECODE=0")
+    T.contains(src, "/lua/ljhttp/options.lua:" .. line .. ":", "the source's message")
+end)
+
+T.test("LJHTTP_BYTECODE=0 loads every module from its source file", function()
+    local out, ok = R.child(report_code(), "LJHTTP_BYTECODE=0")
+    T.ok(ok, "the child failed: " .. out)
+    local got = report(out)
+    for _, m in ipairs(MODULES) do
+        T.eq(got[m] and got[m].status, "nil", m)
+        T.eq(got[m].source, "@" .. T.root .. "/lua/" .. m:gsub("%.", "/") .. ".lua", m .. "'s chunk name")
+    end
+end)
+
+T.test("an edited source file is loaded as edited; the unedited ones still from bytecode", function()
+    local dir = copy_tree("bc_edited")
+    local file = dir .. "/lua/ljhttp/options.lua"
+    local src = T.read_file(file)
+    local edited = src:gsub("\nreturn M%s*$", "\nM.edited = true\nreturn M\n")
+    T.ne(edited, src, "the edit")
+    T.write_file(file, edited)
+    local out = child_in(dir, report_code() .. 'print("edited " .. tostring(require("ljhttp.options").edited))\n')
+    local got = report(out)
+    T.eq(got["ljhttp.options"] and got["ljhttp.options"].status, "source differs", out)
+    T.eq(got["ljhttp.options"].source, "@" .. file)
+    T.contains(out, "edited true")
+    T.eq(got["ljhttp.client"].status, "bytecode", "the unedited client")
+end)
+
+T.test("a missing source file is not replaced by the embedded bytecode", function()
+    local dir = copy_tree("bc_missing")
+    T.ok(os.remove(dir .. "/lua/ljhttp/links.lua"))
+    local out = child_in(dir, [[
+assert(require("ljhttp").get(]] .. url() .. [[).status_code == 200)
+local ok, err = pcall(require, "ljhttp.links")
+print("loaded " .. tostring(ok) .. " " .. tostring(require("ljhttp.loader").bytecode("ljhttp.links")))
+print(err)
+]])
+    T.contains(out, "loaded false no source file")
+    T.contains(out, "module 'ljhttp.links' not found")
+end)
+
+T.test("another LuaJIT (version or arch) loads the sources", function()
+    for _, field in ipairs({ "version", "arch" }) do
+        local out, ok = R.child("jit." .. field .. " = 'other'\n" .. report_code())
+        T.ok(ok, "the child failed: " .. out)
+        local got = report(out)
+        for _, m in ipairs(MODULES) do
+            T.eq(got[m] and got[m].status, "compiled by another LuaJIT", field .. ": " .. m)
+        end
+    end
+end)
+
+-- Libraries that differ only in what they embed: the build's objects
+-- copied (timestamps kept), so make compiles bytecode.o and links.
+local function build_with(name, luajit)
+    local real = T.capture("readlink -f " .. T.shq(library()))
+    if real ~= T.capture("readlink -f " .. T.shq(T.root .. "/build/libljhttp.so")) then
+        T.skip("the library is not build/libljhttp.so (`make asan` runs another)")
+    end
+    local b = T.tmpfile(name)
+    T.ok(T.sh("rm -rf " .. T.shq(b) .. " && mkdir -p " .. T.shq(b) .. " && cp -p -R "
+        .. T.shq(T.root .. "/build/obj") .. " " .. T.shq(b .. "/obj")), "copying the objects")
+    local out, ok = T.capture("make -s -C " .. T.shq(T.root) .. " B=" .. T.shq(b) .. " LUAJIT="
+        .. T.shq(luajit) .. " " .. T.shq(b .. "/libljhttp.so") .. " 2>&1")
+    T.ok(ok, "make: " .. out)
+    return b .. "/libljhttp.so"
+end
+
+T.test("a library whose bytecode load() refuses, or that embeds none, leaves the sources in use", function()
+    local wrapper = T.tmpfile("bc_truncating_luajit")
+    -- a LuaJIT whose string.dump drops the end of every chunk
+    T.write_file(wrapper, "#!/bin/sh\nexec luajit -e 'local d = string.dump; string.dump = "
+        .. "function(...) local s = d(...) return s:sub(1, #s - 16) end' \"$@\"\n")
+    T.ok(T.sh("chmod +x " .. T.shq(wrapper)))
+    local cases = {
+        { build_with("bc_truncated", wrapper), "refused by load" },
+        { build_with("bc_none", "no-such-luajit-here"), "not embedded" },
+    }
+    for _, case in ipairs(cases) do
+        local out, ok = R.child("package.path = " .. string.format("%q", T.root .. "/lua/?.lua;")
+            .. " .. package.path\n" .. report_code(), "LJHTTP_LIBRARY=" .. T.shq(case[1]))
+        T.ok(ok, "the child failed: " .. out)
+        local got = report(out)
+        for _, m in ipairs(MODULES) do
+            T.eq(got[m] and got[m].status, case[2], case[1] .. ": " .. m)
+            T.eq(got[m].source, "@" .. T.root .. "/lua/" .. m:gsub("%.", "/") .. ".lua")
+        end
+    end
+end)
