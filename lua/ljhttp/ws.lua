@@ -155,13 +155,17 @@ local function release(c)
     if c.relay then
         or_host().wait_fd_end(c)
     end
+    -- Keys are cleared only where set: LuaJIT makes a key even to store
+    -- nil in it, which may grow the table, and this runs when memory has
+    -- run out (failed).
     local p, t = c.poll, c.timer
-    c.poll, c.timer = nil, nil
     if p then
+        c.poll = nil
         p:stop()
         p:close()
     end
     if t then
+        c.timer = nil
         t:stop()
         t:close()
     end
