@@ -99,7 +99,7 @@ BC_LUA := $(filter-out lua/ljhttp/loader.lua lua/ljhttp/cdef.lua lua/ljhttp/type
 $(B)/obj/bytecode.o: csrc/bytecode.c $(B)/bytecode_data.h $(HDRS) | $(B)/obj
 	$(CC) $(LIB_CFLAGS) -DLJH_EMBED_BYTECODE -I$(B) -c $< -o $@
 
-$(B)/bytecode_data.h: $(BC_LUA) tools/gen-bytecode.lua | $(B)/obj
+$(B)/bytecode_data.h: $(BC_LUA) lua/ljhttp/loader.lua lua/ljhttp/cdef.lua tools/gen-bytecode.lua | $(B)/obj
 	if command -v $(firstword $(LUAJIT)) >/dev/null 2>&1; then \
 	    $(LUAJIT) tools/gen-bytecode.lua $(BC_LUA) > $@.tmp; \
 	else echo '/* no $(firstword $(LUAJIT)): nothing embedded */' > $@.tmp; fi && mv $@.tmp $@

@@ -269,14 +269,15 @@ const char *ljh_curl_features(void);
 const char *ljh_error_name(int32_t code);
 /* The Lua modules' bytecode, embedded at build time (docs/abi.md). For
  * module `name` ("ljhttp.client"): its length, with *code set to it
- * (static, read-only), only when it was compiled by this jit_version,
- * jit_arch and header flags (endianness and GC64 bits: 0x09 of the dump's
- * flags) from exactly the bytes of the file at source_path, which is read
- * and hashed here. Otherwise *code is NULL and the result is: -1 not
+ * (static, read-only), only when it was compiled by this jit_version and
+ * jit_arch, whose string.dump of the loader's probe chunk was these
+ * probe_len bytes, from exactly the bytes of the file at source_path,
+ * which is read and hashed here. Otherwise *code is NULL and the result is: -1 not
  * embedded, -2 compiled by another LuaJIT, -3 source_path unreadable,
  * -4 the source differs. */
 int32_t ljh_bytecode_find(const char *name, const char *source_path, const char *jit_version,
-                          const char *jit_arch, int32_t flags, const char **code);
+                          const char *jit_arch, const char *probe, int32_t probe_len,
+                          const char **code);
 
 /* Clients own connections, the cookie jar and every transfer.
  * ljh_client_new returns NULL only when out of memory or when

@@ -26,7 +26,7 @@ typedef struct ljh_bc_module {
 #define LJH_BC_COUNT 0
 #define LJH_BC_JIT_VERSION ""
 #define LJH_BC_JIT_ARCH ""
-#define LJH_BC_FLAGS 0
+static const char ljh_bc_probe[] = "";
 static const ljh_bc_module ljh_bc_modules[1] = { { NULL, NULL, 0, 0, 0 } };
 #endif
 
@@ -71,12 +71,13 @@ static int bc_source_matches(FILE *f, uint64_t digest, size_t len)
 }
 
 int32_t ljh_bytecode_find(const char *name, const char *source_path, const char *jit_version,
-                          const char *jit_arch, int32_t flags, const char **code)
+                          const char *jit_arch, const char *probe, int32_t probe_len,
+                          const char **code)
 {
     const ljh_bc_module *m = NULL;
     if (code)
         *code = NULL;
-    if (!name || !source_path || !jit_version || !jit_arch || !code)
+    if (!name || !source_path || !jit_version || !jit_arch || !probe || probe_len < 0 || !code)
         return -1;
     for (int i = 0; i < LJH_BC_COUNT; i++) {
         if (strcmp(ljh_bc_modules[i].name, name) == 0) {
@@ -87,7 +88,8 @@ int32_t ljh_bytecode_find(const char *name, const char *source_path, const char 
     if (!m)
         return -1;
     if (strcmp(jit_version, LJH_BC_JIT_VERSION) != 0 || strcmp(jit_arch, LJH_BC_JIT_ARCH) != 0
-        || (flags & 0x09) != LJH_BC_FLAGS || m->len > INT32_MAX)
+        || (size_t)probe_len != sizeof ljh_bc_probe - 1
+        || memcmp(probe, ljh_bc_probe, (size_t)probe_len) != 0 || m->len > INT32_MAX)
         return -2;
     FILE *f = fopen(source_path, "rb");
     if (!f)

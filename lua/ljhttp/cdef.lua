@@ -189,7 +189,8 @@ const char *ljh_curl_version(void);
 const char *ljh_curl_features(void);
 const char *ljh_error_name(int32_t code);
 int32_t ljh_bytecode_find(const char *name, const char *source_path, const char *jit_version,
-                          const char *jit_arch, int32_t flags, const char **code);
+                          const char *jit_arch, const char *probe, int32_t probe_len,
+                          const char **code);
 ljh_client *ljh_client_new(const ljh_client_options *opts);
 void ljh_client_free(ljh_client *c);
 int32_t ljh_client_new_to(const ljh_client_options *opts, ljh_client **slot);

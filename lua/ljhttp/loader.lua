@@ -282,10 +282,28 @@ local lib, lib_path, load_error
 
 -- Embedded bytecode (docs/abi.md, "Embedded bytecode"): once the library
 -- is loaded, an "ljhttp.*" module loads from the bytecode compiled into it
--- only when this LuaJIT (version, arch, dump flags) made it from exactly
--- the file require would load; in any other case from that file, as ever.
+-- only when this LuaJIT (version, arch, and the same dump of the probe
+-- below) made it from exactly the file require would load; in any other
+-- case from that file, as ever.
 -- bytecode[name]: "bytecode", or why the source was loaded.
 local bytecode = {}
+-- Compiled, never run: its dump (string.dump, debug info kept) is this
+-- LuaJIT's fingerprint. Builds that share a jit.version ("LuaJIT
+-- 2.1.0-beta3" names years of them, and forks) may number opcodes
+-- differently; then this dump differs from the one made at build time
+-- (tools/gen-bytecode.lua dumps the same text), and no bytecode is used.
+M.BYTECODE_PROBE = [==[
+local a, b, c = ...
+local t = { 1, 2.5, "s", x = true, [a] = b }
+for i = 1, #t do c = (c or 0) + i * 2 - 1 / 3 % 4 ^ 5 end
+for k, v in pairs(t) do t[k] = v end
+for k in next, t do c = k end
+while a and not b or a == b or a ~= c or a < b or a <= c do a = nil end
+repeat b = -b .. "x" until b
+local function f(...) return select("#", ...), ... end
+return f(a, b, c), function() a = t return a, t end, t.x, t[1], #t, ...
+]==]
+
 local BC_REASONS = { [-1] = "not embedded", [-2] = "compiled by another LuaJIT",
     [-3] = "source unreadable", [-4] = "source differs" }
 
@@ -301,7 +319,7 @@ local function install_bytecode()
         return
     end
     local jit = require("jit")
-    local flags = require("bit").band(string.dump(function() end):byte(5), 0x09)
+    local probe = string.dump(assert(loadstring(M.BYTECODE_PROBE, "=ljhttp bytecode probe")))
     local code = ffi.new("const char *[1]")
     local function searcher(name)
         if name:sub(1, 7) ~= "ljhttp." or not lib then
@@ -312,7 +330,7 @@ local function install_bytecode()
             bytecode[name] = "no source file"
             return nil
         end
-        local n = lib.ljh_bytecode_find(name, path, jit.version, jit.arch, flags, code)
+        local n = lib.ljh_bytecode_find(name, path, jit.version, jit.arch, probe, #probe, code)
         local fn = n > 0 and load(ffi.string(code[0], n), "=" .. name, "b")
         bytecode[name] = fn and "bytecode" or BC_REASONS[n] or "refused by load"
         return fn or nil
