@@ -75,6 +75,17 @@ static void stop_server(pthread_t th)
     pthread_join(th, NULL);
 }
 
+/* A plain GET of url, as the Lua side fills it with no options. */
+static ljh_request get_request(const char *url)
+{
+    ljh_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.method = str("GET");
+    rq.url = str(url);
+    rq.max_redirects = -1;
+    return rq;
+}
+
 /* A request on c that fails (out of memory) building its header list,
  * after which its handle is back in the pool. */
 static ljh_transfer *submit_failing(ljh_client *c, const ljh_request *rq)
@@ -119,11 +130,7 @@ Test(pool, a_failed_hop_setup_does_not_take_over_a_pooled_handle)
     pthread_t th = start_server(url, sizeof url);
     ljh_client *c = ljh_client_new(NULL);
     cr_assert(c);
-    ljh_request rq;
-    memset(&rq, 0, sizeof rq);
-    rq.method = str("GET");
-    rq.url = str(url);
-    rq.max_redirects = -1;
+    ljh_request rq = get_request(url);
     /* enough transfers that freeing them fills the client's spare list,
      * so a later free is a real one */
     ljh_transfer *fill[40];
@@ -158,11 +165,7 @@ Test(pool, a_handle_reset_after_a_failed_setup_is_configured_again)
     pthread_t th = start_server(url, sizeof url);
     ljh_client *c = ljh_client_new(NULL);
     cr_assert(c);
-    ljh_request rq;
-    memset(&rq, 0, sizeof rq);
-    rq.method = str("GET");
-    rq.url = str(url);
-    rq.max_redirects = -1;
+    ljh_request rq = get_request(url);
     ljh_transfer *a = ljh_client_submit(c, &rq); /* configures the handle */
     expect_hello(c, a);
     ljh_transfer *b = submit_failing(c, &rq);  /* takes it, gives it back reset */
