@@ -79,7 +79,7 @@ LIBDIR  ?= $(PREFIX)/lib
 LUADIR  ?= $(PREFIX)/share/lua/5.1
 DATADIR ?= $(PREFIX)/share/ljhttp
 
-.PHONY: all deps test test-cross test-c test-lua test-install test-hosts test-portable test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
+.PHONY: FORCE all deps test test-cross test-c test-lua test-install test-hosts test-portable test-packaging demo bench bench-smoke clean install uninstall asan valgrind \
         test-asan-c fuzz soak test-platforms test-load
 
 all: $(LIB) $(CDEF_LUA)
@@ -99,7 +99,16 @@ BC_LUA := $(filter-out lua/ljhttp/loader.lua lua/ljhttp/cdef.lua lua/ljhttp/type
 $(B)/obj/bytecode.o: csrc/bytecode.c $(B)/bytecode_data.h $(HDRS) | $(B)/obj
 	$(CC) $(LIB_CFLAGS) -DLJH_EMBED_BYTECODE -I$(B) -c $< -o $@
 
-$(B)/bytecode_data.h: $(BC_LUA) lua/ljhttp/loader.lua lua/ljhttp/cdef.lua tools/gen-bytecode.lua | $(B)/obj
+# Which LuaJIT compiles them: rewritten only when that changes (another
+# LUAJIT, one installed since), so the bytecode is made again then.
+$(B)/bytecode_luajit: FORCE | $(B)/obj
+	@v="$$(command -v $(firstword $(LUAJIT)) 2>/dev/null && $(LUAJIT) -v 2>/dev/null)"; \
+	if [ "$$v" != "$$(cat $@ 2>/dev/null)" ]; then printf '%s\n' "$$v" > $@; fi
+
+FORCE:
+
+$(B)/bytecode_data.h: $(BC_LUA) lua/ljhttp/loader.lua lua/ljhttp/cdef.lua tools/gen-bytecode.lua \
+                      $(B)/bytecode_luajit | $(B)/obj
 	if command -v $(firstword $(LUAJIT)) >/dev/null 2>&1; then \
 	    $(LUAJIT) tools/gen-bytecode.lua $(BC_LUA) > $@.tmp; \
 	else echo '/* no $(firstword $(LUAJIT)): nothing embedded */' > $@.tmp; fi && mv $@.tmp $@

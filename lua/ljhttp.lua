@@ -33,7 +33,9 @@ M.version = "0.1.0"
 setmetatable(M, {
     __index = function(t, k)
         if k == "json" then
-            loader.lib() -- first: ljhttp.json may then come from its bytecode
+            -- no library load here: http.setup{library = ...} may follow
+            -- (json.lua loads it on first use; from source when it is not
+            -- loaded yet)
             local j = require("ljhttp.json")
             rawset(t, "json", j)
             return j

@@ -104,10 +104,10 @@ function M.root(dir)
     return dir .. "/../.."
 end
 
-local function nvim_runtime_files(name)
+local function nvim_runtime_files(name, first_only)
     local vim = rawget(_G, "vim")
     if vim and vim.api and vim.api.nvim_get_runtime_file then
-        local ok, found = pcall(vim.api.nvim_get_runtime_file, name, true)
+        local ok, found = pcall(vim.api.nvim_get_runtime_file, name, not first_only)
         if ok then
             return found
         end
@@ -292,6 +292,8 @@ local bytecode = {}
 -- 2.1.0-beta3" names years of them, and forks) may number opcodes
 -- differently; then this dump differs from the one made at build time
 -- (tools/gen-bytecode.lua dumps the same text), and no bytecode is used.
+-- At most one constant key in a table constructor: several are dumped in
+-- hash order, which changes from process to process.
 M.BYTECODE_PROBE = [==[
 local a, b, c = ...
 local t = { 1, 2.5, "s", x = true, [a] = b }
@@ -310,8 +312,24 @@ local BC_REASONS = { [-1] = "not embedded", [-2] = "compiled by another LuaJIT",
 -- The file require would load: Neovim's runtimepath comes first there.
 local function source_path(name)
     local rel = "lua/" .. name:gsub("%.", "/") .. ".lua"
-    local found = nvim_runtime_files(rel)[1]
+    local found = nvim_runtime_files(rel, true)[1]
     return found or package.searchpath(name, package.path)
+end
+
+-- Where the searcher goes: in front of the first loader that would load
+-- an ljhttp file as source (LuaJIT's own searchers are C functions;
+-- Neovim's runtimepath loaders live in its vim/ files). A loader of the
+-- application's put before those stays before the searcher.
+local function searcher_place(loaders)
+    for i = 2, #loaders do
+        local info = debug.getinfo(loaders[i], "S")
+        local src = info.source or ""
+        if info.what == "C" or src:find("vim/_init_packages.lua", 1, true)
+            or src:find("vim/loader.lua", 1, true) then
+            return i
+        end
+    end
+    return #loaders + 1
 end
 
 local function install_bytecode()
@@ -343,7 +361,7 @@ local function install_bytecode()
         end
     end
     reg.ljhttp_bytecode_searcher = searcher
-    table.insert(package.loaders, 2, searcher) -- after package.preload
+    table.insert(package.loaders, searcher_place(package.loaders), searcher)
 end
 
 --- How module name was loaded since the library was: "bytecode", why the

@@ -83,8 +83,9 @@ T.test("modules loaded later (json, engine) come from bytecode too; a second req
     local out, ok = R.child([[
 local http = require("ljhttp")
 local L = require("ljhttp.loader")
+local c = assert(http.new())
 assert(http.json.encode({ 1 }) == "[1]")
-local r = assert(assert(http.new()):get_async(]] .. url() .. [[):wait())
+local r = assert(c:get_async(]] .. url() .. [[):wait())
 package.loaded.ljhttp = nil
 local again = require("ljhttp")
 assert(again.get(]] .. url() .. [[).status_code == 200 and r.status_code == 200)
@@ -175,6 +176,44 @@ T.test("another LuaJIT (version, arch or its dump of the probe) loads the source
             T.eq(got[m] and got[m].status, "compiled by another LuaJIT", what .. ": " .. m)
         end
     end
+end)
+
+-- Reading http.json loads no library: http.setup{library = ...} may still
+-- follow (before, the library searched for by default was kept, and the
+-- setup failed with "already loaded").
+T.test("http.json before http.setup{library}: the setup still chooses the library", function()
+    local copy = T.tmpfile("libljhttp_copy.so")
+    T.ok(T.sh("cp " .. T.shq(library()) .. " " .. T.shq(copy)))
+    local out, ok = R.child([[
+local http = require("ljhttp")
+local json = http.json
+print("setup", http.setup({ library = ]] .. string.format("%q", copy) .. [[ }))
+print("path " .. tostring(require("ljhttp.loader").path()))
+assert(http.get(]] .. url() .. [[).status_code == 200)
+assert(json.encode({ 1 }) == "[1]")
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "setup\ttrue")
+    T.contains(out, "path " .. copy)
+end)
+
+-- A loader the application put before LuaJIT's own searchers keeps its
+-- place: the bytecode searcher goes after it.
+T.test("a loader put in front by the application stays in front of the bytecode searcher", function()
+    local out, ok = R.child([[
+table.insert(package.loaders, 2, function(name)
+    if name == "ljhttp.links" then
+        return function() return { patched = true } end
+    end
+end)
+local http = require("ljhttp")
+assert(http.get(]] .. url() .. [[).status_code == 200)
+print("links " .. tostring(require("ljhttp.links").patched))
+print("client " .. tostring(require("ljhttp.loader").bytecode("ljhttp.client")))
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "links true")
+    T.contains(out, "client bytecode")
 end)
 
 -- Libraries that differ only in what they embed: the build's objects
