@@ -139,7 +139,9 @@ function M.response(r, streamed, lib, slot)
     local rs = r.redirects
     for i = 0, n_redirects - 1 do
         local h = rs[i]
-        redirects[i + 1] = { status_code = h.status, url = ffi_str(h.url, h.url_len) }
+        local hop = { status_code = 0, url = "" } -- constants: see res below
+        hop.status_code, hop.url = h.status, ffi_str(h.url, h.url_len)
+        redirects[i + 1] = hop
     end
     -- decode = "json": C parsed the body and, when it was JSON, freed it
     -- (r.body is then "", r.body_len still counts the bytes)
@@ -171,30 +173,27 @@ function M.response(r, streamed, lib, slot)
     end
     local v = r.http_version
     local url = ffi_str(r.url, r.url_len)
+    -- The keys come from a template of constants and the values after
+    -- it: LuaJIT's bytecode dump (the modules embedded in the library,
+    -- docs/abi.md) drops a constructor's keys whose values are not
+    -- constants, and a table made from such a template grows by one
+    -- rehash per power of two (about 6k instructions per response).
     -- Assigned, then returned: a tail call to setmetatable would abort
     -- the trace (NYI: return to lower frame).
+    local timings = { dns = 0, connect = 0, tls = 0, first_byte = 0, total = 0 }
+    timings.dns, timings.connect, timings.tls = r.t_dns, r.t_connect, r.t_tls
+    timings.first_byte, timings.total = r.t_first_byte, r.t_total
     local res = setmetatable({
-        body = body,
-        body_size = body_size,
-        status_code = r.status,
-        url = url,
-        headers = headers,
-        links = {}, -- parsed below when there is a Link header
-        header_list = list,
-        cookies = cookies,
-        redirects = redirects,
-        http_version = HTTP_VERSIONS[v],
-        remote_ip = ffi_str(r.remote_ip),
-        retries = r.retries,
-        trace = r.trace_len > 0 and ffi_str(r.trace, r.trace_len) or nil,
-        timings = {
-            dns = r.t_dns,
-            connect = r.t_connect,
-            tls = r.t_tls,
-            first_byte = r.t_first_byte,
-            total = r.t_total,
-        },
+        body = "", body_size = 0, status_code = 0, url = "", headers = false, links = false,
+        header_list = false, cookies = false, redirects = false, http_version = false,
+        remote_ip = "", retries = 0, trace = false, timings = false,
     }, M.response_mt)
+    res.body, res.body_size, res.status_code, res.url = body, body_size, r.status, url
+    res.headers, res.header_list, res.cookies, res.redirects = headers, list, cookies, redirects
+    res.links = {} -- parsed in finish when there is a Link header
+    res.http_version, res.remote_ip, res.retries = HTTP_VERSIONS[v], ffi_str(r.remote_ip), r.retries
+    res.trace = r.trace_len > 0 and ffi_str(r.trace, r.trace_len) or nil
+    res.timings = timings
     if jdoc ~= nil then
         local value, jerr = json().from_doc(jdoc)
         res.json_value, res.json_error = value, jerr

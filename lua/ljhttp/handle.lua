@@ -29,10 +29,12 @@ local complete
 -- too, so settling a handle only fills them in and can end it even when
 -- no memory is left (Handle:_abort).
 function M.handle(callback, on_chunk, internal)
+    -- callback, on_chunk, internal and done_rec: constants in the
+    -- constructor, set below (decode.lua's response says why)
     local h = setmetatable({
-        callback = callback,
-        on_chunk = on_chunk,
-        internal = internal, -- batch items: settled without the host
+        callback = false,
+        on_chunk = false,
+        internal = false, -- batch items: settled without the host
         finished = false,
         res = false,
         err = false,
@@ -43,10 +45,13 @@ function M.handle(callback, on_chunk, internal)
         engine = false,
         starved = false, -- an engine's spare, given out for lack of memory
         -- the completion's record for hosts with call_record
-        done_rec = callback and not internal and { false, complete, 1, false } or false,
+        done_rec = false,
     }, Handle)
-    if h.done_rec then
-        h.done_rec[4] = h
+    h.callback, h.on_chunk, h.internal = callback, on_chunk, internal
+    if callback and not internal then
+        local rec = { false, false, 1, false }
+        rec[2], rec[4] = complete, h
+        h.done_rec = rec
     end
     return h
 end
@@ -431,8 +436,11 @@ function Handle:progress()
         local d, dt = tonumber(progress.downloaded), tonumber(progress.download_total)
         local u, ut = tonumber(progress.uploaded), tonumber(progress.upload_total)
         -- both shapes: p.downloaded and p[1]
-        self.last_progress = { d, dt, u, ut, downloaded = d, download_total = dt, uploaded = u,
-            upload_total = ut }
+        local p = { 0, 0, 0, 0, downloaded = 0, download_total = 0, uploaded = 0,
+            upload_total = 0 } -- constants, then the values: see decode.lua's response
+        p[1], p[2], p[3], p[4] = d, dt, u, ut
+        p.downloaded, p.download_total, p.uploaded, p.upload_total = d, dt, u, ut
+        self.last_progress = p
     end
     return self.last_progress or { 0, 0, 0, 0, downloaded = 0, download_total = 0, uploaded = 0,
         upload_total = 0 }

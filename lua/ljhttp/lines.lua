@@ -13,7 +13,9 @@ local Splitter = {}
 Splitter.__index = Splitter
 
 function M.new()
-    return setmetatable({ part = {}, n = 0 }, Splitter)
+    local s = setmetatable({ part = false, n = 0 }, Splitter) -- see decode.lua's response
+    s.part = {}
+    return s
 end
 
 local function strip_cr(line)

@@ -163,7 +163,8 @@ function M.parse(list, base)
         for word in rel:gmatch("%S+") do
             word = lower(word)
             if links[word] == nil then
-                local l = { url = url, rel = word }
+                local l = { url = "", rel = "" } -- constants: see decode.lua's response
+                l.url, l.rel = url, word
                 for k, v in next, params do
                     if k ~= "rel" and k ~= "url" then
                         l[k] = v

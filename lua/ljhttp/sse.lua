@@ -35,18 +35,22 @@ local BOM = "\239\187\191"
 local CR, LF = 13, 10
 
 function M.new()
-    return setmetatable({
+    -- part and data: constants in the constructor, set below (decode.lua's
+    -- response says why)
+    local p = setmetatable({
         started = false,  -- past the optional BOM
         head = "",        -- bytes held while deciding about the BOM
-        part = {},        -- pieces of the current unfinished line
+        part = false,     -- pieces of the current unfinished line
         n_part = 0,
         skip_lf = false,  -- the last chunk ended with CR
-        data = {},        -- data lines of the current event
+        data = false,     -- data lines of the current event
         n_data = 0,
         event = "",
         last_event_id = "",
         retry = nil,
     }, Parser)
+    p.part, p.data = {}, {}
+    return p
 end
 
 local function field(p, line, out)
@@ -54,12 +58,10 @@ local function field(p, line, out)
     if n == 0 then
         -- dispatch
         if p.n_data > 0 then
-            local ev = {
-                event = p.event ~= "" and p.event or "message",
-                data = concat(p.data, "\n", 1, p.n_data),
-                id = p.last_event_id,
-                retry = p.retry,
-            }
+            -- constants, then the values: see decode.lua's response
+            local ev = { event = "", data = "", id = "", retry = false }
+            ev.event = p.event ~= "" and p.event or "message"
+            ev.data, ev.id, ev.retry = concat(p.data, "\n", 1, p.n_data), p.last_event_id, p.retry
             out[#out + 1] = ev
             for i = 1, p.n_data do
                 p.data[i] = nil

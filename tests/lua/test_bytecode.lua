@@ -257,3 +257,77 @@ T.test("a library whose bytecode load() refuses, or that embeds none, leaves the
         end
     end
 end)
+
+-- LuaJIT's bytecode dump keeps only the constant values of a table
+-- constructor's template: a key whose value is computed is dropped, so
+-- the table made from the loaded bytecode starts smaller than the one
+-- made from source and rehashes as it is filled (about 6k instructions
+-- per response for the response table). The modules that build a table
+-- per request or per event put constants in their constructors and the
+-- values after. Checked here on each constructor in those modules: every
+-- key its stores name that the source's template holds (next() accepts a
+-- key only when the table has it, even with a nil value) is also in the
+-- dumped one. A module's main chunk runs once and is not checked.
+local PER_REQUEST = { "decode", "encode", "handle", "client_async", "stream", "sse", "sse_stream",
+    "lines", "links" }
+
+T.test("per-request constructors keep their keys in the bytecode (no rehash while filling them)", function()
+    local okv, vmdef = pcall(require, "jit.vmdef")
+    if not okv then
+        T.skip("this LuaJIT has no jit.vmdef to name its opcodes")
+    end
+    local jutil, bit = require("jit.util"), require("bit")
+    local function op(ins)
+        local o = bit.band(ins, 0xff)
+        return (vmdef.bcnames:sub(o * 6 + 1, o * 6 + 6):gsub(" ", ""))
+    end
+    local function has(t, k)
+        return (pcall(next, t, k))
+    end
+    local lost = {}
+    -- src and dumped: the same prototype, compiled and loaded from a dump
+    local function check(src, dumped, file, main)
+        local pc = 1
+        while not main and jutil.funcbc(src, pc) do
+            local ins = jutil.funcbc(src, pc)
+            if op(ins) == "TDUP" then
+                local a, d = bit.band(bit.rshift(ins, 8), 0xff), bit.rshift(ins, 16)
+                local ts, td = jutil.funck(src, -d - 1), jutil.funck(dumped, -d - 1)
+                local q = pc + 1
+                while jutil.funcbc(src, q) do
+                    local i2 = jutil.funcbc(src, q)
+                    local o2, a2 = op(i2), bit.band(bit.rshift(i2, 8), 0xff)
+                    if (o2 == "TDUP" or o2 == "TNEW") and a2 == a then
+                        break -- the register holds another table from here
+                    end
+                    local b, c = bit.rshift(i2, 24), bit.band(bit.rshift(i2, 16), 0xff)
+                    local key
+                    if o2 == "TSETS" and b == a then
+                        key = jutil.funck(src, -c - 1)
+                    elseif o2 == "TSETB" and b == a then
+                        key = c
+                    end
+                    if key ~= nil and has(ts, key) and not has(td, key) then
+                        lost[#lost + 1] = ("%s:%d %s"):format(file, jutil.funcinfo(src, pc).currentline, key)
+                    end
+                    q = q + 1
+                end
+            end
+            pc = pc + 1
+        end
+        local k = -1
+        while jutil.funck(src, k) ~= nil do
+            local p = jutil.funck(src, k)
+            if type(p) == "proto" then
+                check(p, jutil.funck(dumped, k), file, false)
+            end
+            k = k - 1
+        end
+    end
+    for _, m in ipairs(PER_REQUEST) do
+        local file = T.root .. "/lua/ljhttp/" .. m .. ".lua"
+        local src = assert(loadfile(file))
+        check(src, assert(loadstring(string.dump(src))), "lua/ljhttp/" .. m .. ".lua", true)
+    end
+    T.eq(table.concat(lost, "\n"), "", "constructors whose keys the dump drops")
+end)
