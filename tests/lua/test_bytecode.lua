@@ -331,3 +331,20 @@ T.test("per-request constructors keep their keys in the bytecode (no rehash whil
     end
     T.eq(table.concat(lost, "\n"), "", "constructors whose keys the dump drops")
 end)
+
+-- Two builds of one tree embed the same bytes where LuaJIT can dump in a
+-- fixed order (string.dump(f, "d"), LuaJIT from 2023 on; Debian 13 and
+-- later). Older ones write constant tables in hash order, which changes
+-- from process to process (docs/abi.md).
+T.test("where LuaJIT dumps deterministically, two builds of the bytecode are the same bytes", function()
+    local cmd = "cd " .. T.shq(T.root) .. " && " .. (os.getenv("LJHTTP_LUAJIT") or "luajit")
+        .. " tools/gen-bytecode.lua lua/ljhttp/options.lua lua/ljhttp/decode.lua lua/ljhttp/client.lua"
+    local a, ok_a = T.capture(cmd)
+    local b, ok_b = T.capture(cmd)
+    T.ok(ok_a and ok_b, "gen-bytecode failed:\n" .. a .. b)
+    if not a:find("Deterministic dump.", 1, true) then
+        T.skip("this LuaJIT has no deterministic string.dump (it reads the mode as strip)")
+    end
+    T.match(a, "static const char ljh_bc_3%[%]", "three modules dumped")
+    T.ok(a == b, "the two dumps differ")
+end)
