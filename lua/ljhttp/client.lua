@@ -253,13 +253,12 @@ new = function(opts)
             defaults[k] = v
         end
     end
-    local self = setmetatable({
-        C = C,
-        cptr = cptr,
-        defaults = defaults,
-        host = host,
-        cookie_file = type(jar) == "string" and jar or nil,
-    }, Client)
+    -- constants in the constructor, the values after (decode.lua's
+    -- response says why); rslot: made by the first blocking request
+    local self = setmetatable({ C = false, cptr = false, defaults = false, host = false,
+        cookie_file = false, rslot = false }, Client)
+    self.C, self.cptr, self.defaults, self.host = C, cptr, defaults, host
+    self.cookie_file = type(jar) == "string" and jar or nil
     bind_methods(self)
     live[self] = true
     return self
@@ -326,21 +325,26 @@ function Client:_request(method, url, opts, blocking)
         encode_release()
         return nil, msg, code
     end
-    -- Where C puts the response: one slot per request, whose finalizer
-    -- is the safety net, so that a box LuaJIT fails to make (out of
-    -- memory) cannot leak it, and a request made inside this one (a
-    -- finalizer's, while this one boxes or decodes) has a slot of its own
+    -- Where C puts the response: the client's slot, whose finalizer is
+    -- the safety net, so that a box LuaJIT fails to make (out of memory)
+    -- cannot leak it (the next request's ljh_client_perform_to frees what
+    -- a raise left, or the collector does). A slot that still holds a
+    -- response is being decoded: a request made inside that one (a
+    -- finalizer's, while it allocates) makes a slot of its own, which
+    -- becomes the client's. Nothing allocates between this check and C
+    -- filling the slot, so no finalizer runs in between.
     local C = self.C
-    local rslot = ffi_gc(RESPONSE_SLOT(), C.ljh_response_free_slot)
+    local rslot = self.rslot
+    if rslot == false or rslot[0] ~= nil then
+        rslot = ffi_gc(RESPONSE_SLOT(), C.ljh_response_free_slot)
+        self.rslot = rslot
+    end
     if C.ljh_client_perform_to(self.cptr, req, rslot) ~= 0 then
         encode_release()
         return nil, "out of memory", "out_of_memory"
     end
     encode_release()
-    -- Empties the slot and removes its finalizer: now, not at the next
-    -- cycle, so the collector's finalizer table does not grow with the
-    -- requests between two cycles (seen as Lua heap growth with newer
-    -- LuaJIT).
+    -- Empties the slot (its finalizer stays: the slot is the client's)
     local res, err, ecode = decode_take_slot(C, rslot, false)
     local e = rawget(self, "engine") -- none yet: no async request was made
     if e ~= nil and e.n_pending > 0 then

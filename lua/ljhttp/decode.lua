@@ -26,7 +26,7 @@ local function links_parse(list, url)
     return links_mod.parse(list, url)
 end
 
-local ffi_str, ffi_gc = ffi.string, ffi.gc
+local ffi_str = ffi.string
 local tonumber, rawget, setmetatable, type = tonumber, rawget, setmetatable, type
 
 local M = {}
@@ -106,8 +106,7 @@ M.error_word = error_word
 -- slot (M.take_slot), everything is copied by now, then parses Link.
 local function finish(res, list, url, headers, lib, slot)
     if slot ~= nil then
-        lib.ljh_response_free_slot(slot)
-        ffi_gc(slot, nil) -- emptied: see client.lua's _request
+        lib.ljh_response_free_slot(slot) -- the slot is kept: client.lua's _request
     end
     if rawget(headers, "Link") ~= nil then
         res.links = links_parse(list, url)
@@ -250,7 +249,6 @@ function M.take_slot(lib, slot, streamed)
     local res, msg, code = M.read(slot[0], streamed, lib, slot)
     if res == nil then
         lib.ljh_response_free_slot(slot)
-        ffi_gc(slot, nil)
     end
     return res, msg, code
 end

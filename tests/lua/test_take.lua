@@ -94,6 +94,36 @@ T.test("decode.take_slot frees each response once: at once, or by its safety net
     T.eq(n.frees, 3, "the raised one freed by its slot's finalizer")
 end)
 
+T.test("a client's blocking requests share one response slot; one a raise left full is not reused", function()
+    local c = T.ok(http.new({}))
+    local n = { frees = 0 }
+    rawset(c, "C", counting_lib(c.C, n))
+    T.res(200, c:get(T.url("/bytes?n=5")))
+    local first = c.rslot
+    T.ok(first and first[0] == nil, "the slot made and emptied")
+    T.res(200, c:get(T.url("/bytes?n=6")))
+    T.ok(rawequal(c.rslot, first), "the same slot for the next request")
+    T.eq(n.frees, 2, "each response freed at once")
+    -- a decode that runs out of memory leaves its response in the slot
+    local real_response = decode.response
+    decode.response = function() error("not enough memory", 0) end
+    local ok, r, _, code = pcall(c.get, c, T.url("/bytes?n=7"))
+    decode.response = real_response
+    T.ok(ok, r)
+    T.is_nil(r, "the raise is a failure")
+    T.eq(code, "out_of_memory")
+    T.ok(first[0] ~= nil, "the response still the slot's")
+    T.eq(n.frees, 2, "not freed by the raise")
+    local res = T.res(200, c:get(T.url("/bytes?n=8")))
+    T.eq(#res.body, 8)
+    T.ok(not rawequal(c.rslot, first), "a full slot is not reused")
+    first = nil
+    collectgarbage()
+    collectgarbage()
+    T.eq(n.frees, 4, "the raised one freed by its slot's finalizer")
+    c:close()
+end)
+
 -- The async path's slot (Engine start): a finalizer can run between the
 -- C call that fills it and the finalizer that takes the transfer over.
 -- Stand-in for that: a library whose submit runs code right after the
