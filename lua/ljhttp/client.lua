@@ -320,24 +320,28 @@ function Client:_request(method, url, opts, blocking)
     if perform then
         return perform(self, method, url, opts)
     end
-    local req, msg, code = encode_request(method, url, opts, self.defaults, 0)
-    if not req then
-        encode_release()
-        return nil, msg, code
-    end
     -- Where C puts the response: the client's slot, whose finalizer is
     -- the safety net, so that a box LuaJIT fails to make (out of memory)
-    -- cannot leak it (the next request's ljh_client_perform_to frees what
-    -- a raise left, or the collector does). A slot that still holds a
-    -- response is being decoded: a request made inside that one (a
-    -- finalizer's, while it allocates) makes a slot of its own, which
-    -- becomes the client's. Nothing allocates between this check and C
-    -- filling the slot, so no finalizer runs in between.
+    -- cannot leak it. A slot that still holds a response is being
+    -- decoded: a request made inside that one (a finalizer's, while it
+    -- allocates) makes a slot of its own, which becomes the client's,
+    -- and a slot a raise left full goes to the collector, whose finalizer
+    -- frees its response. Chosen before the request is encoded: nothing
+    -- allocates between the encoding and the C call, so no finalizer can
+    -- reuse the scratch request in between. A request made inside the
+    -- encoding finds the slot empty, and is done with it before this one
+    -- goes on (ljh_client_perform_to frees what such a request's raise
+    -- left there).
     local C = self.C
     local rslot = self.rslot
     if rslot == false or rslot[0] ~= nil then
         rslot = ffi_gc(RESPONSE_SLOT(), C.ljh_response_free_slot)
         self.rslot = rslot
+    end
+    local req, msg, code = encode_request(method, url, opts, self.defaults, 0)
+    if not req then
+        encode_release()
+        return nil, msg, code
     end
     if C.ljh_client_perform_to(self.cptr, req, rslot) ~= 0 then
         encode_release()

@@ -238,13 +238,15 @@ end
 local GUARD_BYTES = 65536
 
 --- Decodes the response C put in slot (ljh_client_perform_to) and frees
---- it at once. The slot is the request's own (client.lua), and owns the
---- response throughout: reading slot[0] boxes the pointer, and that or
---- the decode may raise (out of memory); the slot's finalizer then frees
---- it. Nothing else can reach it, so a request made inside this one (a
---- finalizer's, while the decode allocates) cannot free it.
---- On success the slot is emptied and its finalizer removed (finish);
---- on failure here.
+--- it at once. The slot is the client's (client.lua's _request), and owns
+--- the response throughout: reading slot[0] boxes the pointer, and that
+--- or the decode may raise (out of memory); the slot stays full then,
+--- the client's next request makes another, and the collector runs the
+--- full one's finalizer, which frees the response. A request made inside
+--- this one (a finalizer's, while the decode allocates) finds the slot
+--- full and uses a slot of its own, so it cannot free this response.
+--- On success the slot is emptied (finish), on failure here; its
+--- finalizer stays.
 function M.take_slot(lib, slot, streamed)
     local res, msg, code = M.read(slot[0], streamed, lib, slot)
     if res == nil then

@@ -269,7 +269,7 @@ end)
 -- key only when the table has it, even with a nil value) is also in the
 -- dumped one. A module's main chunk runs once and is not checked.
 local PER_REQUEST = { "decode", "encode", "handle", "client_async", "stream", "sse", "sse_stream",
-    "lines", "links" }
+    "lines", "links", "hosts/luajit", "hosts/nvim", "hosts/openresty" }
 
 T.test("per-request constructors keep their keys in the bytecode (no rehash while filling them)", function()
     local okv, vmdef = pcall(require, "jit.vmdef")

@@ -643,7 +643,7 @@ T.test("a pointer C hands over that Lua cannot box is not leaked", function()
         T.skip("another allocator is preloaded (sanitizer or valgrind run)")
     end
     local code = HAND_OVER_CHILD:format(T.url("/headers"), T.url("/bytes?n=3000&chunked=1"), ws_url())
-    local out, ok = R.child(code, "GLIBC_TUNABLES=glibc.malloc.tcache_count=0")
+    local out, ok = R.child(code, "GLIBC_TUNABLES=glibc.malloc.tcache_count=0 timeout -s KILL 240")
     T.ok(ok, "the child failed:\n" .. out)
     local used, paths = 0, {}
     for name, path, grown, oom, n, pending, ran in out:gmatch("round (%S+) (%S+) (%-?%d+) (%d+) (%d+) (%d+) (%S+)") do

@@ -29,7 +29,9 @@ function M.call_record(engine, rec)
 end
 
 function M.call(engine, fn, ...)
-    M.call_record(engine, { false, fn, select("#", ...), ... })
+    local rec = { false, false, 0, ... } -- constants first: decode.lua's response says why
+    rec[2], rec[3] = fn, select("#", ...)
+    M.call_record(engine, rec)
 end
 
 -- Runs queued user callbacks in order. They never raise: handle.lua

@@ -196,11 +196,15 @@ end
 -- Handle:_deliver (handle.lua): queue fn for the handle's owner (pieces:
 -- on_chunk, progress; these still make a record each).
 function M.deliver(h, fn, ...)
-    M.deliver_record(h, { false, fn, select("#", ...), ... })
+    local rec = { false, false, 0, ... } -- constants first: decode.lua's response says why
+    rec[2], rec[3] = fn, select("#", ...)
+    M.deliver_record(h, rec)
 end
 
 function M.call(engine, fn, ...) -- the generic host hook; deliver is used instead
-    enqueue(owner_now(), { false, fn, select("#", ...), ... })
+    local rec = { false, false, 0, ... }
+    rec[2], rec[3] = fn, select("#", ...)
+    enqueue(owner_now(), rec)
 end
 
 -- Runs the owner's queued records in order. A record leaves the queue
