@@ -146,7 +146,6 @@ end
 -- ---- multipart ----
 
 local part_array = ffi.typeof("ljh_part[?]")
-local parts, parts_cap = nil, 0
 local PART_SIZE = ffi.sizeof("ljh_part")
 local PART_TEXT = { "filename", "content_type" }
 
@@ -154,11 +153,13 @@ local function set_str(f, s)
     f.ptr, f.len = s, #s
 end
 
--- Fills r.parts / r.n_parts from the multipart option. anchor(s) keeps
--- derived strings alive until the C call returns. Returns true, or nil
+-- Fills r.parts / r.n_parts from the multipart option, in the caller's
+-- scratch array parts (room for cap parts; nil, 0 at first). anchor(s)
+-- keeps derived strings alive until the C call returns. Returns true,
+-- the array and its room (a new array when it had too little), or nil
 -- and a message. Byte-level rules (NUL, CR, LF, readable files) are
 -- checked in C.
-function M.fill_parts(r, list, anchor)
+function M.fill_parts(r, list, anchor, parts, parts_cap)
     if type(list) ~= "table" then
         return nil, "multipart must be an array of parts {name = ..., data = ... | file = ...}"
     end
@@ -215,7 +216,7 @@ function M.fill_parts(r, list, anchor)
         end
     end
     r.parts, r.n_parts = parts, n
-    return true
+    return true, parts, parts_cap
 end
 
 return M

@@ -15,6 +15,7 @@ local type, next, setmetatable = type, next, setmetatable
 -- or show other content than the table holds.
 local str_upper = string.upper
 local encode_request, encode_release = encode.request, encode.release
+local encode_mark, encode_unwind = encode.mark, encode.unwind
 local decode_take_slot = decode.take_slot
 local ffi_gc, RESPONSE_SLOT = ffi.gc, ffi.typeof("ljh_response *[1]")
 local is_oom, REQUEST = protect_mod.is_oom, protect_mod.REQUEST
@@ -269,12 +270,13 @@ local function closed()
 end
 M.closed = closed
 
--- What a raise inside a blocking request becomes. The C response, if
--- there was one, is still its request's slot's, freed by the slot's
--- finalizer. Errors of neither kind (a callback's, re-raised by wait())
--- raise as before.
-local function request_failed(self, e, opts)
-    encode_release()
+-- What a raise inside a blocking request becomes. The request it encoded,
+-- if any, is released (encode.unwind: not one further out). The C
+-- response, if there was one, is still its request's slot's, freed by the
+-- slot's finalizer. Errors of neither kind (a callback's, re-raised by
+-- wait()) raise as before.
+local function request_failed(e, opts, mark)
+    encode_unwind(mark)
     if is_oom(e) then
         return nil, REQUEST.oom_msg, "out_of_memory"
     end
@@ -301,9 +303,10 @@ function Client:request(method, url, opts)
     -- loops (a trace started in a loop cannot return through a pcall):
     -- a string or table LuaJIT cannot make (options, response) is
     -- out_of_memory, and options with metamethods may raise.
+    local mark = encode_mark()
     local ok, a, b, c = pcall(Client._request, self, method, url, opts)
     if not ok then
-        return request_failed(self, a, opts)
+        return request_failed(a, opts, mark)
     end
     return a, b, c
 end

@@ -10,6 +10,7 @@ local protect, protect_ok = protect_mod.call, protect_mod.ok
 local OPTIONS, BATCH = protect_mod.OPTIONS, protect_mod.BATCH
 local is_oom, REQUEST, new_table = protect_mod.is_oom, protect_mod.REQUEST, protect_mod.new_table
 local encode_request, encode_release = encode.request, encode.release
+local encode_mark, encode_unwind = encode.mark, encode.unwind
 local bad, closed = client.bad, client.closed
 local Client = client.Client
 
@@ -123,10 +124,11 @@ function Client:request_async(method, url, opts, callback)
     if h.starved then
         return h
     end
+    local mark = encode_mark()
     local ok, err = pcall(start_async, self, h, method, url, opts, on_chunk, on_event, body, on_progress,
         interval)
     if not ok then
-        encode_release()
+        encode_unwind(mark) -- its own request, not one further out
         if not is_oom(err) then
             local e = h.engine -- a finalizer's raise while h's transfer was in a slot
             if e and e.slot then
@@ -310,12 +312,13 @@ function Client:_request_batch(requests, bopts)
             end
         end
     end
+    local mark = encode_mark()
     while true do
         local ok, err = pcall(run)
         if ok then
             break
         end
-        encode_release()
+        encode_unwind(mark) -- the item's request, if the raise was in one
         if not is_oom(err) then
             if started then -- a finalizer's raise while its transfer was in a slot
                 e:drop_slot(started)

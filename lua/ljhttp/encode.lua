@@ -4,6 +4,11 @@
 -- schemes, durations) is checked in C, once. The struct and its arrays
 -- are scratch memory reused by every call: C copies what it keeps before
 -- the call returns, and `anchors` keeps derived strings alive until then.
+--
+-- A request owns the scratch from request() until release(). A request
+-- made in between (a finalizer's, run by an allocation while the owner
+-- encodes or before its C call) sets the owner's scratch aside, works on
+-- fresh scratch, and its release() puts the owner's back untouched.
 local ffi = require("ffi")
 local lazy = require("ljhttp.protect").require
 -- bodies.lua (query/form tables, multipart) is loaded on first use
@@ -26,6 +31,7 @@ local hdr_kv = kv_type(hdr_cap)
 local ck_kv = kv_type(ck_cap)
 local anchors = {}
 local n_anchors = 0
+local parts, parts_cap = nil, 0 -- multipart's array (bodies.fill_parts)
 
 -- Flag values from the library's declarations (cdef/ljhttp.h), not copies.
 local F_STREAM, F_NO_PROXY = tonumber(ffi.C.LJH_F_STREAM), tonumber(ffi.C.LJH_F_NO_PROXY)
@@ -71,7 +77,26 @@ local function anchor(s)
     return s
 end
 
--- Drops the anchors once C has copied what it needs.
+-- Owners: `lent` while a request owns the scratch; `aside` holds the
+-- scratch of the owners a nested request interrupted, innermost last.
+local lent = false
+local aside, n_aside = {}, 0
+
+-- Sets the owner's scratch aside and takes fresh scratch. The new
+-- objects are made before anything is swapped: a finalizer run by these
+-- allocations sees the owner's scratch whole, and puts it back whole.
+local function set_aside()
+    local saved = { req, hdr_kv, hdr_cap, ck_kv, ck_cap, anchors, n_anchors, lent_tape, parts,
+        parts_cap }
+    local r, h, c, an = ffi.new("ljh_request"), kv_type(32), kv_type(16), {}
+    aside[n_aside + 1] = saved
+    n_aside = n_aside + 1
+    req, hdr_kv, hdr_cap, ck_kv, ck_cap, anchors, n_anchors, lent_tape, parts, parts_cap =
+        r, h, 32, c, 16, an, 0, nil, nil, 0
+end
+
+-- Drops the anchors once C has copied what it needs, and ends the
+-- innermost owner: the scratch an outer owner had is its again.
 function M.release()
     for i = 1, n_anchors do
         anchors[i] = nil
@@ -80,6 +105,30 @@ function M.release()
     if lent_tape ~= nil then
         json_tape_return(lent_tape)
         lent_tape = nil
+    end
+    if n_aside > 0 then
+        local a = aside[n_aside]
+        aside[n_aside] = nil
+        n_aside = n_aside - 1
+        req, hdr_kv, hdr_cap, ck_kv, ck_cap, anchors, n_anchors, lent_tape, parts, parts_cap =
+            a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]
+    else
+        lent = false
+    end
+end
+
+-- How many requests own scratch now. A caller notes it before it
+-- encodes; after a raise, unwind(mark) releases what its own request
+-- (and any nested one a raise cut short) still holds, and nothing of an
+-- owner further out. A plain release() there could end an outer owner
+-- when the raise came before this caller's own request().
+function M.mark()
+    return lent and n_aside + 1 or 0
+end
+
+function M.unwind(mark)
+    while (lent and n_aside + 1 or 0) > mark do
+        M.release()
     end
 end
 
@@ -117,12 +166,13 @@ end
 
 local function grow_headers(n)
     if n > hdr_cap then
-        local old, old_cap = hdr_kv, hdr_cap
-        while hdr_cap < n do
-            hdr_cap = hdr_cap * 2
+        local cap = hdr_cap
+        while cap < n do
+            cap = cap * 2
         end
-        hdr_kv = kv_type(hdr_cap)
-        ffi.copy(hdr_kv, old, old_cap * ffi.sizeof("ljh_kv"))
+        local kv = kv_type(cap)
+        ffi.copy(kv, hdr_kv, hdr_cap * ffi.sizeof("ljh_kv"))
+        hdr_kv, hdr_cap = kv, cap
     end
 end
 
@@ -198,10 +248,9 @@ local function add_cookies(cookies)
             return bad("cookies must map names (strings) to values (strings or numbers)")
         end
         if n >= ck_cap then
-            ck_cap = ck_cap * 2
-            local nk = kv_type(ck_cap)
+            local nk = kv_type(ck_cap * 2)
             ffi.copy(nk, ck_kv, n * ffi.sizeof("ljh_kv"))
-            ck_kv = nk
+            ck_kv, ck_cap = nk, ck_cap * 2
         end
         local kv = ck_kv[n]
         kv.name, kv.name_len, kv.value, kv.value_len = k, #k, val, #val
@@ -322,11 +371,16 @@ end
 
 -- Fills the scratch request from method, url, options and client
 -- defaults. Returns the struct, or nil, message, code. The caller must
--- call M.release() after the C call.
+-- call M.release() after the C call, or after the failure (also when it
+-- raised: see M.unwind).
 --
 -- async: the call is request_async, which reads on_chunk/on_event itself;
 -- a blocking call refuses them rather than never calling them.
 function M.request(method, url, o, d, extra_flags, async)
+    if lent then
+        set_aside() -- a request made inside another's: see the top
+    end
+    lent = true
     if o ~= nil then
         if type(o) ~= "table" then
             return bad("options must be a table")
@@ -480,10 +534,11 @@ function M.request(method, url, o, d, extra_flags, async)
 
     local multipart = pick(o, d, "multipart")
     if multipart ~= nil then
-        local ok, merr = bodies.fill_parts(r, multipart, anchor)
+        local ok, got, cap = bodies.fill_parts(r, multipart, anchor, parts, parts_cap)
         if not ok then
-            return bad(merr)
+            return bad(got)
         end
+        parts, parts_cap = got, cap
     end
 
     local flags = (extra_flags or 0) + qflags

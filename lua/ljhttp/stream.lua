@@ -95,14 +95,22 @@ local open, lines_iter
 
 -- open raised (e): its handle's transfer is freed, then out of memory
 -- is nil, message, code and any other raise propagates.
-local function open_failed(h, e)
-    encode.release()
+local function open_failed(h, e, mark)
+    encode.unwind(mark)
     release(h)
     if h.engine then
         h.engine:drop_slot(h)
     end
     raise_unless_oom(e)
     return failure(REQUEST, e)
+end
+
+-- open's results, or open_failed's when it raised.
+local function opened(h, mark, ok, ...)
+    if ok then
+        return ...
+    end
+    return open_failed(h, (...), mark)
 end
 
 --- Opens a streamed request on client; returns the stream once status
@@ -119,7 +127,7 @@ function M.open(client, method, url, opts, what)
         raise_unless_oom(h)
         return failure(REQUEST, h)
     end
-    return settle(open_failed, h, pcall(open, client, h, method, url, opts, what))
+    return opened(h, encode.mark(), pcall(open, client, h, method, url, opts, what))
 end
 
 local function has_callbacks(opts)

@@ -241,12 +241,19 @@ end
 
 local open
 
+-- open raised (e): the request it encoded, if any, is released (and no
+-- request further out: see encode.unwind), then as failed.
+local function open_failed(mark, e)
+    encode.unwind(mark)
+    return failed(nil, e)
+end
+
 --- Opens a WebSocket on client (cookies, defaults and TLS settings of
 --- the client apply to the handshake).
 function M.open(client, url, opts)
     -- a connection C made that Lua could not box and hold (out of
     -- memory) is its slot's finalizer's; one held already is its own
-    return settle(failed, nil, pcall(open, client, url, opts))
+    return settle(open_failed, encode.mark(), pcall(open, client, url, opts))
 end
 
 open = function(client, url, opts)
@@ -260,17 +267,17 @@ open = function(client, url, opts)
     if not ropts then
         return nil, wopts, scode or "invalid_argument"
     end
+    local C = client.C
+    C_ = C
+    -- one slot per open, its finalizer the safety net: an open made
+    -- inside this one (a finalizer's, while this one boxes) has its own
+    local slot = ffi.gc(WS_SLOT(), C.ljh_ws_free_slot)
     local req, msg, code = protect.call(protect.OPTIONS, encode.request, "GET", url, ropts,
         client.defaults, 0)
     if not req then
         encode.release()
         return nil, msg, code
     end
-    local C = client.C
-    C_ = C
-    -- one slot per open, its finalizer the safety net: an open made
-    -- inside this one (a finalizer's, while this one boxes) has its own
-    local slot = ffi.gc(WS_SLOT(), C.ljh_ws_free_slot)
     local rc = C.ljh_ws_open_to(client.cptr, req, wopts.max_message_size or 0, slot)
     encode.release()
     if rc ~= 0 then
