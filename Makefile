@@ -62,7 +62,9 @@ LIB     := $(B)/libljhttp.so
 # unmapping libcurl and its ~30 libraries cost a one-request script
 # several ms at exit, and libcurl's global state is never cleaned up.
 LIB_LDFLAGS := -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -Wl,-z,nodelete
-SYS_LIBS := -lpthread -lm
+# libm only where a call needs it (csrc/num.h): under dlopen every
+# library the loader adds makes each of libcurl's symbol lookups longer.
+SYS_LIBS := -lpthread -Wl,--as-needed -lm -Wl,--no-as-needed
 PIC     := -fPIC
 endif
 LIB_CFLAGS := -std=c11 -D_GNU_SOURCE $(PIC) -fvisibility=hidden $(WARN) $(PKG_CFLAGS) $(CFLAGS)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "num.h"
 
 /* 2^63: magnitude of INT64_MIN, the largest magnitude Go accepts. */
 #define DUR_LIMIT ((uint64_t)1 << 63)
@@ -291,7 +292,7 @@ int ljh__duration_ms(const struct ljh_duration *d, int64_t *ms, char *errmsg, si
     }
     /* Whole nanoseconds first, as Go's time.Duration(s * 1e9) truncates:
      * ceil(s * 1000) would turn 2.007 s into 2008 ms. */
-    int64_t ns = (int64_t)floor(s * 1e9);
+    int64_t ns = (int64_t)ljh__floor(s * 1e9);
     *ms = ns / 1000000 + (ns % 1000000 ? 1 : 0);
     if (*ms == 0 && s > 0)
         *ms = 1;

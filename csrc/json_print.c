@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "json.h"
+#include "num.h"
 
 typedef struct printer {
     const ljh_json_node *nodes;
@@ -70,7 +71,7 @@ static size_t put_digits(uint64_t u, size_t frac, int neg, char *out)
  * exactly. Returns the length. */
 static size_t fmt_number(double x, char *out)
 {
-    if (x == floor(x) && fabs(x) <= 9007199254740992.0)
+    if (x == ljh__floor(x) && fabs(x) <= 9007199254740992.0)
         return put_digits((uint64_t)fabs(x), 0, signbit(x), out);
     /* Few decimals (prices, coordinates): when r / 10^k == x for an
      * integer r below 2^53, the decimal text of r / 10^k reads back as x
@@ -78,7 +79,7 @@ static size_t fmt_number(double x, char *out)
      * the smallest such k gives the shortest text. */
     static const double pow10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
     for (int k = 0; k < 8; k++) {
-        double r = nearbyint(x * pow10[k]);
+        double r = ljh__round_even(x * pow10[k]);
         if (fabs(r) >= 9007199254740992.0)
             break;
         if (r / pow10[k] != x)
