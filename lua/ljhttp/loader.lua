@@ -1,5 +1,8 @@
 -- loader: declare the ABI (once per Lua state), find libljhttp, and hold
--- the one library handle every other file uses (M.lib()).
+-- the one library handle every other file uses (M.lib()). The whole
+-- search, with every place per OS and what a failure says, is in
+-- libsearch.lua; this file, parsed by every require, tries only the
+-- first places itself, and loads that one when they hold no library.
 --
 -- Search order: an explicit path (ljhttp.setup{library = ...} or the
 -- LJHTTP_LIBRARY environment variable: only that file is tried), then
@@ -28,47 +31,26 @@ declare()
 local ABI_VERSION = tonumber(ffi.C.LJH_ABI_VERSION)
 M.ABI_VERSION = ABI_VERSION
 
--- Per ffi.os: the library's file names (what `make` writes first), the
--- directories package managers install into ("~" is $HOME, "$VAR/..."
--- an environment variable, skipped when unset), the bare names left to
--- the system linker, and the packages a build needs.
-local PLATFORMS = {
-    Linux = {
-        names = { "libljhttp.so", "libljhttp.so.0" },
-        dirs = { "/usr/local/lib", "~/.nix-profile/lib", "/run/current-system/sw/lib" },
-        system = { "libljhttp.so.0", "libljhttp.so" },
-        install = { "Debian/Ubuntu: sudo apt-get install make gcc pkg-config libcurl4-openssl-dev "
-            .. "libcjson-dev" },
-    },
-    OSX = {
-        names = { "libljhttp.dylib", "libljhttp.0.dylib" },
-        dirs = { "/opt/homebrew/lib", "/usr/local/lib", "/opt/local/lib", "~/.nix-profile/lib",
-            "/run/current-system/sw/lib", "/nix/var/nix/profiles/default/lib" },
-        system = { "libljhttp.0.dylib", "libljhttp.dylib" },
-        install = { "Homebrew: brew install make pkg-config curl cjson",
-            "MacPorts: sudo port install gmake pkgconfig curl cjson" },
-    },
-    Windows = {
-        names = { "ljhttp.dll", "libljhttp.dll" },
-        dirs = { "$MINGW_PREFIX/bin", "C:/msys64/ucrt64/bin", "C:/msys64/mingw64/bin",
-            "C:/msys64/clang64/bin" },
-        system = { "ljhttp.dll", "libljhttp.dll" },
-        install = { "MSYS2 (UCRT64 shell): pacman -S make mingw-w64-ucrt-x86_64-gcc "
-            .. "mingw-w64-ucrt-x86_64-pkgconf mingw-w64-ucrt-x86_64-curl mingw-w64-ucrt-x86_64-cjson",
-            "vcpkg: vcpkg install curl cjson (and a MinGW gcc and make)" },
-    },
-    BSD = {
-        names = { "libljhttp.so", "libljhttp.so.0" },
-        dirs = { "/usr/local/lib" },
-        system = { "libljhttp.so.0", "libljhttp.so" },
-        install = { "FreeBSD: pkg install gmake pkgconf curl libcjson" },
-    },
+-- Per ffi.os: the library's file names, what `make` writes first first.
+local NAMES = {
+    Linux = { "libljhttp.so", "libljhttp.so.0" },
+    OSX = { "libljhttp.dylib", "libljhttp.0.dylib" },
+    Windows = { "ljhttp.dll", "libljhttp.dll" },
+    BSD = { "libljhttp.so", "libljhttp.so.0" },
 }
-PLATFORMS.POSIX, PLATFORMS.Other = PLATFORMS.BSD, PLATFORMS.Linux
+NAMES.POSIX, NAMES.Other = NAMES.BSD, NAMES.Linux
+M.NAMES = NAMES
 
---- The table of one OS (an ffi.os value; default: this one).
-function M.platform(os_name)
-    return PLATFORMS[os_name or ffi.os] or PLATFORMS.Other
+-- The places next to this file (dir), first in every search: a checkout
+-- or plugin (lua/ljhttp/ -> build/), an installed tree
+-- (share/lua/5.1/ljhttp/ -> lib/), and on Windows bin/, where MinGW
+-- installs DLLs.
+function M.near_dirs(dir, os_name)
+    local list = { dir .. "/../../build", dir .. "/../../../../lib" }
+    if os_name == "Windows" then
+        list[3] = dir .. "/../../../../bin"
+    end
+    return list
 end
 
 local function file_exists(path)
@@ -80,6 +62,8 @@ local function file_exists(path)
     return false
 end
 
+M.exists = file_exists
+
 -- Directory of this file: .../lua/ljhttp
 local function here()
     local src = debug.getinfo(1, "S").source
@@ -88,21 +72,7 @@ local function here()
     end
     return src:sub(2):match("^(.*)[/\\]") or "."
 end
-
---- The checkout (or plugin directory) this file came from: the directory
---- above lua/ljhttp.
-function M.root(dir)
-    dir = dir or here()
-    if not dir then
-        return nil
-    end
-    local r = ("/" .. dir):match("^(.*)[/\\]lua[/\\]ljhttp$")
-    if r then
-        r = r:sub(2)
-        return r == "" and "." or r
-    end
-    return dir .. "/../.."
-end
+M.here = here
 
 local function nvim_runtime_files(name, first_only)
     local vim = rawget(_G, "vim")
@@ -114,6 +84,7 @@ local function nvim_runtime_files(name, first_only)
     end
     return {}
 end
+M.runtime_files = nvim_runtime_files
 
 local function try_load(path)
     local ok, l = pcall(ffi.load, path)
@@ -134,148 +105,63 @@ local function try_load(path)
 end
 M.open = try_load
 
--- What the search looks at, each replaceable (the tests give another
--- OS's view): os, arch, here (false: unknown), getenv, exists(path),
--- open(path) -> lib | nil, message, runtime_files(name) -> paths, cpath.
-local function context(ctx)
-    ctx = ctx or {}
-    local dir = ctx.here
-    if dir == nil then
-        dir = here()
-    end
-    return {
-        os = ctx.os or ffi.os,
-        arch = ctx.arch or ffi.arch,
-        here = dir or nil,
-        getenv = ctx.getenv or os.getenv,
-        exists = ctx.exists or file_exists,
-        open = ctx.open or try_load,
-        runtime_files = ctx.runtime_files or nvim_runtime_files,
-        cpath = ctx.cpath or package.cpath,
-    }
+-- The search itself, its places and its OS tables (libsearch.lua).
+local function libsearch()
+    return require("ljhttp.libsearch")
 end
 
---- The files the search tries, in order (without LJHTTP_LIBRARY, which
---- is tried alone, and the system linker's bare names).
+--- The table of one OS (an ffi.os value; default: this one).
+function M.platform(os_name)
+    return libsearch().platform(os_name)
+end
+
+--- The checkout (or plugin directory) this file came from.
+function M.root(dir)
+    return libsearch().root(dir)
+end
+
+--- The files the search tries, in order (libsearch.lua).
 ---@param ctx? table
 ---@return string[]
 function M.candidates(ctx)
-    ctx = context(ctx)
-    local p = M.platform(ctx.os)
-    local list, seen = {}, {}
-    local function add(path)
-        if not seen[path] then
-            seen[path] = true
-            list[#list + 1] = path
-        end
-    end
-    local function add_dir(dir)
-        for _, n in ipairs(p.names) do
-            add(dir .. "/" .. n)
-        end
-    end
-    if ctx.here then
-        add_dir(ctx.here .. "/../../build") -- a checkout or plugin: lua/ljhttp/ -> build/
-        add_dir(ctx.here .. "/../../../../lib") -- installed: share/lua/5.1/ljhttp/ -> lib/
-        if ctx.os == "Windows" then
-            add_dir(ctx.here .. "/../../../../bin") -- where MinGW installs DLLs
-        end
-    end
-    for _, n in ipairs(p.names) do
-        for _, f in ipairs(ctx.runtime_files("build/" .. n)) do
-            add(f)
-        end
-    end
-    local ext = p.names[1]:match("%.%w+$")
-    for pattern in ctx.cpath:gmatch("[^;]+") do
-        if pattern:sub(-#ext) == ext then
-            add((pattern:gsub("%?", "ljhttp")))
-            add((pattern:gsub("%?", "libljhttp")))
-        end
-    end
-    for _, d in ipairs(p.dirs) do
-        local var, rest = d:match("^%$([%w_]+)(.*)$")
-        if d:sub(1, 2) == "~/" then
-            var, rest = "HOME", d:sub(2)
-        end
-        local base = var and ctx.getenv(var)
-        if not var then
-            add_dir(d)
-        elseif base and base ~= "" then
-            add_dir(base .. rest)
-        end
-    end
-    return list
-end
-
--- What to run to get a library, for this OS; with_variable: whether
--- setting LJHTTP_LIBRARY is worth suggesting (not when it just failed).
-local function advice(ctx, with_variable)
-    local p = M.platform(ctx.os)
-    local root = ctx.here and M.root(ctx.here) or "the ljhttp directory"
-    local lines = { "To build it, install a C compiler, make, pkg-config and the libcurl and cJSON "
-        .. "development files:" }
-    for _, l in ipairs(p.install) do
-        lines[#lines + 1] = "  " .. l
-    end
-    lines[#lines + 1] = "then run `make` in " .. root .. " (in Neovim: :LjhttpBuild)"
-        .. (with_variable and (", or set LJHTTP_LIBRARY to the path of a built " .. p.names[1]) or "")
-        .. "."
-    return table.concat(lines, "\n")
+    return libsearch().candidates(ctx)
 end
 
 --- One search, without touching the loaded handle: the library and the
---- path it came from, or nil and a message that lists every path tried
---- with why it failed, and what to install for this OS.
+--- path it came from, or nil and a message (libsearch.lua).
 ---@param path? string an explicit file: only it is tried
 ---@param ctx? table another view of the system (tests)
 function M.search(path, ctx)
-    ctx = context(ctx)
-    local env = ctx.getenv("LJHTTP_LIBRARY")
-    if env == "" then
-        env = nil
-    end
-    local where = ctx.os .. " " .. ctx.arch
-    if path == nil and env then
+    return libsearch().search(path, ctx)
+end
+
+-- The search's first steps, when they find the library: the explicit
+-- path (or LJHTTP_LIBRARY) when it loads, else the first of the places
+-- next to this file that exists, when it loads. In every other case nil:
+-- then M.search runs whole, in the same order, and says what failed.
+local function quick(path)
+    local env = os.getenv("LJHTTP_LIBRARY")
+    if path == nil and env ~= nil and env ~= "" then
         path = env
     end
     if path then
-        -- an explicit choice: a missing or mismatched file is an error,
-        -- never silently replaced by another library
-        local l, err = ctx.open(path)
-        if l then
-            return l, path
-        end
-        local p = M.platform(ctx.os)
-        local how = path == env
-            and ("cannot load LJHTTP_LIBRARY=" .. path .. " (" .. where .. "): " .. err
-                .. "\nThat path failed: point LJHTTP_LIBRARY at a built " .. p.names[1]
-                .. ", or unset it to search the usual places.")
-            or ("cannot load " .. path .. " (" .. where .. "): " .. err .. "\nGive the path of a "
-                .. "built " .. p.names[1] .. ", or none to search the usual places.")
-        return nil, "ljhttp: " .. how .. "\n" .. advice(ctx, false)
+        return try_load(path), path
     end
-    local tried = {}
-    for _, p in ipairs(M.candidates(ctx)) do
-        if ctx.exists(p) then
-            local l, err = ctx.open(p)
-            if l then
-                return l, p
+    local dir = here()
+    if not dir then
+        return nil
+    end
+    local names = NAMES[ffi.os] or NAMES.Other
+    local near = M.near_dirs(dir, ffi.os)
+    for i = 1, #near do
+        for j = 1, #names do
+            local p = near[i] .. "/" .. names[j]
+            if file_exists(p) then
+                return try_load(p), p
             end
-            tried[#tried + 1] = "  " .. p .. ": " .. err
-        else
-            tried[#tried + 1] = "  " .. p .. ": no such file"
         end
     end
-    for _, n in ipairs(M.platform(ctx.os).system) do
-        local l, err = ctx.open(n)
-        if l then
-            return l, n .. " (system)"
-        end
-        tried[#tried + 1] = "  " .. n .. " (system linker): " .. err
-    end
-    return nil, "ljhttp: cannot load libljhttp (" .. where .. "); tried:\n"
-        .. table.concat(tried, "\n") .. "\n" .. advice(ctx, true)
+    return nil
 end
 
 local lib, lib_path, load_error
@@ -380,7 +266,10 @@ function M.load(path)
         return nil, "ljhttp: the library is already loaded from " .. lib_path
     end
     declare()
-    local l, where = M.search(path)
+    local l, where = quick(path)
+    if not l then
+        l, where = M.search(path)
+    end
     if not l then
         load_error = where
         return nil, where

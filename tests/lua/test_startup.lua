@@ -68,3 +68,51 @@ T.test("the library is linked -z nodelete (exit does not unmap libcurl)", functi
     end
     T.ok(out:find("NODELETE", 1, true), "no NODELETE flag in " .. lib .. ":\n" .. out)
 end)
+
+T.test("require parses only the entry files: the request functions and the whole search load later", function()
+    local url = string.format("%q", T.url("/echo"))
+    local out, ok = R.child([[
+local function loaded(m) return package.loaded[m] ~= nil and "yes" or "no" end
+local http = require("ljhttp")
+local loader = require("ljhttp.loader")
+print("after require: api " .. loaded("ljhttp.api") .. " search " .. loaded("ljhttp.libsearch")
+    .. " library " .. tostring(loader.path() ~= nil))
+local get = http.get -- a stand-in, kept before the first call
+local r = assert(get(]] .. url .. [[))
+print("first " .. r.status_code .. " api " .. loaded("ljhttp.api") .. " " .. tostring(loader.bytecode("ljhttp.api"))
+    .. " search " .. loaded("ljhttp.libsearch") .. " replaced " .. tostring(http.get ~= get))
+print("kept " .. get(]] .. url .. [[).status_code .. " module " .. http.get(]] .. url .. [[).status_code
+    .. " post " .. http.post(]] .. url .. [[, { body = "x" }).status_code)
+print("run " .. tostring(http.run(1)))
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "after require: api no search no library false")
+    -- the library was found in the first places looked at (build/ next to
+    -- lua/, or LJHTTP_LIBRARY): the whole search was not needed
+    T.contains(out, "first 200 api yes bytecode search no replaced true")
+    T.contains(out, "kept 200 module 200 post 200")
+    T.contains(out, "run true")
+end)
+
+T.test("http.run() before any request loads nothing", function()
+    local out, ok = R.child([[
+local http = require("ljhttp")
+print("run " .. tostring(http.run(0)) .. " library " .. tostring(require("ljhttp.loader").path() ~= nil)
+    .. " api " .. tostring(package.loaded["ljhttp.api"] ~= nil))
+]])
+    T.ok(ok, "the child failed: " .. out)
+    T.contains(out, "run true library false api false")
+end)
+
+T.test("the library does not link libm (one object less in every symbol lookup at load)", function()
+    local lib = require("ljhttp.loader").path()
+    if not lib or not lib:find("/", 1, true) or jit.os ~= "Linux" then
+        T.skip("not a Linux library loaded from a file path")
+    end
+    local out, ok = T.capture("readelf -d " .. T.shq(lib) .. " 2>&1")
+    if not ok then
+        T.skip("no readelf: " .. tostring(out))
+    end
+    T.contains(out, "libcurl", "readelf lists the library's needs")
+    T.not_contains(out, "libm.so", "libm in NEEDED of " .. lib)
+end)
