@@ -74,17 +74,24 @@ local function urls()
     OUTER, INNER = T.url("/echo?who=outer"), T.url("/echo?who=inner")
 end
 
-T.test("a blocking request made inside a blocking request's encoding: both whole", function()
+-- A client, and outer options whose encoding makes a blocking inner
+-- request on it (its results in got.inner).
+local function with_inner()
     urls()
     local c = T.ok(http.new({}))
-    local inner_res
+    local got = {}
     local opts, ran = hooked(outer_fields(), function()
-        inner_res = { c:post(INNER, inner_opts) }
+        got.inner = { c:post(INNER, inner_opts) }
     end)
+    return c, opts, ran, got
+end
+
+T.test("a blocking request made inside a blocking request's encoding: both whole", function()
+    local c, opts, ran, got = with_inner()
     local res = { c:post(OUTER, opts) }
     T.ok(ran(), "the inner request ran inside the encoding")
     is_outer(res[1], "outer")
-    is_inner(inner_res[1], "inner")
+    is_inner(got.inner[1], "inner")
     c:close()
 end)
 
@@ -103,27 +110,17 @@ T.test("an async request made inside an async request's encoding: both whole", f
 end)
 
 T.test("a request made inside a batch item's encoding: every item whole", function()
-    urls()
-    local c = T.ok(http.new({}))
-    local inner_res
-    local opts, ran = hooked(outer_fields(), function()
-        inner_res = { c:post(INNER, inner_opts) }
-    end)
+    local c, opts, ran, got = with_inner()
     local results = T.ok(c:request_batch({ { "POST", OUTER, opts }, { "POST", OUTER, outer_fields() } }))
     T.ok(ran(), "the inner request ran inside the encoding")
     is_outer(results[1], "hooked item")
     is_outer(results[2], "next item")
-    is_inner(inner_res[1], "inner")
+    is_inner(got.inner[1], "inner")
     c:close()
 end)
 
 T.test("a request made inside a stream's encoding: both whole", function()
-    urls()
-    local c = T.ok(http.new({}))
-    local inner_res
-    local opts, ran = hooked(outer_fields(), function()
-        inner_res = { c:post(INNER, inner_opts) }
-    end)
+    local c, opts, ran, got = with_inner()
     local s = T.ok(c:stream("POST", OUTER, opts))
     T.ok(ran(), "the inner request ran inside the encoding")
     local parts = {}
@@ -137,7 +134,7 @@ T.test("a request made inside a stream's encoding: both whole", function()
     end
     s:close()
     is_outer({ status_code = 200, body = table.concat(parts) }, "outer")
-    is_inner(inner_res[1], "inner")
+    is_inner(got.inner[1], "inner")
     c:close()
 end)
 
