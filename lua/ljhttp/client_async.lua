@@ -9,7 +9,7 @@ local client = require("ljhttp.client")
 local protect, protect_ok = protect_mod.call, protect_mod.ok
 local OPTIONS, BATCH = protect_mod.OPTIONS, protect_mod.BATCH
 local is_oom, REQUEST, new_table = protect_mod.is_oom, protect_mod.REQUEST, protect_mod.new_table
-local encode_request, encode_release = encode.request, encode.release
+local encode_request = encode.request
 local encode_mark, encode_unwind = encode.mark, encode.unwind
 local bad, closed = client.bad, client.closed
 local Client = client.Client
@@ -161,15 +161,18 @@ start_async = function(self, h, method, url, opts, on_chunk, on_event, body, on_
         end
         h.on_progress, h.progress_ms = on_progress, ms
     end
+    -- protect may turn a raise inside encode.request into a value: what
+    -- the request holds is released to the depth before it (encode.unwind)
+    local mark = encode_mark()
     local req, msg, code = protect(OPTIONS, encode_request, method, url, opts, self.defaults,
         on_chunk and encode.F_STREAM or 0, true)
     if not req then
-        encode_release()
+        encode_unwind(mark)
         h:_finish(nil, msg, code)
         return h
     end
     e:submit(req, h)
-    encode_release()
+    encode_unwind(mark)
 end
 
 -- ---- batches ----
@@ -270,6 +273,7 @@ function Client:_request_batch(requests, bopts)
                 else
                     local req, msg, code
                     local o = item[3]
+                    local item_mark = encode_mark() -- see start_async
                     if getmetatable(item) ~= nil or (type(o) == "table" and getmetatable(o) ~= nil) then
                         -- metamethods may raise: keep the no-raise promise
                         req, msg, code = protect(OPTIONS, encode_request, item[1], item[2], o, defaults, 0)
@@ -287,7 +291,7 @@ function Client:_request_batch(requests, bopts)
                         e:submit(req, h) -- out of memory: h ends (below)
                         started = false
                     end
-                    encode_release()
+                    encode_unwind(item_mark)
                 end
                 i = i + 1
                 starting = false

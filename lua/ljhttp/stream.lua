@@ -148,16 +148,19 @@ open = function(client, h, method, url, opts, what)
             .. "with read() or lines()",
             "invalid_argument"
     end
+    -- protect may turn a raise inside encode.request into a value: what
+    -- the request holds is released to the depth before it (encode.unwind)
+    local mark = encode.mark()
     local req, msg, code = protect.call(protect.OPTIONS, encode.request, method, url, opts,
         client.defaults, encode.F_STREAM)
     if not req then
-        encode.release()
+        encode.unwind(mark)
         return nil, msg, code
     end
     local e = client.engine
     h.engine = e
     e:submit(req, h)
-    encode.release()
+    encode.unwind(mark)
     local C = e.C
     while true do
         local t = h.t

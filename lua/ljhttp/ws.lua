@@ -272,14 +272,17 @@ open = function(client, url, opts)
     -- one slot per open, its finalizer the safety net: an open made
     -- inside this one (a finalizer's, while this one boxes) has its own
     local slot = ffi.gc(WS_SLOT(), C.ljh_ws_free_slot)
+    -- protect may turn a raise inside encode.request into a value: what
+    -- the request holds is released to the depth before it (encode.unwind)
+    local mark = encode.mark()
     local req, msg, code = protect.call(protect.OPTIONS, encode.request, "GET", url, ropts,
         client.defaults, 0)
     if not req then
-        encode.release()
+        encode.unwind(mark)
         return nil, msg, code
     end
     local rc = C.ljh_ws_open_to(client.cptr, req, wopts.max_message_size or 0, slot)
-    encode.release()
+    encode.unwind(mark)
     if rc ~= 0 then
         return nil, "out of memory", "out_of_memory"
     end

@@ -237,3 +237,56 @@ T.test("finalizers that make requests while others encode: no response is anothe
     T.ok(inner_n > 0, "finalizers made requests")
     c:close()
 end)
+
+-- Stand-in for an allocation that fails (or a finalizer that raises)
+-- while a nested request sets the outer one's scratch aside: a hook that
+-- raises "not enough memory" when set_aside is entered, once. The inner
+-- request's caller turns that raise into a value (protect), and must
+-- then release nothing of the outer request's.
+local function fail_set_aside_once()
+    debug.sethook(function()
+        local info = debug.getinfo(2, "n")
+        if info and info.name == "set_aside" then
+            debug.sethook()
+            error("not enough memory")
+        end
+    end, "c")
+end
+
+T.test("a nested request whose setting aside fails leaves the outer request's scratch alone", function()
+    urls()
+    local encode = require("ljhttp.encode")
+    local c = T.ok(http.new({}))
+    local inner_kinds = {
+        async = function()
+            local r, _, code = c:request_async("GET", INNER):wait(10)
+            return r, code
+        end,
+        stream = function()
+            local s, _, code = c:stream("GET", INNER)
+            if s then
+                s:close()
+            end
+            return s, code
+        end,
+        batch = function()
+            local list, errs = c:request_batch({ setmetatable({ "GET", INNER }, {}) })
+            return list and list[1], type(errs) == "table" and errs[1] and "failed" or errs
+        end,
+    }
+    for kind, inner in pairs(inner_kinds) do
+        local got, gcode
+        local opts, ran = hooked(outer_fields(), function()
+            fail_set_aside_once()
+            got, gcode = inner()
+            debug.sethook()
+        end)
+        local res = { c:post(OUTER, opts) }
+        T.ok(ran(), kind .. ": the inner request ran inside the encoding")
+        T.is_nil(got, kind .. ": the inner request failed")
+        T.ok(gcode ~= nil, kind .. ": with a code")
+        is_outer(res[1], kind .. ": outer")
+        T.eq(encode.mark(), 0, kind .. ": no request owns the scratch after")
+    end
+    c:close()
+end)
