@@ -143,6 +143,38 @@ function M.c_boundary()
     ngx.say(out)
 end
 
+-- A request made while another is being encoded (from the options'
+-- __index here; a finalizer is the other way in) blocks instead of
+-- yielding: another request of the worker encoding meanwhile would take
+-- the encoder's scratch out of nesting order. ?id=N names both requests;
+-- several run at once, and each must get its own answers. The query and
+-- the header are strings only the encoder keeps (a table, a number), and
+-- the inner requests end in the order they started (50 ms per id): were
+-- they to yield, the first outer request would go on on the last one's
+-- scratch and release its strings, which the collection below frees.
+function M.nested()
+    local id = tonumber(ngx.var.arg_id)
+    local inner
+    local opts = setmetatable({ query = { id = id }, headers = { ["X-Id"] = id } }, {
+        __index = function(_, k)
+            if k == "auth" and not inner then
+                inner = { http.get(upstream() .. "/slow?ms=" .. 50 * id .. "&inner=" .. id) }
+                collectgarbage()
+                collectgarbage()
+                local churn = {}
+                for i = 1, 200 do
+                    churn[i] = ("id=%d"):format(i % 10) .. ("x"):rep(i % 4)
+                end
+            end
+        end,
+    })
+    local res, err = http.post(upstream() .. "/echo?who=outer", opts)
+    local r = inner and inner[1]
+    ngx.say(res and res.body:match("\nquery ([^\n]*)") or tostring(err), " ",
+        res and res.body:match("\nheader X%-Id: ([^\n]*)") or "?", " | ",
+        r and r.status_code .. " " .. r.url:match("inner=%d+") or tostring(inner and inner[2]))
+end
+
 -- set_by_lua: ngx.sleep is not allowed there, so the blocking call
 -- is used (a quick request: it does block the worker meanwhile).
 function M.in_set()

@@ -121,6 +121,7 @@ http {
         location = /ws           { content_by_lua_block { require("ljh_or_app").ws() } }
         location = /ws_event     { content_by_lua_block { require("ljh_or_app").ws_event() } }
         location = /thread       { content_by_lua_block { require("ljh_or_app").thread() } }
+        location = /nested       { content_by_lua_block { require("ljh_or_app").nested() } }
         location = /thread_host  {
             content_by_lua_block {
                 local ok, name = ngx.run_worker_thread("ljh", "ljh_or_thread", "host")
@@ -213,6 +214,23 @@ check_eq "on_chunk in order, then the callback once" "$(get /drip)" "200 0001112
 check_eq "a stream read yields and wakes on its bytes" "$(get /stream)" "200 000111222333444 nil"
 check_eq "no yield across a C boundary: blocks instead" "$(get /c_boundary)" "slow 50"
 check_eq "set_by_lua falls back to the blocking call" "$(get /in_set)" "200 openresty set"
+
+# ---- a request made inside another's encoding (options __index), four
+# at once on one worker: each outer and inner request is its own
+pids=()
+for i in 1 2 3 4; do
+  "$CURL" -s --max-time 20 "$BASE/nested?id=$i" >"$TMP/nested.$i" &
+  pids+=($!)
+done
+wait "${pids[@]}"
+bad=0
+for i in 1 2 3 4; do
+  want="who=outer&id=$i $i | 200 inner=$i"
+  got="$(cat "$TMP/nested.$i")"
+  [[ $got == "$want" ]] || { bad=1; echo "# nested $i: got [$got], want [$want]"; }
+done
+if (( bad == 0 )); then ok "requests made inside others' encodings, 4 at once: each its own"
+else not_ok "requests made inside others' encodings got another's"; fi
 
 # ---- isolation: six concurrent requests on one worker, each with its
 # own callbacks; every response must hold its own lines and no other's.

@@ -73,6 +73,15 @@ local function yieldable()
 end
 M.yieldable = yieldable
 
+-- Whether a wait may yield here. Not while a request owns encode.lua's
+-- scratch: a request made inside another's encoding (an options __index,
+-- a finalizer) blocks instead, as encode.lua sets scratch aside and puts
+-- it back in nesting order, which another coroutine's request encoded
+-- meanwhile would break. (kick does not yield: it may run then.)
+local function may_yield()
+    return encode.mark() == 0 and yieldable()
+end
+
 local semaphore -- ngx.semaphore (lua-resty-core), false when missing
 local function has_sema()
     if semaphore == nil then
@@ -583,7 +592,7 @@ end
 
 -- The blocking API's waits (request_batch): yield where possible.
 function M.block_until(e, done, timeout)
-    if not yieldable() then
+    if not may_yield() then
         return block(e, done, timeout and now_ms(e) + timeout * 1000)
     end
     yield_until(e, done, timeout)
@@ -595,7 +604,7 @@ end
 
 function M.wait(e, handle, timeout)
     local done = finished
-    if not yieldable() then
+    if not may_yield() then
         return block(e, done, timeout and now_ms(e) + timeout * 1000, handle)
     end
     yield_until(e, done, timeout, handle)
@@ -612,7 +621,7 @@ function M.run(e, timeout)
         end
         return true
     end
-    if not yieldable() then
+    if not may_yield() then
         block(e, done, timeout and now_ms(e) + timeout * 1000)
     else
         yield_until(e, done, timeout)
@@ -625,7 +634,7 @@ end
 -- while it runs, so the worker keeps serving other requests. Elsewhere:
 -- the blocking C call. Same encoding, same options, same results.
 function M.perform(client, method, url, opts)
-    if not yieldable() then
+    if not may_yield() then
         return client:_request(method, url, opts, true)
     end
     local req, msg, code = encode.request(method, url, opts, client.defaults, 0)
