@@ -237,10 +237,10 @@ end
 do
     local fields = class_fields("ljhttp%.Info")
     local missing = {}
-    local src = read("lua/ljhttp.lua")
+    local src = read("lua/ljhttp/api.lua")
     local body = src:match("function M%.info%(%)(.-)\nend\n")
     local ret = body and body:match("return (%b{})\nend$") or body and body:match(".*return (%b{})")
-    assert(ret, "lua/ljhttp.lua: info()'s table was not found")
+    assert(ret, "lua/ljhttp/api.lua: info()'s table was not found")
     for name in ret:gmatch("\n%s+([%w_]+) = ") do
         if not fields[name] then
             missing[#missing + 1] = name
@@ -294,13 +294,14 @@ local function check_annotations(rel)
     report(("%s: ---@param/---@return on all %d public functions"):format(rel, n), missing)
 end
 check_annotations("lua/ljhttp.lua")
+check_annotations("lua/ljhttp/api.lua")
 check_annotations("lua/ljhttp/client.lua")
 check_annotations("lua/ljhttp/client_async.lua")
 
 do
     local defined = {}
-    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/client.lua",
-        "lua/ljhttp/client_async.lua" }) do
+    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/api.lua",
+        "lua/ljhttp/client.lua", "lua/ljhttp/client_async.lua" }) do
         local src = read(rel)
         for name in src:gmatch("%-%-%-@class ([%w_.]+)") do
             defined[name] = true
@@ -310,8 +311,8 @@ do
         end
     end
     local missing, seen = {}, {}
-    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/client.lua",
-        "lua/ljhttp/client_async.lua" }) do
+    for _, rel in ipairs({ "lua/ljhttp/types.lua", "lua/ljhttp.lua", "lua/ljhttp/api.lua",
+        "lua/ljhttp/client.lua", "lua/ljhttp/client_async.lua" }) do
         for line in read(rel):gmatch("[^\n]+") do
             if line:match("^%-%-%-@") then
                 for name in line:gmatch("%f[%w_](ljhttp%.[%a_][%w_]*)") do

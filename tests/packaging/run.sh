@@ -33,8 +33,11 @@ not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1${3:+: $3}"; fi; }
 # Echoes the "ok - / not ok - " lines of a sub-test and counts them;
 # $2 names the sub-test when it printed nothing.
+# count_lines OUTPUT NAME [STATUS]: counts OUTPUT's ok/not ok lines; a
+# script that printed none, or ended with a non-zero STATUS (an assert
+# after some results), is one failure more.
 count_lines() {
-  local out=$1 name=$2 n=0 line
+  local out=$1 name=$2 status=${3:-0} n=0 line
   while IFS= read -r line; do
     case "$line" in
     "ok - "*) PASSED=$((PASSED + 1)); n=$((n + 1)); echo "$line" ;;
@@ -42,6 +45,10 @@ count_lines() {
     esac
   done <<< "$out"
   [[ $n -gt 0 ]] || not_ok "$name printed no result"
+  if [[ $status != 0 ]]; then
+    not_ok "$name exited with status $status"
+    printf '%s\n' "$out" | tail -n 5 | sed 's/^/#   /'
+  fi
 }
 finish() {
   echo "$PASSED passed, $FAILED failed"
@@ -57,7 +64,8 @@ ljh_start_fixture "$TMP/fixture.port" || { not_ok "fixture server did not start"
 
 # ---------------------------------------------------------------- docs and types
 echo "# docs: README, doc/ljhttp.txt, lua/ljhttp/types.lua and the code agree"
-count_lines "$("$LUAJIT" "$HERE/check_docs.lua" "$ROOT" 2>&1)" "check_docs.lua"
+out="$("$LUAJIT" "$HERE/check_docs.lua" "$ROOT" 2>&1)" && st=0 || st=$?
+count_lines "$out" "check_docs.lua" "$st"
 
 if command -v lua-language-server >/dev/null 2>&1; then
   if lua-language-server --check "$ROOT/lua" --checklevel=Warning >"$TMP/luals.out" 2>&1; then
@@ -109,16 +117,17 @@ else
     '[[ $H == *":LjhttpBuild"* && $H == *"PackChanged"* ]]' "$H"
 
   out="$(timeout 60 "$NVIM" --headless --clean -u NONE -i NONE --cmd "set rtp+=$ROOT" \
-    -c "luafile $HERE/nvim_health_api.lua" </dev/null 2>&1)"
-  count_lines "$out" "nvim_health_api.lua"
-  count_lines "$("$LUAJIT" "$HERE/nvim_deprecated.lua" "$ROOT" 2>&1)" "nvim_deprecated.lua"
+    -c "luafile $HERE/nvim_health_api.lua" </dev/null 2>&1)" && st=0 || st=$?
+  count_lines "$out" "nvim_health_api.lua" "$st"
+  out="$("$LUAJIT" "$HERE/nvim_deprecated.lua" "$ROOT" 2>&1)" && st=0 || st=$?
+  count_lines "$out" "nvim_deprecated.lua" "$st"
 
   # :help ljhttp; doc/tags is what :helptags makes of doc/ljhttp.txt
   mkdir -p "$TMP/doc"
   cp "$ROOT/doc/ljhttp.txt" "$TMP/doc/"
   out="$(LJH_ROOT="$ROOT" LJH_TMP="$TMP" timeout 60 "$NVIM" --headless --clean -u NONE -i NONE \
-    --cmd "set rtp+=$ROOT" -c "luafile $HERE/nvim_help.lua" </dev/null 2>&1)"
-  count_lines "$out" "nvim_help.lua"
+    --cmd "set rtp+=$ROOT" -c "luafile $HERE/nvim_help.lua" </dev/null 2>&1)" && st=0 || st=$?
+  count_lines "$out" "nvim_help.lua" "$st"
   if [[ -f $TMP/doc/tags ]] && cmp -s "$TMP/doc/tags" "$ROOT/doc/tags"; then
     ok "doc/tags is up to date (:helptags doc)"
   else
@@ -129,8 +138,8 @@ else
   # the example plugin: :LjhttpFetch <url>, :LjhttpWs <url>
   ljh_start_ws_fixture "$TMP/ws.port" || not_ok "the WebSocket fixture did not start"
   out="$(LJH_ROOT="$ROOT" LJH_FIXTURE="$FIXTURE" LJH_WS="${WS:-}" timeout 60 "$NVIM" --headless --clean -u NONE -i NONE \
-    -c "luafile $HERE/nvim_fetch.lua" </dev/null 2>&1)"
-  count_lines "$out" "nvim_fetch.lua (examples/nvim)"
+    -c "luafile $HERE/nvim_fetch.lua" </dev/null 2>&1)" && st=0 || st=$?
+  count_lines "$out" "nvim_fetch.lua (examples/nvim)" "$st"
 fi
 
 # ---------------------------------------------------------------- OpenResty
