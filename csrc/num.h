@@ -13,7 +13,8 @@
 #include <math.h> /* signbit, a macro; without FLT_EVAL_METHOD 0 also floor, nearbyint */
 #include <stdint.h>
 
-#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+/* -ffast-math would fold (x + 2^52) - 2^52 into x. */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && !defined(__FAST_MATH__)
 
 /* 2^52: from here on every double is a whole number. */
 #define LJH__WHOLE_FROM 4503599627370496.0
@@ -27,17 +28,19 @@ static inline double ljh__floor(double x)
     return t > x ? t - 1.0 : t;
 }
 
-/* nearbyint(x) in the default rounding mode: the nearest whole number,
- * ties to even, the sign of x kept (-0.3 gives -0). Adding 2^52 leaves
- * no fraction bits, so the addition itself rounds x to a whole number,
- * as the current mode says; subtracting 2^52 again is exact. */
+/* nearbyint(x): x rounded to a whole number as the current rounding
+ * mode says (ties to even by default), the sign of x kept (-0.3 gives
+ * -0). Past +-2^52 a double has no fraction bits, so adding 2^52 to a
+ * positive x (subtracting it from a negative one) rounds x, in the
+ * current mode, and taking it back off is exact. A zero result takes
+ * x's sign, as nearbyint's does. */
 static inline double ljh__round_even(double x)
 {
     if (!(x > -LJH__WHOLE_FROM && x < LJH__WHOLE_FROM))
         return x;
-    if (signbit(x))
-        return -((-x + LJH__WHOLE_FROM) - LJH__WHOLE_FROM);
-    return (x + LJH__WHOLE_FROM) - LJH__WHOLE_FROM;
+    double r = signbit(x) ? (x - LJH__WHOLE_FROM) + LJH__WHOLE_FROM
+                          : (x + LJH__WHOLE_FROM) - LJH__WHOLE_FROM;
+    return r == 0 ? x * 0.0 : r;
 }
 
 #else

@@ -73,3 +73,23 @@ Test(num, sweep_of_fractions)
             same(x * p);
     }
 }
+
+Test(num, other_rounding_modes)
+{
+    /* nearbyint follows the current mode, and so does the replacement */
+    const int modes[] = {FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+    const double cases[] = {0.3, -0.3, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.7, -0.7, -0.0, 0.0,
+                            123456.25, -123456.75, 4503599627370495.5, -4503599627370495.5};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        cr_assert_eq(fesetround(modes[m]), 0);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            volatile double x = cases[i];
+            double n = ljh__round_even(x), want = nearbyint(x);
+            if (bits(n) != bits(want)) {
+                fesetround(FE_TONEAREST);
+                cr_assert_fail("mode %d: nearbyint(%a): %a, libm %a", modes[m], cases[i], n, want);
+            }
+        }
+        fesetround(FE_TONEAREST);
+    }
+}
