@@ -84,7 +84,8 @@ end
 local api
 local function load_api()
     loader.lib() -- a failure is reported by the call itself
-    api = require("ljhttp.api")
+    -- (protect.require: a load that ran out of memory can be tried again)
+    api = require("ljhttp.protect").require("ljhttp.api")
     for i = 1, #NAMES do
         rawset(M, NAMES[i], api[NAMES[i]])
     end
