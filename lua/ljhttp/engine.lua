@@ -280,6 +280,16 @@ end
 -- from head to tail (hosts/luajit.lua and hosts/nvim.lua run them):
 -- queuing one allocates nothing, so a handle's completion record (made
 -- with the handle) is queued even when memory has run out.
+
+--- The record of a call of fn with the arguments that follow (the
+--- hosts' queues). Constants first in the constructor, the values after:
+--- decode.lua's response says why.
+function M.record(fn, ...)
+    local rec = { false, false, 0, ... }
+    rec[2], rec[3] = fn, select("#", ...)
+    return rec
+end
+
 function Engine:enqueue(rec)
     local tail = self.tail
     if tail then

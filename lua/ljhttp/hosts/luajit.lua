@@ -28,10 +28,8 @@ function M.call_record(engine, rec)
     engine:enqueue(rec)
 end
 
-function M.call(engine, fn, ...)
-    local rec = { false, false, 0, ... } -- constants first: decode.lua's response says why
-    rec[2], rec[3] = fn, select("#", ...)
-    M.call_record(engine, rec)
+function M.call(engine, fn, ...) -- (async only: engine.lua is loaded)
+    M.call_record(engine, require("ljhttp.engine").record(fn, ...))
 end
 
 -- Runs queued user callbacks in order. They never raise: handle.lua

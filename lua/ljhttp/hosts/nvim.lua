@@ -311,8 +311,7 @@ local function run_scheduled(engine, rec)
 end
 
 function M.call(engine, fn, ...)
-    local rec = { false, false, 0, ... } -- constants first: decode.lua's response says why
-    rec[2], rec[3] = fn, select("#", ...)
+    local rec = require("ljhttp.engine").record(fn, ...) -- (async only: engine.lua is loaded)
     engine.nvim_queued = (engine.nvim_queued or 0) + 1
     vim.schedule(function()
         run_scheduled(engine, rec)

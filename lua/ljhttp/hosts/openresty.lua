@@ -205,15 +205,11 @@ end
 -- Handle:_deliver (handle.lua): queue fn for the handle's owner (pieces:
 -- on_chunk, progress; these still make a record each).
 function M.deliver(h, fn, ...)
-    local rec = { false, false, 0, ... } -- constants first: decode.lua's response says why
-    rec[2], rec[3] = fn, select("#", ...)
-    M.deliver_record(h, rec)
+    M.deliver_record(h, engine_mod.record(fn, ...))
 end
 
 function M.call(engine, fn, ...) -- the generic host hook; deliver is used instead
-    local rec = { false, false, 0, ... }
-    rec[2], rec[3] = fn, select("#", ...)
-    enqueue(owner_now(), rec)
+    enqueue(owner_now(), engine_mod.record(fn, ...))
 end
 
 -- Runs the owner's queued records in order. A record leaves the queue
