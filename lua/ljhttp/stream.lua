@@ -127,7 +127,8 @@ function M.open(client, method, url, opts, what)
         raise_unless_oom(h)
         return failure(REQUEST, h)
     end
-    return opened(h, encode.mark(), pcall(open, client, h, method, url, opts, what))
+    local mark = encode.mark() -- before open's request, not after it
+    return opened(h, mark, pcall(open, client, h, method, url, opts, what))
 end
 
 local function has_callbacks(opts)

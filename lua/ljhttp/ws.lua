@@ -253,7 +253,8 @@ end
 function M.open(client, url, opts)
     -- a connection C made that Lua could not box and hold (out of
     -- memory) is its slot's finalizer's; one held already is its own
-    return settle(open_failed, encode.mark(), pcall(open, client, url, opts))
+    local mark = encode.mark() -- before open's request, not after it
+    return settle(open_failed, mark, pcall(open, client, url, opts))
 end
 
 open = function(client, url, opts)
