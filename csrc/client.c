@@ -172,7 +172,8 @@ ljh_client *ljh_client_new(const ljh_client_options *opts)
             }
         }
     }
-    if (client_init(c) != 0) {
+    /* (read once: a forked child keeps it, as it keeps the environment) */
+    if (ljh__proxy_env_read(&c->proxy_env) != 0 || client_init(c) != 0) {
         ljh_client_free(c);
         return NULL;
     }
@@ -229,6 +230,7 @@ void ljh_client_free(ljh_client *c)
         ljh__buf_free(&c->spare[i]);
     free(c->ready);
     free(c->cookie_file);
+    ljh__proxy_env_free(&c->proxy_env);
     for (ljh_transfer *t = c->spare_t, *next; t; t = next) {
         next = t->next;
         ljh__collect_free(&t->col);

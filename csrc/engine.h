@@ -39,6 +39,7 @@ typedef struct ljh_profile {
     int plain;
     char method[8];
     int64_t connect_timeout_ms, idle_timeout_ms, max_body;
+    const char *env_proxy; /* ljh__proxy_env_for the URL: the client's string */
 } ljh_profile;
 
 typedef struct ljh_pooled {
@@ -135,6 +136,7 @@ struct ljh_client {
     int n_spare_t;
     int nspare;
     char *cookie_file;
+    ljh_proxy_env proxy_env;  /* read when the client was made */
     uint64_t key_sig;         /* ljh__transport_no_reuse */
     ljh_client_options opts;
 };

@@ -108,7 +108,8 @@ static int profile_same(const ljh_profile *a, const ljh_profile *b)
 {
     return a->plain && b->plain && strcmp(a->method, b->method) == 0 &&
            a->connect_timeout_ms == b->connect_timeout_ms &&
-           a->idle_timeout_ms == b->idle_timeout_ms && a->max_body == b->max_body;
+           a->idle_timeout_ms == b->idle_timeout_ms && a->max_body == b->max_body &&
+           a->env_proxy == b->env_proxy;
 }
 
 /* HTTP/2 may carry every transfer to a host on one connection: a batch to
@@ -172,6 +173,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     ljh_client *c = t->client;
     ljh_profile want;
     profile_of(&t->plan, &want);
+    want.env_proxy = ljh__proxy_env_for(&c->proxy_env, t->plan.url);
     /* A plain GET or HEAD gets no Expect or Content-Type from libcurl:
      * without headers of the caller's it needs no list. */
     struct curl_slist *list = NULL;
@@ -209,6 +211,9 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
     } else {
         curl_easy_reset(e);
         rc = ljh__plan_apply(&t->plan, e, ljh__now_ms() - t->started_ms);
+        if (rc == CURLE_OK)
+            rc = ljh__proxy_env_apply(&c->proxy_env, &t->plan.transport, t->plan.flags,
+                                      t->plan.url, e);
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, ljh__open_cb);
         if (rc == CURLE_OK)

@@ -39,4 +39,19 @@ long ljh__transport_pipewait(const ljh_transport *tr, const char *url, int origi
  * connections it keeps (0 until the first request with one). */
 int ljh__transport_no_reuse(const ljh_transport *tr, uint64_t *key_sig);
 
+/* proxy_env.c: the proxy variables of the environment, as a client read
+ * them when it was made. NULL: not set; "" set to nothing. */
+typedef struct ljh_proxy_env {
+    char *http, *https, *all, *no_proxy;
+} ljh_proxy_env;
+int ljh__proxy_env_read(ljh_proxy_env *pe); /* 0, or -1: out of memory */
+void ljh__proxy_env_free(ljh_proxy_env *pe); /* NULL-safe */
+/* The proxy libcurl would take from the environment for url ("" none). */
+const char *ljh__proxy_env_for(const ljh_proxy_env *pe, const char *url);
+/* CURLOPT_PROXY (unless the request names one or refuses any) and
+ * CURLOPT_NOPROXY (unless it names its own) from pe: libcurl then reads
+ * no variable. */
+CURLcode ljh__proxy_env_apply(const ljh_proxy_env *pe, const ljh_transport *tr,
+                              uint32_t flags, const char *url, CURL *easy);
+
 #endif

@@ -130,6 +130,54 @@ T.test("proxy: the http_proxy environment variable is honoured; proxy = false ig
     T.match(out, "^error connect")
 end)
 
+-- Runs a script in a child luajit with no proxy variable but those given
+-- in env; returns what it wrote. SRC sees http, via(r) and URL(path).
+local function child_script(env, src)
+    local f = T.tmpfile("proxy_child3.lua")
+    T.write_file(f, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
+        .. "local http = require('ljhttp')\n"
+        .. "local ffi = require('ffi')\n"
+        .. "ffi.cdef('int setenv(const char *, const char *, int);')\n"
+        .. "local function via(r, e) return r and tostring(r.headers['Via']):match('tinyproxy') and 'proxy' or r and 'direct' or tostring(e) end\n"
+        .. "local function URL(p) return " .. string.format("%q", S.http("plain", "")) .. " .. p end\n"
+        .. src)
+    return T.capture("env -u no_proxy -u NO_PROXY -u all_proxy -u ALL_PROXY -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY "
+        .. env .. " luajit " .. T.shq(f) .. " 2>&1")
+end
+
+T.test("proxy: the environment is read when a client is made, as libcurl would read it", function()
+    S.start()
+    local p = S.proxy_url()
+    -- a client made before the variable is set keeps going direct; one made after uses it
+    local out = child_script("", "local a = http.new()\n"
+        .. "io.write(via(a:get(URL('/hello?snap1'))), ' ')\n"
+        .. "ffi.C.setenv('http_proxy', " .. string.format("%q", p) .. ", 1)\n"
+        .. "io.write(via(a:get(URL('/hello?snap2'))), ' ', via(http.new():get(URL('/hello?snap3'))))\n")
+    T.eq(out, "direct direct proxy")
+    -- HTTP_PROXY is never read for http (a CGI request header could set it);
+    -- an empty http_proxy counts as unset, so all_proxy applies
+    out = child_script("HTTP_PROXY=" .. p, "io.write(via(http.get(URL('/hello?upper'))))")
+    T.eq(out, "direct")
+    out = child_script("http_proxy= all_proxy=" .. p, "io.write(via(http.get(URL('/hello?all'))))")
+    T.eq(out, "proxy")
+    -- no_proxy in the environment also bypasses an explicit proxy; an
+    -- explicit no_proxy replaces the variable
+    out = child_script("no_proxy=127.0.0.1", "local c = http.new({ proxy = " .. string.format("%q", p) .. " })\n"
+        .. "io.write(via(c:get(URL('/hello?np1'))), ' ', via(c:get(URL('/hello?np2'), { no_proxy = 'example.invalid' })))")
+    T.eq(out, "direct proxy")
+    -- a client's http and https requests take each its own variable, and
+    -- async requests the same as blocking ones
+    local before = connects()
+    out = child_script("https_proxy=" .. p, "local c = http.new({ ca_file = " .. string.format("%q", ca()) .. " })\n"
+        .. "io.write(via(c:get(URL('/hello?mix1'))), ' ')\n"
+        .. "local r = c:get(" .. string.format("%q", S.https("good")) .. ")\n"
+        .. "io.write(r and r.status_code or 'failed', ' ', via(c:request_async('GET', URL('/hello?mix2')):wait()))")
+    T.eq(out, "direct 200 direct")
+    T.eq(connects(), before + 1, "CONNECT lines in the proxy log")
+    T.not_contains(S.proxy_log(), "snap2")
+    T.contains(S.proxy_log(), "snap3")
+end)
+
 T.test("proxy: proxy = false as a client default", function()
     S.start()
     local out = child("http_proxy=" .. S.proxy_url(), S.http("plain"), "nil")
