@@ -156,6 +156,8 @@ void ljh__safe_url(const char *url, char *out, size_t cap);
 /* ---- clients (engine.c) ---- */
 /* The client's cookie share (NULL without a jar), for ws.c's handshake. */
 CURLSH *ljh__client_share(ljh_client *c);
+/* The proxy variables as the client read them (NULL without a client). */
+const ljh_proxy_env *ljh__client_proxy_env(const ljh_client *c);
 
 /* ---- collecting (collect.c) and packing (response.c) the response ---- */
 typedef struct ljh_hdr_ref {

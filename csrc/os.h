@@ -66,6 +66,9 @@ int ljh__os_rename(const char *from, const char *to);
 void ljh__os_fsync_dir_of(const char *path);
 /* The process id: a forked child must not remove its parent's files. */
 long ljh__os_pid(void);
+/* 1 when the environment variable name is set and not empty, read where
+ * curl_getenv reads it (getenv; GetEnvironmentVariableA on Windows). */
+int ljh__os_env_set(const char *name);
 
 /* ---- the engine's clock, sockets and fork detection ---- */
 

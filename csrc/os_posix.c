@@ -234,6 +234,12 @@ long ljh__os_pid(void)
     return (long)getpid();
 }
 
+int ljh__os_env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0];
+}
+
 /* ---- the rest ---- */
 
 static int urandom(void *out, size_t n)

@@ -245,6 +245,13 @@ long ljh__os_pid(void)
     return (long)GetCurrentProcessId();
 }
 
+int ljh__os_env_set(const char *name)
+{
+    char one[2];
+    /* 0: unset or empty; else the length copied or the size needed */
+    return GetEnvironmentVariableA(name, one, sizeof one) > 0;
+}
+
 /* ---- the rest ---- */
 
 int ljh__os_random(void *out, size_t n)

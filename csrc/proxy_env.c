@@ -15,22 +15,29 @@
 #include <string.h>
 
 #include "internal.h"
-#include "setopt.h"
+#include "os.h"
 #include "transport.h"
 
-/* 0, or -1 when a variable that is set could not be copied (a client
- * that went direct where the environment names a proxy would leak). */
-static int first_set(char **out, const char *lower, const char *upper)
+/* 1: unset (or empty); 0: *out holds a copy; -1: out of memory (a
+ * client that went direct where the environment names a proxy would
+ * leak). curl_getenv is NULL also when its own copy failed. */
+static int read_var(const char *name, char **out)
 {
-    char *v = curl_getenv(lower);
-    if (!v && upper)
-        v = curl_getenv(upper);
-    *out = NULL;
+    char *v = curl_getenv(name);
     if (!v)
-        return 0;
+        return ljh__os_env_set(name) ? -1 : 1;
     *out = strdup(v); /* ours, freed with free() like every string here */
     curl_free(v);
     return *out ? 0 : -1;
+}
+
+static int first_set(char **out, const char *lower, const char *upper)
+{
+    *out = NULL;
+    int r = read_var(lower, out);
+    if (r == 1 && upper)
+        r = read_var(upper, out);
+    return r < 0 ? -1 : 0;
 }
 
 int ljh__proxy_env_read(ljh_proxy_env *pe)
@@ -48,6 +55,8 @@ int ljh__proxy_env_read(ljh_proxy_env *pe)
 
 static void drop(char **s)
 {
+    if (*s) /* a proxy URL may carry a password */
+        memset(*s, 0, strlen(*s));
     free(*s);
     *s = NULL;
 }
@@ -73,11 +82,16 @@ const char *ljh__proxy_env_for(const ljh_proxy_env *pe, const char *url)
 CURLcode ljh__proxy_env_apply(const ljh_proxy_env *pe, const ljh_transport *tr,
                               uint32_t flags, const char *url, CURL *e)
 {
+    CURLcode rc = CURLE_OK;
     if (!tr->proxy && !(flags & LJH_F_NO_PROXY))
-        LJH_SETOPT(e, CURLOPT_PROXY, ljh__proxy_env_for(pe, url));
+        rc = curl_easy_setopt(e, CURLOPT_PROXY, ljh__proxy_env_for(pe, url));
     /* An explicit no_proxy replaces the variable, as in libcurl; the
      * variable also applies to an explicit proxy. */
-    if (!tr->no_proxy)
-        LJH_SETOPT(e, CURLOPT_NOPROXY, pe->no_proxy ? pe->no_proxy : "");
-    return CURLE_OK;
+    if (rc == CURLE_OK && !tr->no_proxy)
+        rc = curl_easy_setopt(e, CURLOPT_NOPROXY, pe->no_proxy ? pe->no_proxy : "");
+    /* A libcurl built without proxies (CURL_DISABLE_PROXY) has neither
+     * option, and reads no variable either. */
+    if (rc == CURLE_UNKNOWN_OPTION || rc == CURLE_NOT_BUILT_IN)
+        rc = CURLE_OK;
+    return rc;
 }

@@ -447,3 +447,8 @@ CURLSH *ljh__client_share(ljh_client *c)
     ljh__check_fork(c);
     return c->share;
 }
+
+const ljh_proxy_env *ljh__client_proxy_env(const ljh_client *c)
+{
+    return c ? &c->proxy_env : NULL;
+}

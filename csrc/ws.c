@@ -107,6 +107,9 @@ static char *swap_scheme(const char *url, size_t n, const char *from, const char
 static CURLcode ws_options(ljh_ws *ws, ljh_client *c, CURL *e)
 {
     CURLcode rc = ljh__plan_apply(&ws->plan, e, 0);
+    const ljh_proxy_env *pe = ljh__client_proxy_env(c);
+    if (rc == CURLE_OK && pe) /* (the plan's URL is http(s):// by now) */
+        rc = ljh__proxy_env_apply(pe, &ws->plan.transport, ws->plan.flags, ws->plan.url, e);
     if (rc != CURLE_OK)
         return rc;
     LJH_SETOPT(e, CURLOPT_CONNECT_ONLY, 1L);

@@ -178,6 +178,39 @@ T.test("proxy: the environment is read when a client is made, as libcurl would r
     T.contains(S.proxy_log(), "snap3")
 end)
 
+T.test("proxy: the variables chosen per hop on a reused handle, kept for no_proxy and WebSocket", function()
+    S.start()
+    local dead = "http://127.0.0.1:9"
+    local fixture = T.url("/hello")
+    -- plain GETs on one client share a pooled handle: the https one (and
+    -- the https hop of a redirect) must take https_proxy, the http ones not
+    local out = child_script("https_proxy=" .. dead, "local c = http.new()\n"
+        .. "local function w(r, e, code) io.write(r and 'direct' or code, ' ') end\n"
+        .. "w(c:get(URL('/hello?hop1')))\n"
+        .. "w(c:get(" .. string.format("%q", S.https("good")) .. "))\n"
+        .. "w(c:get(URL('/hello?hop2')))\n"
+        .. "w(c:get(" .. string.format("%q", T.url("/redirect-to?url=") .. S.https("good")) .. "))\n"
+        .. "w(c:get(URL('/hello?hop3')))\n")
+    T.eq(out, "direct connect direct connect direct ")
+    -- no_proxy set after the client was made is not seen either
+    out = child_script("http_proxy=" .. S.proxy_url(), "local c = http.new()\n"
+        .. "ffi.C.setenv('no_proxy', '127.0.0.1', 1)\n"
+        .. "io.write(via(c:get(URL('/hello?npsnap1'))), ' ', via(http.new():get(URL('/hello?npsnap2'))))\n")
+    T.eq(out, "proxy direct")
+    -- a WebSocket handshake takes the client's variables too: direct, it
+    -- reaches the fixture (an HTTP server, which refuses the upgrade);
+    -- through the dead proxy it cannot connect
+    out = child_script("", "local c = http.new()\n"
+        .. "ffi.C.setenv('http_proxy', " .. string.format("%q", dead) .. ", 1)\n"
+        .. "local ws = " .. string.format("%q", (fixture:gsub("^http", "ws"))) .. "\n"
+        .. "local _, _, a = c:websocket(ws)\n"
+        .. "local _, _, b = http.new():websocket(ws)\n"
+        .. "io.write(tostring(a), ' ', tostring(b))\n")
+    local a, b = out:match("^(%S+) (%S+)$")
+    T.ok(a and a ~= "connect" and a ~= "nil", "the first client's handshake: " .. out)
+    T.eq(b, "connect", out)
+end)
+
 T.test("proxy: proxy = false as a client default", function()
     S.start()
     local out = child("http_proxy=" .. S.proxy_url(), S.http("plain"), "nil")
