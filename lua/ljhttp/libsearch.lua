@@ -3,10 +3,15 @@
 -- the first places itself; this file is loaded when none of those holds
 -- a library that loads, and for the list itself (tests, :checkhealth).
 local ffi = require("ffi")
-local loader = require("ljhttp.loader")
+
+-- The loader of this Lua state as it is now: one reloaded while a plugin
+-- is developed is a new table, and this file may have stayed loaded.
+local function loader()
+    return package.loaded["ljhttp.loader"] or require("ljhttp.loader")
+end
 
 local M = {}
-local NAMES = loader.NAMES
+local NAMES = loader().NAMES
 
 -- Per ffi.os: the library's file names (loader.lua's NAMES), the
 -- directories package managers install into ("~" is $HOME, "$VAR/..."
@@ -54,7 +59,7 @@ end
 --- The checkout (or plugin directory) this file came from: the directory
 --- above lua/ljhttp.
 function M.root(dir)
-    dir = dir or loader.here()
+    dir = dir or loader().here()
     if not dir then
         return nil
     end
@@ -73,16 +78,16 @@ local function context(ctx)
     ctx = ctx or {}
     local dir = ctx.here
     if dir == nil then
-        dir = loader.here()
+        dir = loader().here()
     end
     return {
         os = ctx.os or ffi.os,
         arch = ctx.arch or ffi.arch,
         here = dir or nil,
         getenv = ctx.getenv or os.getenv,
-        exists = ctx.exists or loader.exists,
-        open = ctx.open or loader.open,
-        runtime_files = ctx.runtime_files or loader.runtime_files,
+        exists = ctx.exists or loader().exists,
+        open = ctx.open or loader().open,
+        runtime_files = ctx.runtime_files or loader().runtime_files,
         cpath = ctx.cpath or package.cpath,
     }
 end
@@ -107,7 +112,7 @@ function M.candidates(ctx)
         end
     end
     if ctx.here then
-        for _, d in ipairs(loader.near_dirs(ctx.here, ctx.os)) do
+        for _, d in ipairs(loader().near_dirs(ctx.here, ctx.os)) do
             add_dir(d)
         end
     end
@@ -159,8 +164,17 @@ end
 --- with why it failed, and what to install for this OS.
 ---@param path? string an explicit file: only it is tried
 ---@param ctx? table another view of the system (tests)
-function M.search(path, ctx)
+function M.search(path, ctx, done)
     ctx = context(ctx)
+    -- done[p]: the error of an attempt the caller made already (the
+    -- loader's first places): reported, not repeated
+    local function open(p)
+        local err = done and done[p]
+        if err then
+            return nil, err
+        end
+        return ctx.open(p)
+    end
     local env = ctx.getenv("LJHTTP_LIBRARY")
     if env == "" then
         env = nil
@@ -172,7 +186,7 @@ function M.search(path, ctx)
     if path then
         -- an explicit choice: a missing or mismatched file is an error,
         -- never silently replaced by another library
-        local l, err = ctx.open(path)
+        local l, err = open(path)
         if l then
             return l, path
         end
@@ -188,7 +202,7 @@ function M.search(path, ctx)
     local tried = {}
     for _, p in ipairs(M.candidates(ctx)) do
         if ctx.exists(p) then
-            local l, err = ctx.open(p)
+            local l, err = open(p)
             if l then
                 return l, p
             end
@@ -198,7 +212,7 @@ function M.search(path, ctx)
         end
     end
     for _, n in ipairs(M.platform(ctx.os).system) do
-        local l, err = ctx.open(n)
+        local l, err = open(n)
         if l then
             return l, n .. " (system)"
         end

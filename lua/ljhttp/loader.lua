@@ -131,21 +131,24 @@ end
 --- path it came from, or nil and a message (libsearch.lua).
 ---@param path? string an explicit file: only it is tried
 ---@param ctx? table another view of the system (tests)
-function M.search(path, ctx)
-    return libsearch().search(path, ctx)
+---@param done? table path -> error of an attempt already made
+function M.search(path, ctx, done)
+    return libsearch().search(path, ctx, done)
 end
 
 -- The search's first steps, when they find the library: the explicit
 -- path (or LJHTTP_LIBRARY) when it loads, else the first of the places
--- next to this file that exists, when it loads. In every other case nil:
--- then M.search runs whole, in the same order, and says what failed.
+-- next to this file that exists, when it loads. In every other case nil
+-- (and the path tried, with its error): then M.search runs whole, in the
+-- same order, without that path again, and says what failed.
 local function quick(path)
     local env = os.getenv("LJHTTP_LIBRARY")
     if path == nil and env ~= nil and env ~= "" then
         path = env
     end
     if path then
-        return try_load(path), path
+        local l, err = try_load(path)
+        return l, path, err
     end
     local dir = here()
     if not dir then
@@ -157,7 +160,8 @@ local function quick(path)
         for j = 1, #names do
             local p = near[i] .. "/" .. names[j]
             if file_exists(p) then
-                return try_load(p), p
+                local l, err = try_load(p)
+                return l, p, err
             end
         end
     end
@@ -266,9 +270,9 @@ function M.load(path)
         return nil, "ljhttp: the library is already loaded from " .. lib_path
     end
     declare()
-    local l, where = quick(path)
+    local l, where, err = quick(path)
     if not l then
-        l, where = M.search(path)
+        l, where = M.search(path, nil, where and { [where] = err })
     end
     if not l then
         load_error = where

@@ -184,3 +184,57 @@ T.test("loader.lib() is the handle the library was loaded as", function()
     T.eq(lib, loader.load(), "load() with nothing new gives the same handle")
     T.match(loader.path() or "", "libljhttp")
 end)
+
+T.test("an attempt the loader's first places made is reported, not made again", function()
+    local ctx, opened = view("Linux", { ["/plug/lua/ljhttp/../../build/libljhttp.so"] = true }, nil)
+    local first = "/plug/lua/ljhttp/../../build/libljhttp.so"
+    local lib, msg = loader.search(nil, ctx, { [first] = "the first attempt's error" })
+    T.is_nil(lib)
+    T.is_nil(index_of(opened, first), "opened again")
+    T.contains(msg, first .. ": the first attempt's error")
+    -- an explicit path: the same
+    ctx, opened = view("Linux", {}, nil)
+    lib, msg = loader.search("/x/libljhttp.so", ctx, { ["/x/libljhttp.so"] = "gone" })
+    T.is_nil(lib)
+    T.same(opened, {}, "nothing opened")
+    T.contains(msg, "cannot load /x/libljhttp.so (Linux x64): gone")
+end)
+
+-- Runs code in a fresh luajit with this checkout's Lua files; its output.
+local function child(code, env)
+    local f = T.tmpfile("loader_child.lua")
+    T.write_file(f, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
+        .. code)
+    return T.capture((env or "") .. " " .. (os.getenv("LJHTTP_LUAJIT") or "luajit") .. " " .. T.shq(f) .. " 2>&1")
+end
+
+T.test("Linux, real dlopen: a failing LJHTTP_LIBRARY is opened once per attempt", function()
+    local missing = T.tmpdir() .. "/gone/libljhttp.so"
+    local out = child([[
+local ffi = require("ffi")
+local loader = require("ljhttp.loader")
+local load, opens = ffi.load, 0
+ffi.load = function(...) opens = opens + 1 return load(...) end
+local attempt, attempts = loader.load, 0
+loader.load = function(...) attempts = attempts + 1 return attempt(...) end
+local r, msg = require("ljhttp").get("http://127.0.0.1:1/")
+io.write(opens, " ", attempts, " ", tostring(r), " ", msg:match("LJHTTP_LIBRARY=[^ ]*") or msg)
+]], "LJHTTP_LIBRARY=" .. T.shq(missing))
+    local opens, attempts, rest = out:match("^(%d+) (%d+) (.*)$")
+    T.eq(rest, "nil LJHTTP_LIBRARY=" .. missing, out)
+    T.ok(tonumber(attempts) >= 1, out)
+    T.eq(opens, attempts, "ffi.load calls against load attempts")
+end)
+
+T.test("the search uses the loader as it is now, also after the loader was loaded again", function()
+    local out = child([[
+local search = require("ljhttp.libsearch")
+package.loaded["ljhttp.loader"] = nil
+local fresh = require("ljhttp.loader")
+fresh.near_dirs = function() return { "/marker" } end
+local list = search.candidates({ os = "Linux", here = "/x/lua/ljhttp", cpath = "",
+    runtime_files = function() return {} end })
+io.write(list[1])
+]])
+    T.eq(out, "/marker/libljhttp.so")
+end)
