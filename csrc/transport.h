@@ -40,7 +40,7 @@ long ljh__transport_pipewait(const ljh_transport *tr, const char *url, int origi
 int ljh__transport_no_reuse(const ljh_transport *tr, uint64_t *key_sig);
 
 /* proxy_env.c: the proxy variables of the environment, as a client read
- * them when it was made. NULL: not set; "" set to nothing. */
+ * them when it was made. NULL: unset or empty (curl_getenv's reading). */
 typedef struct ljh_proxy_env {
     char *http, *https, *all, *no_proxy;
 } ljh_proxy_env;
