@@ -3,6 +3,7 @@
 -- macOS and Windows lists run here; the real dlopen runs for Linux.
 local T = require("support")
 local loader = require("ljhttp.loader")
+local R = require("reliability")
 
 -- A view of a system where only the files in `present` exist; open()
 -- succeeds for `good` and otherwise fails with a message naming the path.
@@ -200,12 +201,9 @@ T.test("an attempt the loader's first places made is reported, not made again", 
     T.contains(msg, "cannot load /x/libljhttp.so (Linux x64): gone")
 end)
 
--- Runs code in a fresh luajit with this checkout's Lua files; its output.
+-- Runs code in a fresh luajit with this process's package.path; its output.
 local function child(code, env)
-    local f = T.tmpfile("loader_child.lua")
-    T.write_file(f, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
-        .. code)
-    return T.capture((env or "") .. " " .. (os.getenv("LJHTTP_LUAJIT") or "luajit") .. " " .. T.shq(f) .. " 2>&1")
+    return (R.child(code, env))
 end
 
 T.test("Linux, real dlopen: a failing LJHTTP_LIBRARY is opened once per attempt", function()

@@ -5,6 +5,7 @@
 local T = require("support")
 package.path = T.root .. "/tests/?.lua;" .. package.path
 local S = require("transport.servers")
+local R = require("reliability")
 local http = require("ljhttp")
 
 local function ca()
@@ -26,19 +27,24 @@ local function connects(name)
     return count(S.proxy_log(name), "CONNECT localhost:" .. S.port.good .. " HTTP/1.1")
 end
 
--- Runs one GET in a child luajit with the given environment; returns its
--- one-line report ("status 200 via ..." or "error <code>").
+-- Runs a script in a child luajit with no proxy variable but those given
+-- in env; returns what it wrote. SRC sees http, ffi (with setenv), via(r)
+-- and URL(path).
+local function child_script(env, src)
+    return (R.child("local http = require('ljhttp')\n"
+        .. "local ffi = require('ffi')\n"
+        .. "ffi.cdef('int setenv(const char *, const char *, int);')\n"
+        .. "local function via(r, e) return r and tostring(r.headers['Via']):match('tinyproxy') and 'proxy' or r and 'direct' or tostring(e) end\n"
+        .. "local function URL(p) return " .. string.format("%q", S.http("plain", "")) .. " .. p end\n"
+        .. src, "env -u no_proxy -u NO_PROXY -u all_proxy -u ALL_PROXY -u https_proxy -u HTTPS_PROXY "
+        .. "-u http_proxy -u HTTP_PROXY " .. env))
+end
+
+-- Runs one GET in such a child; returns its one-line report ("status 200
+-- via ..." or "error <code>").
 local function child(env, url, opts_src)
-    local code = "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
-        .. "local http = require('ljhttp')\n"
-        .. "local r, e, c = http.get(" .. string.format("%q", url) .. ", " .. (opts_src or "nil") .. ")\n"
-        .. "io.write(r and ('status ' .. r.status_code .. ' via ' .. tostring(r.headers['Via'])) or ('error ' .. tostring(c) .. ' ' .. tostring(e)))\n"
-    local f = T.tmpfile("proxy_child.lua")
-    T.write_file(f, code)
-    local cmd = "env -u no_proxy -u NO_PROXY -u all_proxy -u ALL_PROXY -u https_proxy -u HTTPS_PROXY -u http_proxy "
-        .. env .. " luajit " .. T.shq(f) .. " 2>&1"
-    local out = T.capture(cmd)
-    return out
+    return child_script(env, "local r, e, c = http.get(" .. string.format("%q", url) .. ", " .. (opts_src or "nil") .. ")\n"
+        .. "io.write(r and ('status ' .. r.status_code .. ' via ' .. tostring(r.headers['Via'])) or ('error ' .. tostring(c) .. ' ' .. tostring(e)))\n")
 end
 
 T.test("proxy: plain http goes through the proxy", function()
@@ -130,21 +136,6 @@ T.test("proxy: the http_proxy environment variable is honoured; proxy = false ig
     T.match(out, "^error connect")
 end)
 
--- Runs a script in a child luajit with no proxy variable but those given
--- in env; returns what it wrote. SRC sees http, via(r) and URL(path).
-local function child_script(env, src)
-    local f = T.tmpfile("proxy_child3.lua")
-    T.write_file(f, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
-        .. "local http = require('ljhttp')\n"
-        .. "local ffi = require('ffi')\n"
-        .. "ffi.cdef('int setenv(const char *, const char *, int);')\n"
-        .. "local function via(r, e) return r and tostring(r.headers['Via']):match('tinyproxy') and 'proxy' or r and 'direct' or tostring(e) end\n"
-        .. "local function URL(p) return " .. string.format("%q", S.http("plain", "")) .. " .. p end\n"
-        .. src)
-    return T.capture("env -u no_proxy -u NO_PROXY -u all_proxy -u ALL_PROXY -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY "
-        .. env .. " luajit " .. T.shq(f) .. " 2>&1")
-end
-
 T.test("proxy: the environment is read when a client is made, as libcurl would read it", function()
     S.start()
     local p = S.proxy_url()
@@ -216,12 +207,9 @@ T.test("proxy: proxy = false as a client default", function()
     local out = child("http_proxy=" .. S.proxy_url(), S.http("plain"), "nil")
     T.match(out, "tinyproxy")
     -- (the child above used the default client; here a client default)
-    local f = T.tmpfile("proxy_child2.lua")
-    T.write_file(f, "package.path = " .. string.format("%q", T.root .. "/lua/?.lua;") .. " .. package.path\n"
-        .. "local c = require('ljhttp').new({ proxy = false })\n"
+    out = child_script("http_proxy=" .. S.proxy_url(), "local c = http.new({ proxy = false })\n"
         .. "local r = c:get(" .. string.format("%q", S.http("plain")) .. ")\n"
         .. "io.write(tostring(r and r.headers['Via']))\n")
-    out = T.capture("env -u no_proxy -u NO_PROXY http_proxy=" .. S.proxy_url() .. " luajit " .. T.shq(f) .. " 2>&1")
     T.eq(out, "nil")
 end)
 
