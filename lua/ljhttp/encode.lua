@@ -127,8 +127,14 @@ function M.mark()
 end
 
 function M.unwind(mark)
-    while (lent and n_aside + 1 or 0) > mark do
+    if (lent and n_aside + 1 or 0) > mark then
+        -- the one request a caller encoded: released outside the loop, so
+        -- a trace recorded through a batch's item loop meets no inner loop
+        -- ("inner loop in root trace", then several recordings thrown away)
         M.release()
+        while (lent and n_aside + 1 or 0) > mark do -- nested ones a raise cut short
+            M.release()
+        end
     end
 end
 

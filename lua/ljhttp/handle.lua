@@ -370,10 +370,14 @@ function Handle:_ready()
         res, err, code = nil, "out of memory (a chunk of the body)", "out_of_memory"
     end
     e:forget(self)
-    local final = self:progress() -- keep the final figures
-    if self.on_progress and not self.cb_failure then
-        -- once more with the final figures, before the completion callback
-        self:_deliver(deliver_progress, self, final, true)
+    if not self.internal then
+        -- keep the final figures for handle:progress() (batch items and
+        -- OpenResty's blocking calls: nobody holds their handle to ask)
+        local final = self:progress()
+        if self.on_progress and not self.cb_failure then
+            -- once more with the final figures, before the completion callback
+            self:_deliver(deliver_progress, self, final, true)
+        end
     end
     C.ljh_transfer_free(ffi.gc(t, nil))
     self.t = nil
