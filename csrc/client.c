@@ -109,7 +109,7 @@ int32_t ljh_client_save_cookies(ljh_client *c, char *errmsg, int32_t errlen)
         ljh__file_discard(&f); /* frees the path */
     }
 out:
-    curl_slist_free_all(list);
+    ljh__slist_free_wiped(list); /* cookie values */
     curl_easy_cleanup(e);
     return err;
 }

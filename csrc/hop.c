@@ -183,7 +183,7 @@ CURLcode ljh__setup_hop(ljh_transfer *t)
             return CURLE_OUT_OF_MEMORY;
     }
     int had_list = t->slist != NULL;
-    curl_slist_free_all(t->slist);
+    ljh__slist_free_wiped(t->slist);
     t->slist = list;
     t->errbuf[0] = '\0';
     t->follow = 0;

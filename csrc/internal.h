@@ -99,6 +99,15 @@ static inline int ljh__is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
+/* ---- credentials (wipe.c) ---- */
+/* Overwrites n bytes at p with stores the compiler keeps. */
+void ljh__wipe(void *p, size_t n);
+/* ljh__wipe of a NUL-terminated string; s may be NULL. */
+void ljh__wipe_str(char *s);
+/* curl_slist_free_all after wiping every line (header lines that may
+ * carry Authorization or Cookie, cookie jar lines); list may be NULL. */
+void ljh__slist_free_wiped(struct curl_slist *list);
+
 /* ---- durations (duration.c) ---- */
 #include "duration.h"
 
@@ -143,6 +152,10 @@ typedef struct ljh_plan {
 ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body,
                          char *errmsg, size_t errlen);
 void ljh__plan_free(ljh_plan *plan);
+/* Overwrites the plan's credentials (ljh__plan_free does it first): the
+ * password, the Cookie line, caller headers that are dropped on a
+ * cross-origin hop, and the transport's (ljh__transport_wipe). */
+void ljh__plan_wipe(ljh_plan *plan);
 /* The caller's headers for the current hop plus the fixed ones. */
 struct curl_slist *ljh__plan_headers(const ljh_plan *plan);
 /* Applies the plan's current hop to a (reset) easy handle. */

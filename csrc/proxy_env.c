@@ -55,8 +55,7 @@ int ljh__proxy_env_read(ljh_proxy_env *pe)
 
 static void drop(char **s)
 {
-    if (*s) /* a proxy URL may carry a password */
-        memset(*s, 0, strlen(*s));
+    ljh__wipe_str(*s); /* a proxy URL may carry a password */
     free(*s);
     *s = NULL;
 }

@@ -339,8 +339,19 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
     return LJH_OK;
 }
 
+void ljh__plan_wipe(ljh_plan *plan)
+{
+    for (int i = 0; i < plan->n_hdr; i++)
+        if (plan->hdr_sensitive[i]) /* Authorization, Cookie, ... */
+            ljh__wipe_str(plan->hdr_lines[i]);
+    ljh__wipe_str(plan->cookie);
+    ljh__wipe_str(plan->pass);
+    ljh__transport_wipe(&plan->transport);
+}
+
 void ljh__plan_free(ljh_plan *plan)
 {
+    ljh__plan_wipe(plan);
     ljh__method_free(plan->method);
     free(plan->url);
     free(plan->origin);
@@ -350,8 +361,6 @@ void ljh__plan_free(ljh_plan *plan)
     free(plan->hdr_lines);
     free(plan->hdr_sensitive);
     free(plan->cookie);
-    if (plan->pass)
-        memset(plan->pass, 0, strlen(plan->pass));
     free(plan->user);
     free(plan->pass);
     ljh__transport_free(&plan->transport);

@@ -31,7 +31,7 @@ struct curl_slist *ljh__plan_headers(const ljh_plan *plan)
     }
     return list;
 oom:
-    curl_slist_free_all(list);
+    ljh__slist_free_wiped(list);
     return NULL;
 }
 

@@ -148,7 +148,7 @@ static void finish(ljh_transfer *t, CURLcode rc)
     ljh__decoder_free(t->dec);
     t->dec = NULL;
     ljh__easy_put(c, t);
-    curl_slist_free_all(t->slist);
+    ljh__slist_free_wiped(t->slist);
     t->slist = NULL;
     ljh__collect_keep(&t->col);
     ljh__plan_free(&t->plan);
@@ -169,7 +169,7 @@ void ljh__fail(ljh_transfer *t, ljh_error code, const char *msg)
     memset(&t->fault, 0, sizeof t->fault); /* the reason is msg */
     freeze_progress(t);
     ljh__easy_put(t->client, t);
-    curl_slist_free_all(t->slist);
+    ljh__slist_free_wiped(t->slist);
     t->slist = NULL;
     t->resp = ljh__response_new_error(code, msg);
     ljh__response_finish(t->resp, &t->col, t->attempts);

@@ -193,14 +193,20 @@ CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *e)
     return CURLE_OK;
 }
 
+void ljh__transport_wipe(ljh_transport *tr)
+{
+    ljh__wipe_str(tr->proxy); /* a proxy URL may carry a password */
+    ljh__wipe_str(tr->proxy_pass);
+    ljh__wipe_str(tr->key_password);
+}
+
 void ljh__transport_free(ljh_transport *tr)
 {
+    ljh__transport_wipe(tr);
     char **all[] = {&tr->proxy,       &tr->proxy_user, &tr->proxy_pass,   &tr->no_proxy,
                     &tr->ca_file,     &tr->ca_path,    &tr->client_cert,  &tr->client_key,
                     &tr->key_password, &tr->pinned,    &tr->unix_socket};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (*all[i] && (all[i] == &tr->proxy_pass || all[i] == &tr->key_password))
-            memset(*all[i], 0, strlen(*all[i]));
         free(*all[i]);
         *all[i] = NULL;
     }

@@ -29,6 +29,9 @@ typedef struct ljh_transport {
 ljh_error ljh__transport_init(ljh_transport *tr, const ljh_request *req, char *errmsg,
                               size_t errlen);
 CURLcode ljh__transport_apply(const ljh_transport *tr, uint32_t flags, CURL *easy);
+/* Overwrites the proxy URL, the proxy password and the key password
+ * (ljh__transport_free does it first). */
+void ljh__transport_wipe(ljh_transport *tr);
 void ljh__transport_free(ljh_transport *tr);
 /* CURLOPT_PIPEWAIT for a hop to url; origin_h2: the client has seen this
  * origin answer over HTTP/2 (or 3). */

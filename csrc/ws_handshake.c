@@ -70,7 +70,7 @@ static int add_jar_cookies(ljh_ws *ws, ljh_buf *b, const char *host, const char 
             rc = -1;
         first = 0;
     }
-    curl_slist_free_all(list);
+    ljh__slist_free_wiped(list); /* cookie values */
     return rc;
 }
 
@@ -110,7 +110,8 @@ int ljh__ws_build_request(ljh_ws *ws)
             memcpy(cred + ul + 1, ws->plan.pass ? ws->plan.pass : "", pl);
             ljh__base64((unsigned char *)cred, ul + pl + 1, b64);
             bad = add(b, "Authorization: Basic ") || add(b, b64) || add(b, "\r\n");
-            memset(cred, 0, ul + pl + 1);
+            ljh__wipe(cred, ul + pl + 1);
+            ljh__wipe_str(b64);
         }
         free(cred);
         free(b64);

@@ -1051,6 +1051,88 @@ Test(plan_header_list, credentials_dropped_cross_origin)
     ljh__plan_free(&plan);
 }
 
+/* ---- credentials are wiped before they are freed (wipe.c) ---- */
+
+static ljh_str lstr(const char *s)
+{
+    ljh_str v;
+    v.ptr = s;
+    v.len = (int32_t)strlen(s);
+    return v;
+}
+
+/* n bytes at p are all zero */
+static int zeroed(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
+Test(plan_wipe, credentials_overwritten_the_rest_kept)
+{
+    ljh_kv h[] = {kv("Authorization", "Bearer secret-token"), kv("X-Keep", "visible"),
+                  kv("Proxy-Authorization", "Basic c2VjcmV0")};
+    ljh_kv ck[] = {kv("session", "s3cr3t")};
+    ljh_request req = mkreq("GET", "http://example.com/");
+    req.headers = h;
+    req.n_headers = 3;
+    req.cookies = ck;
+    req.n_cookies = 1;
+    req.user = lstr("alice");
+    req.pass = lstr("hunter2");
+    req.proxy = lstr("http://bob:pw@127.0.0.1:3128");
+    req.proxy_user = lstr("bob");
+    req.proxy_pass = lstr("proxy-pw");
+    ljh_plan plan;
+    char msg[ERRLEN] = "";
+    cr_assert_eq(ljh__plan_init(&plan, &req, 0, msg, ERRLEN), LJH_OK, "%s", msg);
+    cr_assert_eq(plan.n_hdr, 3);
+    size_t lens[3];
+    for (int i = 0; i < 3; i++)
+        lens[i] = strlen(plan.hdr_lines[i]);
+    size_t cookie_len = strlen(plan.cookie), pass_len = strlen(plan.pass);
+    size_t proxy_len = strlen(plan.transport.proxy), ppass_len = strlen(plan.transport.proxy_pass);
+    cr_assert(cookie_len > 0 && pass_len > 0 && proxy_len > 0 && ppass_len > 0);
+
+    ljh__plan_wipe(&plan);
+    for (int i = 0; i < 3; i++) {
+        if (plan.hdr_sensitive[i])
+            cr_expect(zeroed(plan.hdr_lines[i], lens[i]), "header line %d kept its bytes", i);
+        else
+            cr_expect_str_eq(plan.hdr_lines[i], "X-Keep: visible");
+    }
+    cr_expect_eq(plan.hdr_sensitive[0] + plan.hdr_sensitive[1] + plan.hdr_sensitive[2], 2);
+    cr_expect(zeroed(plan.cookie, cookie_len), "the Cookie line kept its bytes");
+    cr_expect(zeroed(plan.pass, pass_len), "the password kept its bytes");
+    cr_expect(zeroed(plan.transport.proxy, proxy_len), "the proxy URL kept its bytes");
+    cr_expect(zeroed(plan.transport.proxy_pass, ppass_len), "the proxy password kept its bytes");
+    cr_expect_str_eq(plan.user, "alice", "a user name is no secret");
+    cr_expect_str_eq(plan.url, "http://example.com/");
+    ljh__plan_free(&plan); /* wipes again (empty strings) and frees */
+}
+
+Test(plan_wipe, header_list_lines_wiped_and_freed)
+{
+    /* nothing to observe after the free itself: this runs it on a list
+     * ljh__plan_headers made (ASan and valgrind runs check the memory) */
+    ljh_kv h[] = {kv("Authorization", "Bearer t"), kv("X-Keep", "1")};
+    ljh_plan plan;
+    char msg[ERRLEN];
+    cr_assert_eq(with_headers(&plan, h, 2, NULL, msg), LJH_OK, "%s", msg);
+    struct curl_slist *l = ljh__plan_headers(&plan);
+    cr_assert_not_null(l);
+    ljh__slist_free_wiped(l);
+    ljh__slist_free_wiped(NULL);
+    char buf[] = "secret";
+    ljh__wipe(buf, 3);
+    cr_expect(zeroed(buf, 3));
+    cr_expect_str_eq(buf + 3, "ret", "only n bytes");
+    ljh__wipe_str(NULL);
+    ljh__plan_free(&plan);
+}
+
 /* ---- applying a plan to an easy handle ---- */
 
 Test(plan_apply, sets_options_on_a_fresh_handle)
