@@ -118,6 +118,28 @@ T.test("request_batch: the submit-and-wait loop makes no closure per wait", func
     T.ok(#bad == 0, "closures in the batch loop:\n" .. table.concat(bad, "\n"))
 end)
 
+T.test("request_batch: an item's request is released without an inner loop", function()
+    if not jit or not jit.status() then
+        T.skip("the JIT compiler is off")
+    end
+    local lines = jit_log([[
+    local reqs = {}
+    for i = 1, 400 do reqs[i] = { "GET", url } end
+    local res, errs = http.request_batch(reqs, { concurrency = 20 })
+    assert(errs == nil and #res == 400, "batch failed")
+]], T.url("/small"))
+    -- encode.unwind released the item's request in a loop: the root trace
+    -- of the item loop aborted on it, again and again (then the loop
+    -- unroll limit in the side trace of Engine:submit)
+    local bad = {}
+    for _, line in ipairs(lines) do
+        if line:find("inner loop in root trace at encode.lua", 1, true) then
+            bad[#bad + 1] = line
+        end
+    end
+    T.ok(#bad == 0, "aborts on encode.lua's loops:\n" .. table.concat(bad, "\n"))
+end)
+
 T.test("hot loop of error results: decode.lua has no NYI", function()
     if not jit or not jit.status() then
         T.skip("the JIT compiler is off")
