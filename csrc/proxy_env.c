@@ -27,6 +27,7 @@ static int read_var(const char *name, char **out)
     if (!v)
         return ljh__os_env_set(name) ? -1 : 1;
     *out = strdup(v); /* ours, freed with free() like every string here */
+    ljh__wipe_str(v); /* a proxy URL may carry a password */
     curl_free(v);
     return *out ? 0 : -1;
 }

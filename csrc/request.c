@@ -155,38 +155,50 @@ static ljh_error add_cookies(ljh_plan *plan, const ljh_request *req, char *errms
     }
     if (n == 0)
         return LJH_OK;
-    ljh_buf b = {0};
+    /* Every cookie checked and the line measured first, in the order the
+     * errors are reported, then the line written into one allocation:
+     * no partial copy to free and no copy left behind by a realloc
+     * (the values are credentials: ljh__plan_wipe). */
+    size_t len = 0;
     char shown[128];
     for (int i = 0; i < n; i++) {
         const ljh_kv *kv = &req->cookies[i];
-        if (bad_name(kv, "cookie", errmsg, errlen)) {
-            ljh__buf_free(&b);
+        if (bad_name(kv, "cookie", errmsg, errlen))
             return LJH_E_INVALID_ARGUMENT;
-        }
         if (!ljh__is_cookie_value(kv->value, (size_t)kv->value_len)) {
             ljh__show(kv->name, (size_t)kv->name_len, shown, sizeof shown);
             ljh__msg(errmsg, errlen,
                      "invalid value for cookie \"%s\": spaces, quotes, ';', ',', '\\' and "
                      "control characters are not allowed",
                      shown);
-            ljh__buf_free(&b);
             return LJH_E_INVALID_ARGUMENT;
         }
-        if ((i && ljh__buf_append(&b, "; ", 2)) ||
-            ljh__buf_append(&b, kv->name, (size_t)kv->name_len) || ljh__buf_append(&b, "=", 1) ||
-            ljh__buf_append(&b, kv->value, (size_t)kv->value_len)) {
-            ljh__buf_free(&b);
-            return LJH_E_OUT_OF_MEMORY;
-        }
-        if (b.len > LJH_MAX_REQ_HEADER_BYTES) {
+        len += (i ? 2 : 0) + (size_t)kv->name_len + 1 + (size_t)kv->value_len;
+        if (len > LJH_MAX_REQ_HEADER_BYTES) {
             ljh__msg(errmsg, errlen, "cookies are too large (at most %d bytes)",
                      LJH_MAX_REQ_HEADER_BYTES);
-            ljh__buf_free(&b);
             return LJH_E_INVALID_ARGUMENT;
         }
     }
-    plan->cookie = ljh__buf_steal(&b);
-    return plan->cookie ? LJH_OK : LJH_E_OUT_OF_MEMORY;
+    char *line = malloc(len + 1), *p = line;
+    if (!line)
+        return LJH_E_OUT_OF_MEMORY;
+    for (int i = 0; i < n; i++) {
+        const ljh_kv *kv = &req->cookies[i];
+        if (i) {
+            memcpy(p, "; ", 2);
+            p += 2;
+        }
+        memcpy(p, kv->name, (size_t)kv->name_len);
+        p += kv->name_len;
+        *p++ = '=';
+        if (kv->value_len)
+            memcpy(p, kv->value, (size_t)kv->value_len);
+        p += kv->value_len;
+    }
+    *p = '\0';
+    plan->cookie = line;
+    return LJH_OK;
 }
 
 static ljh_error add_auth(ljh_plan *plan, const ljh_request *req, char *errmsg, size_t errlen)

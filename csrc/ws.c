@@ -159,7 +159,6 @@ ljh_ws *ljh_ws_open(ljh_client *c, const ljh_request *req, int64_t max_message)
         ljh__ws_fail(ws, err, "%s", msg);
         return ws;
     }
-    ws->plan_ok = 1;
     ws->easy = curl_easy_init();
     ws->multi = curl_multi_init();
     if (!ws->easy || !ws->multi) {
@@ -468,8 +467,9 @@ void ljh_ws_free(ljh_ws *ws)
         curl_easy_cleanup(ws->easy);
     if (ws->multi)
         curl_multi_cleanup(ws->multi);
-    if (ws->plan_ok)
-        ljh__plan_free(&ws->plan);
+    /* also a plan ljh__plan_init left half made (refused), which holds
+     * what it copied so far: ljh__plan_free takes any of them */
+    ljh__plan_free(&ws->plan);
     ljh_response_free(ws->handshake);
     ljh__buf_free(&ws->rx);
     ljh__buf_free(&ws->cur);

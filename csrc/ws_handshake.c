@@ -35,8 +35,8 @@ static int add_jar_cookies(ljh_ws *ws, ljh_buf *b, const char *host, const char 
         return 0;
     int64_t now = (int64_t)time(NULL);
     int rc = 0;
+    char line[8192]; /* one jar line at a time, wiped after the last */
     for (struct curl_slist *l = list; l && rc == 0; l = l->next) {
-        char line[8192];
         ljh__msg(line, sizeof line, "%s", l->data);
         char *f[7];
         int nf = 0;
@@ -70,6 +70,7 @@ static int add_jar_cookies(ljh_ws *ws, ljh_buf *b, const char *host, const char 
             rc = -1;
         first = 0;
     }
+    ljh__wipe(line, sizeof line);
     ljh__slist_free_wiped(list); /* cookie values */
     return rc;
 }

@@ -22,7 +22,6 @@ struct ljh_ws {
                                 only while it stays in it */
     CURL *easy;
     ljh_plan plan;
-    int plan_ok;
     int phase;
     int connected;           /* the connect-only transfer ended */
     curl_socket_t fd;

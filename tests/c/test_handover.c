@@ -179,3 +179,29 @@ Test(handover, client_new_to_fills_the_slot_and_free_slot_empties_it, .timeout =
     cr_expect_eq(ljh_client_new_to(&o, &c), -1);
     cr_expect_null(c);
 }
+
+/* A WebSocket refused while its request's plan is half made (the
+ * credentials copied, then a proxy of a scheme no one supports): the
+ * partial plan goes (wiped) with the connection. `make asan` saw it
+ * leak: its password copy among 51 bytes. */
+Test(ws_refused, partial_plan_freed)
+{
+    ljh_client *c = ljh_client_new(NULL);
+    cr_assert_not_null(c);
+    ljh_request req = mkreq("GET", "ws://127.0.0.1:1/");
+    req.user.ptr = "alice";
+    req.user.len = 5;
+    req.pass.ptr = "hunter2";
+    req.pass.len = 7;
+    req.proxy.ptr = "ftp://bad.example";
+    req.proxy.len = (int32_t)strlen(req.proxy.ptr);
+    ljh_ws *ws = ljh_ws_open(c, &req, 0);
+    cr_assert_not_null(ws);
+    ljh_ws_state st;
+    memset(&st, 0, sizeof st);
+    ljh_ws_run(ws, 0, &st);
+    cr_expect_eq(st.state, LJH_WS_CLOSED);
+    cr_expect_eq(st.error, LJH_E_UNSUPPORTED_SCHEME);
+    ljh_ws_free(ws);
+    ljh_client_free(c);
+}
