@@ -180,24 +180,18 @@ static ljh_error add_cookies(ljh_plan *plan, const ljh_request *req, char *errms
             return LJH_E_INVALID_ARGUMENT;
         }
     }
-    char *line = malloc(len + 1), *p = line;
-    if (!line)
+    ljh_buf b = {0};
+    if (ljh__buf_reserve(&b, len) != 0) /* the appends below fit: none can fail */
         return LJH_E_OUT_OF_MEMORY;
     for (int i = 0; i < n; i++) {
         const ljh_kv *kv = &req->cookies[i];
-        if (i) {
-            memcpy(p, "; ", 2);
-            p += 2;
-        }
-        memcpy(p, kv->name, (size_t)kv->name_len);
-        p += kv->name_len;
-        *p++ = '=';
-        if (kv->value_len)
-            memcpy(p, kv->value, (size_t)kv->value_len);
-        p += kv->value_len;
+        if (i)
+            ljh__buf_append(&b, "; ", 2);
+        ljh__buf_append(&b, kv->name, (size_t)kv->name_len);
+        ljh__buf_append(&b, "=", 1);
+        ljh__buf_append(&b, kv->value, (size_t)kv->value_len);
     }
-    *p = '\0';
-    plan->cookie = line;
+    plan->cookie = ljh__buf_steal(&b);
     return LJH_OK;
 }
 
@@ -351,19 +345,25 @@ ljh_error ljh__plan_init(ljh_plan *plan, const ljh_request *req, int borrow_body
     return LJH_OK;
 }
 
-void ljh__plan_wipe(ljh_plan *plan)
+/* The plan's own credentials (the transport's are wiped by its free). */
+static void wipe_own(ljh_plan *plan)
 {
     for (int i = 0; i < plan->n_hdr; i++)
         if (plan->hdr_sensitive[i]) /* Authorization, Cookie, ... */
             ljh__wipe_str(plan->hdr_lines[i]);
     ljh__wipe_str(plan->cookie);
     ljh__wipe_str(plan->pass);
+}
+
+void ljh__plan_wipe(ljh_plan *plan)
+{
+    wipe_own(plan);
     ljh__transport_wipe(&plan->transport);
 }
 
 void ljh__plan_free(ljh_plan *plan)
 {
-    ljh__plan_wipe(plan);
+    wipe_own(plan); /* ljh__transport_free below wipes the transport's */
     ljh__method_free(plan->method);
     free(plan->url);
     free(plan->origin);
