@@ -71,7 +71,7 @@ LIB_CFLAGS := -std=c11 -D_GNU_SOURCE $(PIC) -fvisibility=hidden $(WARN) $(PKG_CF
 SRCS    := $(wildcard csrc/*.c)
 OBJS    := $(patsubst csrc/%.c,$(B)/obj/%.o,$(SRCS))
 HDRS    := $(wildcard csrc/*.h) cdef/ljhttp.h
-CDEF_LUA := lua/ljhttp/cdef.lua
+CDEF_LUA := lua/ljhttp/cdef.lua lua/ljhttp/cdef_ws.lua
 
 C_TESTS := $(wildcard tests/c/test_*.c)
 
@@ -95,7 +95,7 @@ $(LIB): $(OBJS) $(if $(filter windows,$(PLATFORM)),$(B)/ljhttp.def)
 # The Lua modules loaded after the library, compiled by the build's own
 # LuaJIT and embedded in it (csrc/bytecode.c; docs/abi.md, "Embedded
 # bytecode"). Without that LuaJIT nothing is embedded: all load as source.
-BC_LUA := $(filter-out lua/ljhttp/loader.lua lua/ljhttp/cdef.lua lua/ljhttp/types.lua, \
+BC_LUA := $(filter-out lua/ljhttp/loader.lua $(CDEF_LUA) lua/ljhttp/types.lua, \
             $(wildcard lua/ljhttp/*.lua)) $(wildcard lua/ljhttp/hosts/*.lua)
 
 $(B)/obj/bytecode.o: csrc/bytecode.c $(B)/bytecode_data.h $(HDRS) | $(B)/obj
@@ -118,9 +118,13 @@ $(B)/bytecode_data.h: $(BC_LUA) lua/ljhttp/loader.lua lua/ljhttp/cdef.lua tools/
 $(B)/ljhttp.def: cdef/ljhttp.h | $(B)/obj
 	{ echo EXPORTS; sed -n 's/^[^#/ ].*[ *]\(ljh_[a-z0-9_]*\)(.*/\1/p' cdef/ljhttp.h; } > $@
 
-# The Lua side's copy of the declarations is generated, never edited.
-$(CDEF_LUA): cdef/ljhttp.h tools/gen-cdef.sh
+# The Lua side's copy of the declarations is generated, never edited: the
+# core (cdef.lua) and one file per "cdef section" of the header.
+lua/ljhttp/cdef.lua: cdef/ljhttp.h tools/gen-cdef.sh
 	sh tools/gen-cdef.sh cdef/ljhttp.h > $@.tmp && mv $@.tmp $@
+
+lua/ljhttp/cdef_%.lua: cdef/ljhttp.h tools/gen-cdef.sh
+	sh tools/gen-cdef.sh cdef/ljhttp.h $* > $@.tmp && mv $@.tmp $@
 
 $(B)/obj:
 	mkdir -p $@

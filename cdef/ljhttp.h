@@ -1,6 +1,7 @@
 /* ljhttp ABI: the one copy of every declaration shared by C and Lua.
  * csrc/ljhttp.h includes this file and the build turns it into
- * lua/ljhttp/cdef.lua for ffi.cdef, so keep it free of preprocessor lines.
+ * lua/ljhttp/cdef.lua (and one lua/ljhttp/cdef_NAME.lua per "cdef section"
+ * below) for ffi.cdef, so keep it free of preprocessor lines.
  *
  * Ownership, once for the whole ABI:
  * - Everything Lua passes in (ljh_request and what it points to) is only
@@ -454,6 +455,10 @@ int64_t ljh_now_ms(void);
 int32_t ljh_relay_path(char *out, int32_t cap);
 int32_t ljh_relay_arm(uint32_t id, int32_t fd, int32_t timeout_ms, int32_t token);
 void ljh_relay_poke(void);
+
+/* cdef section: ws -- everything below, in lua/ljhttp/cdef_ws.lua, which
+ * ws.lua declares when it loads (tools/gen-cdef.sh): a process that opens
+ * no WebSocket does not parse it. */
 
 /* WebSocket (ws.c): a connection to a ws:// or wss:// URL, opened with
  * the same request options as any request (libcurl connects; the

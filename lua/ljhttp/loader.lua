@@ -14,14 +14,30 @@ local ffi = require("ffi")
 
 local M = {}
 
--- A second require (common while developing a Neovim plugin) must not
--- fail with "attempt to redefine".
-local function declare()
-    if pcall(ffi.typeof, "struct ljh_request") then
+-- The declarations (cdef/ljhttp.h), once per Lua state: the core when
+-- this file loads, a section (cdef_NAME.lua: "ws") when the first module
+-- that needs it asks. The registry remembers, so a second require (common
+-- while developing a Neovim plugin) does not fail with "attempt to
+-- redefine", and nothing raises on the way (an error unwinds through
+-- code a start-up would not otherwise touch). A state whose declarations
+-- were made without that mark (by a copy of this file from before it)
+-- is recognised by a type of the section.
+local SECTION_TYPES = { core = "struct ljh_request", ws = "struct ljh_ws_state" }
+
+local function declare(section)
+    section = section or "core"
+    local reg = debug.getregistry()
+    local key = "ljhttp.cdef." .. section
+    if reg[key] then
         return
     end
-    ffi.cdef(require("ljhttp.cdef"))
+    local ok, err = pcall(ffi.cdef, require(section == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. section))
+    if not ok and not pcall(ffi.typeof, SECTION_TYPES[section]) then
+        error(err, 0)
+    end
+    reg[key] = true
 end
+M.declare = declare
 
 -- Types are needed by encode/decode before any library is loaded.
 declare()

@@ -18,6 +18,10 @@ local encode = require("ljhttp.encode")
 local decode = require("ljhttp.decode")
 local protect = require("ljhttp.protect")
 
+-- The WebSocket declarations are a section of their own (cdef_ws.lua),
+-- declared here: a process that opens no WebSocket never parses them.
+require("ljhttp.loader").declare("ws")
+
 local type, next, tostring, setmetatable = type, next, tostring, setmetatable
 local ffi_str = ffi.string
 local settle, raise_unless_oom = protect.settle, protect.raise_unless_oom

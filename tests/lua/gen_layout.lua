@@ -4,7 +4,7 @@
 -- tests/c/test_layout.c is the test.
 --
 --   luajit tests/lua/gen_layout.lua            (from the repo root; uses
---                                               require("ljhttp.cdef"))
+--                                               the ljhttp.cdef* modules)
 --   luajit tests/lua/gen_layout.lua FILE.h     (reads the declarations from
 --                                               FILE.h instead: for checking
 --                                               that a changed copy breaks
@@ -26,8 +26,16 @@ if src then
     f:close()
     origin = src
 else
-    text = require("ljhttp.cdef")
-    origin = "lua/ljhttp/cdef.lua (cdef/ljhttp.h)"
+    -- the core and every section after it (tools/gen-cdef.sh)
+    local f = assert(io.open("cdef/ljhttp.h", "rb"))
+    local header = f:read("*a")
+    f:close()
+    local parts = { require("ljhttp.cdef") }
+    for name in header:gmatch("\n/%* cdef section: ([%w_]+)") do
+        parts[#parts + 1] = require("ljhttp.cdef_" .. name)
+    end
+    text = table.concat(parts, "\n")
+    origin = "lua/ljhttp/cdef*.lua (cdef/ljhttp.h)"
 end
 
 ffi.cdef(text)

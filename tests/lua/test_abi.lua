@@ -3,19 +3,37 @@
 local T = require("support")
 local http = require("ljhttp")
 
-T.test("lua/ljhttp/cdef.lua is cdef/ljhttp.h without its comments (tools/gen-cdef.sh)", function()
+-- The header's sections after the core ("/* cdef section: NAME"), in order.
+local function cdef_sections(header)
+    local names = {}
+    for name in header:gmatch("\n/%* cdef section: ([%w_]+)") do
+        names[#names + 1] = name
+    end
+    return names
+end
+
+T.test("lua/ljhttp/cdef*.lua are cdef/ljhttp.h without its comments (tools/gen-cdef.sh)", function()
     local header = T.not_nil(T.read_file(T.root .. "/cdef/ljhttp.h"), "cdef/ljhttp.h")
-    local made = T.capture("cd " .. T.shq(T.root) .. " && sh tools/gen-cdef.sh cdef/ljhttp.h")
-    T.eq(T.read_file(T.root .. "/lua/ljhttp/cdef.lua"), made, "cdef.lua is stale (run make)")
-    local text = assert(loadfile(T.root .. "/lua/ljhttp/cdef.lua"))()
-    T.is_type(text, "string")
-    T.ok(not text:find("/*", 1, true), "a comment is left")
+    local sections = cdef_sections(header)
+    T.ok(#sections >= 1, "the header has no cdef section")
+    local all = {}
+    for i, name in ipairs({ "core", unpack(sections) }) do
+        local file = name == "core" and "cdef.lua" or "cdef_" .. name .. ".lua"
+        local made = T.capture("cd " .. T.shq(T.root) .. " && sh tools/gen-cdef.sh cdef/ljhttp.h " .. name)
+        T.eq(T.read_file(T.root .. "/lua/ljhttp/" .. file), made, file .. " is stale (run make)")
+        local text = assert(loadfile(T.root .. "/lua/ljhttp/" .. file))()
+        T.is_type(text, "string")
+        T.ok(not text:find("/*", 1, true), "a comment is left in " .. file)
+        T.ok(#text > 100, file .. " is empty")
+        T.eq(require(name == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. name), text,
+            "the module loaded by require: " .. file)
+        all[i] = text
+    end
     -- the same declarations: every word and symbol outside comments, in order
     local function words(s)
         return (s:gsub("/%*.-%*/", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
     end
-    T.eq(words(text), words(header), "the declarations")
-    T.eq(require("ljhttp.cdef"), text, "the module loaded by require")
+    T.eq(words(table.concat(all, "\n")), words(header), "the declarations, all sections together")
 end)
 
 T.test("ABI version of the library matches the loader's", function()
@@ -39,7 +57,8 @@ T.test("re-requiring ljhttp 100 times does not raise, a request still works", fu
             package.loaded.ljhttp = nil
             if i % 2 == 0 then
                 -- every other round: drop the submodules too, so the
-                -- declarations are run again
+                -- loader runs again (its declarations are remembered in
+                -- the registry, per Lua state)
                 for k in pairs(saved) do
                     package.loaded[k] = nil
                 end
@@ -132,6 +151,43 @@ T.test("fresh process: the library loads without LJHTTP_LIBRARY", function()
     ]])
     T.ok(ok, out)
     T.match(out, "^%d+")
+end)
+
+T.test("fresh process: the WebSocket section is declared when ws.lua loads, and once", function()
+    local out, ok = fresh("", [[
+        local ffi = require("ffi")
+        local loader = require("ljhttp.loader")
+        assert(loader.lib())
+        print("core", pcall(ffi.typeof, "struct ljh_request"))
+        print("ws before", (pcall(ffi.typeof, "struct ljh_ws_state")))
+        require("ljhttp.ws")
+        print("ws after", (pcall(ffi.typeof, "struct ljh_ws_state")), tonumber(ffi.C.LJH_WS_CLOSED))
+        loader.declare("ws")
+        package.loaded["ljhttp.loader"], package.loaded["ljhttp.ws"] = nil, nil
+        require("ljhttp.loader").declare("ws")
+        require("ljhttp.ws")
+        print("again ok")
+    ]])
+    T.ok(ok, "process failed: " .. out)
+    T.match(out, "core%s+true")
+    T.match(out, "ws before%s+false")
+    T.match(out, "ws after%s+true%s+3")
+    T.contains(out, "again ok")
+end)
+
+T.test("fresh process: declarations made without the loader's mark are taken as made", function()
+    -- as a copy of the loader from before the registry mark would have
+    -- left them: then require must not fail with "attempt to redefine"
+    local out, ok = fresh("", [[
+        local ffi = require("ffi")
+        ffi.cdef(dofile(]] .. string.format("%q", T.root .. "/lua/ljhttp/cdef.lua") .. [[))
+        ffi.cdef(dofile(]] .. string.format("%q", T.root .. "/lua/ljhttp/cdef_ws.lua") .. [[))
+        local http = require("ljhttp")
+        require("ljhttp.ws")
+        print("info", http.info().abi_version == require("ljhttp.loader").ABI_VERSION)
+    ]])
+    T.ok(ok, "process failed: " .. out)
+    T.match(out, "info%s+true")
 end)
 
 T.test("ljh_request: every string is an ljh_str, no length kept apart", function()

@@ -9,6 +9,7 @@ local function source(name)
 end
 
 T.test("the enums Lua needs are declared, with the values C uses", function()
+    require("ljhttp.ws") -- declares the WebSocket section
     T.eq(tonumber(ffi.C.LJH_HTTP_1_0), 10)
     T.eq(tonumber(ffi.C.LJH_WS_WANT_READ), 1)
     T.eq(tonumber(ffi.C.LJH_WS_WANT_WRITE), 2)
