@@ -94,6 +94,7 @@ int32_t ljh_bytecode_find(const char *name, const char *source_path, const char 
     FILE *f = fopen(source_path, "rb");
     if (!f)
         return -3;
+    setvbuf(f, NULL, _IONBF, 0); /* read straight into buf: no stdio buffer to allocate */
     int same = bc_source_matches(f, m->digest, m->source_len);
     fclose(f);
     if (!same)
