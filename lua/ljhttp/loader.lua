@@ -285,7 +285,6 @@ function M.load(path)
     if lib then
         return nil, "ljhttp: the library is already loaded from " .. lib_path
     end
-    declare()
     local l, where, err = quick(path)
     if not l then
         l, where = M.search(path, nil, where and { [where] = err })
