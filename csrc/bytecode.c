@@ -55,18 +55,21 @@ static uint64_t bc_digest(uint64_t h, const unsigned char *p, size_t n)
 }
 
 /* 1 when the file holds exactly len bytes with this digest (fread fills
- * the buffer, a multiple of 8, until the end of the file). */
+ * the buffer, a multiple of 8, until the end of the file). A short fread
+ * is the end or an error: asking again would be one more read(2) per
+ * module at start-up, for nothing. */
 static int bc_source_matches(FILE *f, uint64_t digest, size_t len)
 {
     unsigned char buf[16384];
     uint64_t h = BC_DIGEST_INIT;
     size_t total = 0, n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    do {
+        n = fread(buf, 1, sizeof buf, f);
         total += n;
         if (total > len)
             return 0;
         h = bc_digest(h, buf, n);
-    }
+    } while (n == sizeof buf);
     return !ferror(f) && total == len && h == digest;
 }
 

@@ -145,6 +145,25 @@ T.test("an edited source file is loaded as edited; the unedited ones still from 
     T.eq(got["ljhttp.client"].status, "bytecode", "the unedited client")
 end)
 
+-- The check reads each file in 16 KiB pieces until a short one:
+-- client.lua padded to exactly two pieces ends on an empty read, encode.lua
+-- grows by a line; both differ, and decode.lua beside them still loads
+-- from bytecode.
+T.test("a source padded to 32 KiB or grown by a line is loaded from source", function()
+    local dir = copy_tree("bc_lengths")
+    local client, encode = dir .. "/lua/ljhttp/client.lua", dir .. "/lua/ljhttp/encode.lua"
+    local src = T.read_file(client) .. "-- "
+    T.ok(#src > 16384 and #src < 32768, "client.lua spans two pieces")
+    T.write_file(client, src .. string.rep("x", 32767 - #src) .. "\n")
+    T.eq(#T.read_file(client), 32768, "padded")
+    T.write_file(encode, T.read_file(encode) .. "-- grown\n")
+    local out = child_in(dir, report_code())
+    local got = report(out)
+    T.eq(got["ljhttp.client"] and got["ljhttp.client"].status, "source differs", out)
+    T.eq(got["ljhttp.encode"] and got["ljhttp.encode"].status, "source differs", out)
+    T.eq(got["ljhttp.decode"] and got["ljhttp.decode"].status, "bytecode", out)
+end)
+
 T.test("a missing source file is not replaced by the embedded bytecode", function()
     local dir = copy_tree("bc_missing")
     T.ok(os.remove(dir .. "/lua/ljhttp/links.lua"))
