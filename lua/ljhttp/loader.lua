@@ -23,6 +23,7 @@ local M = {}
 -- were made without that mark (by a copy of this file from before it)
 -- is recognised by a type of the section.
 local SECTION_TYPES = { core = "struct ljh_request", ws = "struct ljh_ws_state" }
+M.SECTION_TYPES = SECTION_TYPES -- (test_abi.lua: one per section of the header)
 
 local function declare(section)
     section = section or "core"

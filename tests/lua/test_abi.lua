@@ -36,6 +36,31 @@ T.test("lua/ljhttp/cdef*.lua are cdef/ljhttp.h without its comments (tools/gen-c
     T.eq(words(table.concat(all, "\n")), words(header), "the declarations, all sections together")
 end)
 
+-- A new section needs a Makefile entry (CDEF_LUA, so make writes its
+-- file) and a probe type in the loader (SECTION_TYPES, for declarations
+-- an older loader made): both named here, each probe declared by its own
+-- section's text.
+T.test("every cdef section has its Makefile entry and the loader's probe type", function()
+    local header = T.read_file(T.root .. "/cdef/ljhttp.h")
+    local makefile = T.read_file(T.root .. "/Makefile")
+    local cdef_lua = T.not_nil(makefile:match("\nCDEF_LUA :=([^\n]*)"), "CDEF_LUA in the Makefile")
+    local probes = require("ljhttp.loader").SECTION_TYPES
+    local names = { "core", unpack(cdef_sections(header)) }
+    local seen = {}
+    for _, name in ipairs(names) do
+        seen[name] = true
+        local file = name == "core" and "lua/ljhttp/cdef.lua" or "lua/ljhttp/cdef_" .. name .. ".lua"
+        T.ok(cdef_lua:find(" " .. file, 1, true), file .. " is not in the Makefile's CDEF_LUA")
+        local probe = T.not_nil(probes[name], "no SECTION_TYPES entry for " .. name)
+        local text = require(name == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. name)
+        local tag = probe:match("^struct (%S+)$")
+        T.ok(tag and text:find("struct " .. tag .. " {", 1, true), probe .. " is not declared by " .. name)
+    end
+    for name in pairs(probes) do
+        T.ok(seen[name], "SECTION_TYPES names a section the header lacks: " .. name)
+    end
+end)
+
 T.test("ABI version of the library matches the loader's", function()
     local info = T.ok(http.info())
     T.eq(info.abi_version, require("ljhttp.loader").ABI_VERSION)
