@@ -130,7 +130,7 @@ $(B)/obj:
 	mkdir -p $@
 
 # Criterion tests link the objects directly so internals can be tested.
-$(B)/test_c: $(C_TESTS) $(OBJS) tests/c/layout_check.h tests/c/loopback.h
+$(B)/test_c: $(C_TESTS) $(OBJS) tests/c/layout_check.h tests/c/loopback.h tests/c/test_str.h
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Wno-missing-prototypes -Icsrc -Itests/c $(PKG_CFLAGS) $(CFLAGS) \
 	    -o $@ $(C_TESTS) $(OBJS) $(PKG_LIBS) -lcriterion -lpthread -lm
 

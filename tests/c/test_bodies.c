@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "test_str.h"
 
 #define ERRLEN 256
 
@@ -22,12 +23,6 @@ static ljh_request mkreq(const char *method)
     r.method.ptr = method;
     r.method.len = strlen(method);
     return r;
-}
-
-static ljh_str str(const char *s)
-{
-    ljh_str v = {s, s ? strlen(s) : 0};
-    return v;
 }
 
 static char tmpdir[64];
@@ -108,8 +103,8 @@ Test(bodies_init, only_one_body_source)
     ljh_request r = mkreq("POST");
     ljh_part part;
     memset(&part, 0, sizeof part);
-    part.name = str("a");
-    part.data = str("1");
+    part.name = lstr("a");
+    part.data = lstr("1");
     r.body.ptr = "x";
     r.body.len = 1;
     r.parts = &part;
@@ -120,7 +115,7 @@ Test(bodies_init, only_one_body_source)
     cr_expect(strstr(msg, "only one request body") != NULL, "%s", msg);
     ljh__bodies_free(&b);
     r.body.ptr = NULL;
-    r.body_file = str("/etc/hostname");
+    r.body_file = lstr("/etc/hostname");
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     ljh__bodies_free(&b);
 }
@@ -130,13 +125,13 @@ Test(bodies_init, body_file_checks, .init = make_tmpdir, .fini = remove_tmpdir)
     char path[128];
     snprintf(path, sizeof path, "%s/missing", tmpdir);
     ljh_request r = mkreq("PUT");
-    r.body_file = str(path);
+    r.body_file = lstr(path);
     ljh_bodies b;
     char msg[ERRLEN] = "";
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "No such file") != NULL, "%s", msg);
     ljh__bodies_free(&b);
-    r.body_file = str(tmpdir);
+    r.body_file = lstr(tmpdir);
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "not a regular file") != NULL, "%s", msg);
     ljh__bodies_free(&b);
@@ -144,7 +139,7 @@ Test(bodies_init, body_file_checks, .init = make_tmpdir, .fini = remove_tmpdir)
     cr_assert_not_null(f);
     fputs("12345", f);
     fclose(f);
-    r.body_file = str(path);
+    r.body_file = lstr(path);
     cr_assert_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_OK, "%s", msg);
     cr_expect_eq(b.in_size, 5);
     ljh__bodies_free(&b);
@@ -155,10 +150,10 @@ Test(bodies_init, multipart_checks, .init = make_tmpdir, .fini = remove_tmpdir)
     ljh_request r = mkreq("POST");
     ljh_part parts[2];
     memset(parts, 0, sizeof parts);
-    parts[0].name = str("a");
-    parts[0].data = str("1");
-    parts[1].name = str("f");
-    parts[1].file = str("/nonexistent/file");
+    parts[0].name = lstr("a");
+    parts[0].data = lstr("1");
+    parts[1].name = lstr("f");
+    parts[1].file = lstr("/nonexistent/file");
     r.parts = parts;
     r.n_parts = 2;
     ljh_bodies b;
@@ -166,17 +161,17 @@ Test(bodies_init, multipart_checks, .init = make_tmpdir, .fini = remove_tmpdir)
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "part 2") != NULL, "%s", msg);
     ljh__bodies_free(&b);
-    parts[1].file = str(NULL);
-    parts[1].data = str("x");
-    parts[1].name = str("bad\r\nname");
+    parts[1].file = lstr(NULL);
+    parts[1].data = lstr("x");
+    parts[1].name = lstr("bad\r\nname");
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     ljh__bodies_free(&b);
-    parts[1].name = str("ok");
-    parts[1].file = str("/etc/hostname");
+    parts[1].name = lstr("ok");
+    parts[1].file = lstr("/etc/hostname");
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT,
                  "data and file");
     ljh__bodies_free(&b);
-    parts[1].data = str(NULL);
+    parts[1].data = lstr(NULL);
     cr_assert_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_OK, "%s", msg);
     cr_expect_eq(ljh__bodies_sets_content_type(&b), 1);
     ljh__bodies_drop(&b);
@@ -190,7 +185,7 @@ Test(bodies_init, output_temp_file_is_removed_unless_committed, .init = make_tmp
     char path[128];
     snprintf(path, sizeof path, "%s/out.bin", tmpdir);
     ljh_request r = mkreq("GET");
-    r.output = str(path);
+    r.output = lstr(path);
     ljh_bodies b;
     char msg[ERRLEN] = "";
     cr_assert_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_OK, "%s", msg);
@@ -207,7 +202,7 @@ Test(bodies_init, output_temp_file_is_removed_unless_committed, .init = make_tmp
     cr_expect_eq(count_entries(), 0);
     /* a directory as the target */
     r.flags = 0;
-    r.output = str(tmpdir);
+    r.output = lstr(tmpdir);
     cr_expect_eq(ljh__bodies_init(&b, &r, msg, sizeof msg), LJH_E_INVALID_ARGUMENT);
     cr_expect(strstr(msg, "directory") != NULL, "%s", msg);
     ljh__bodies_free(&b);

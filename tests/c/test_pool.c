@@ -13,6 +13,7 @@
 
 #include "ljhttp.h"
 #include "loopback.h"
+#include "test_str.h"
 
 /* curl_slist_append fails while armed (the test binary's definition is
  * the one libljhttp's objects call; the real one otherwise). Each
@@ -46,12 +47,6 @@ static void *keepalive_main(void *arg)
     return NULL;
 }
 
-static ljh_str str(const char *s)
-{
-    ljh_str x = {s, strlen(s)};
-    return x;
-}
-
 static void run_until_done(ljh_client *c, ljh_transfer *t)
 {
     for (int i = 0; i < 100 && !ljh_transfer_done(t); i++)
@@ -80,8 +75,8 @@ static ljh_request get_request(const char *url)
 {
     ljh_request rq;
     memset(&rq, 0, sizeof rq);
-    rq.method = str("GET");
-    rq.url = str(url);
+    rq.method = lstr("GET");
+    rq.url = lstr(url);
     rq.max_redirects = -1;
     return rq;
 }

@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "json_body.h"
+#include "test_str.h"
 
 #define ERRLEN 256
 
@@ -1052,14 +1053,6 @@ Test(plan_header_list, credentials_dropped_cross_origin)
 }
 
 /* ---- credentials are wiped before they are freed (wipe.c) ---- */
-
-static ljh_str lstr(const char *s)
-{
-    ljh_str v;
-    v.ptr = s;
-    v.len = (int32_t)strlen(s);
-    return v;
-}
 
 /* n bytes at p are all zero */
 static int zeroed(const char *p, size_t n)
