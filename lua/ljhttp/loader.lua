@@ -25,6 +25,13 @@ local M = {}
 local SECTION_TYPES = { core = "struct ljh_request", ws = "struct ljh_ws_state" }
 M.SECTION_TYPES = SECTION_TYPES -- (test_abi.lua: one per section of the header)
 
+-- The module that holds a section's declarations (lua/ljhttp/cdef.lua,
+-- cdef_NAME.lua).
+local function section_module(section)
+    return section == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. section
+end
+M.section_module = section_module
+
 local function declare(section)
     section = section or "core"
     local reg = debug.getregistry()
@@ -32,7 +39,7 @@ local function declare(section)
     if reg[key] then
         return
     end
-    local ok, err = pcall(ffi.cdef, require(section == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. section))
+    local ok, err = pcall(ffi.cdef, require(section_module(section)))
     if not ok and not pcall(ffi.typeof, SECTION_TYPES[section]) then
         error(err, 0)
     end

@@ -12,20 +12,26 @@ local function cdef_sections(header)
     return names
 end
 
+-- A section's module (the loader's name for it) and its file under lua/.
+local section_module = require("ljhttp.loader").section_module
+local function section_file(name)
+    return section_module(name):gsub("%.", "/") .. ".lua"
+end
+
 T.test("lua/ljhttp/cdef*.lua are cdef/ljhttp.h without its comments (tools/gen-cdef.sh)", function()
     local header = T.not_nil(T.read_file(T.root .. "/cdef/ljhttp.h"), "cdef/ljhttp.h")
     local sections = cdef_sections(header)
     T.ok(#sections >= 1, "the header has no cdef section")
     local all = {}
     for i, name in ipairs({ "core", unpack(sections) }) do
-        local file = name == "core" and "cdef.lua" or "cdef_" .. name .. ".lua"
+        local file = section_file(name)
         local made = T.capture("cd " .. T.shq(T.root) .. " && sh tools/gen-cdef.sh cdef/ljhttp.h " .. name)
-        T.eq(T.read_file(T.root .. "/lua/ljhttp/" .. file), made, file .. " is stale (run make)")
-        local text = assert(loadfile(T.root .. "/lua/ljhttp/" .. file))()
+        T.eq(T.read_file(T.root .. "/lua/" .. file), made, file .. " is stale (run make)")
+        local text = assert(loadfile(T.root .. "/lua/" .. file))()
         T.is_type(text, "string")
         T.ok(not text:find("/*", 1, true), "a comment is left in " .. file)
         T.ok(#text > 100, file .. " is empty")
-        T.eq(require(name == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. name), text,
+        T.eq(require(section_module(name)), text,
             "the module loaded by require: " .. file)
         all[i] = text
     end
@@ -49,10 +55,10 @@ T.test("every cdef section has its Makefile entry and the loader's probe type", 
     local seen = {}
     for _, name in ipairs(names) do
         seen[name] = true
-        local file = name == "core" and "lua/ljhttp/cdef.lua" or "lua/ljhttp/cdef_" .. name .. ".lua"
+        local file = "lua/" .. section_file(name)
         T.ok(cdef_lua:find(" " .. file, 1, true), file .. " is not in the Makefile's CDEF_LUA")
         local probe = T.not_nil(probes[name], "no SECTION_TYPES entry for " .. name)
-        local text = require(name == "core" and "ljhttp.cdef" or "ljhttp.cdef_" .. name)
+        local text = require(section_module(name))
         local tag = probe:match("^struct (%S+)$")
         T.ok(tag and text:find("struct " .. tag .. " {", 1, true), probe .. " is not declared by " .. name)
     end
