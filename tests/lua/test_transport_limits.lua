@@ -95,9 +95,11 @@ T.test("idle_timeout: waiting for the first byte counts; a slow but steady body 
     end)
     T.err("timeout", r, msg, code)
     between(dt, 0.9, 4.5, "no answer")
-    -- 4 chunks 700 ms apart: never 1 s without a byte, 2.1 s in all
-    local r2 = T.res(200, http.new():get(T.url("/drip?chunks=4&interval_ms=700&size=3"), { idle_timeout = 1 }))
-    T.eq(r2.body, "000111222333")
+    -- 6 chunks 500 ms apart: 2.5 s in all, longer than the idle_timeout of
+    -- 2 s, and never more than 0.5 s without a byte (a loaded machine may
+    -- stretch a gap; it takes a 2 s stall to trip it)
+    local r2 = T.res(200, http.new():get(T.url("/drip?chunks=6&interval_ms=500&size=3"), { idle_timeout = 2 }))
+    T.eq(r2.body, "000111222333444555")
 end)
 
 T.test("timeout: the total limit covers a steady body", function()
