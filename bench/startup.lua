@@ -3,7 +3,9 @@
 -- ROUNDS times in an order that rotates by one each round; the row gives
 -- the median wall time from spawn to exit, its ratio to the C one-shot
 -- of the same round (median of per-round ratios), and the child's own
--- CPU time (user + system, from wait4).
+-- CPU time (user + system, from wait4). "floor" is LuaJIT loading the
+-- library and making the GET in C (oneshot.lua): ljhttp's wall over the
+-- floor's, per round, is the start-up that is ljhttp's own.
 --   luajit bench/startup.lua URL [RESULTS_MD]
 -- Environment: STARTUP_ROUNDS (50), LUAJIT (luajit), CURL (curl).
 local dir = arg[0]:gsub("[^/]*$", "")
@@ -28,6 +30,7 @@ extern char **environ;
 local PROGRAMS = {
   { id = "limit", label = "LIMIT: C one-shot on libcurl (bench/oneshot.c)", argv = { dir .. "oneshot", url } },
   { id = "ljhttp", label = "ljhttp: require + http.get", argv = { luajit, dir .. "oneshot.lua", "ljhttp", url } },
+  { id = "floor", label = "floor: LuaJIT + ffi.load + one C GET, no ljhttp Lua", argv = { luajit, dir .. "oneshot.lua", "floor", url } },
   { id = "lua-curl", label = "lua-curl: require + easy perform", argv = { luajit, dir .. "oneshot.lua", "lua-curl", url } },
   { id = "luasocket", label = "LuaSocket: require + socket.http.request", argv = { luajit, dir .. "oneshot.lua", "luasocket", url } },
   { id = "curl", label = "curl program (curl -sS -o /dev/null)", argv = { curl, "-sS", "-o", "/dev/null", "--fail", url } },
@@ -71,6 +74,8 @@ for _, p in ipairs(PROGRAMS) do
   end
 end
 
+-- ljhttp / floor per round: the part of the start-up that is ljhttp's own
+local own = {}
 for r = 1, rounds do
   local wall_of = {}
   local k = #active
@@ -83,6 +88,9 @@ for r = 1, rounds do
   end
   for _, p in ipairs(active) do
     p.ratios[#p.ratios + 1] = wall_of[p.id] / wall_of.limit
+  end
+  if wall_of.floor then
+    own[#own + 1] = wall_of.ljhttp / wall_of.floor
   end
 end
 
@@ -121,6 +129,8 @@ local function line(v)
 end
 out[#out + 1] = line(head)
 for _, r in ipairs(rows) do out[#out + 1] = line(r) end
+local own_line = #own > 0 and ("ljhttp x floor (its own start-up): %.2fx"):format(median(own)) or nil
+out[#out + 1] = own_line
 io.stdout:write(table.concat(out, "\n"), "\n")
 
 if md_file and md_file ~= "" then
@@ -128,6 +138,10 @@ if md_file and md_file ~= "" then
   for _, r in ipairs(rows) do md[#md + 1] = "| " .. table.concat(r, " | ") .. " |" end
   md[#md + 1] = ""
   md[#md + 1] = "x LIMIT: median over rounds of (wall from spawn to exit) / (the C one-shot's, same round)."
+  if own_line then
+    md[#md + 1] = ""
+    md[#md + 1] = own_line .. ", the median over rounds of ljhttp's wall / the floor's."
+  end
   local f = assert(io.open(md_file, "a"))
   f:write(table.concat(md, "\n"), "\n")
   f:close()
