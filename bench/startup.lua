@@ -3,9 +3,8 @@
 -- ROUNDS times in an order that rotates by one each round; the row gives
 -- the median wall time from spawn to exit, its ratio to the C one-shot
 -- of the same round (median of per-round ratios), and the child's own
--- CPU time (user + system, from wait4). "floor" is LuaJIT loading the
--- library and making the GET in C (oneshot.lua): ljhttp's wall over the
--- floor's, per round, is the start-up that is ljhttp's own.
+-- CPU time (user + system, from wait4), then ljhttp's wall over the
+-- floor's (oneshot.lua says what the floor is).
 --   luajit bench/startup.lua URL [RESULTS_MD]
 -- Environment: STARTUP_ROUNDS (50), LUAJIT (luajit), CURL (curl).
 local dir = arg[0]:gsub("[^/]*$", "")
